@@ -1,0 +1,70 @@
+// A model endpoint: one implementation per folder under src/backends/.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ladder/status.h"
+
+namespace ladder {
+
+struct ChatMessage {
+  std::string role;  // "system", "user", "assistant"
+  std::string content;
+};
+
+struct GenerationRequest {
+  // Chat form, used by every backend. The embedded backend may instead use `prompt`
+  // (raw completion text) when the task's template renders one.
+  std::vector<ChatMessage> messages;
+  std::optional<std::string> prompt;
+  // When set, decoding is constrained to this JSON Schema (grammar for llama.cpp,
+  // response_format json_schema for OpenAI-compatible servers, format for Ollama).
+  std::optional<nlohmann::json> json_schema;
+  // Extra GBNF grammar; overrides json_schema for backends that accept grammars.
+  std::optional<std::string> gbnf_grammar;
+  int max_tokens = 256;
+  double temperature = 0.0;
+  bool want_logprobs = true;
+  int top_logprobs = 5;
+  std::chrono::milliseconds timeout{30000};
+};
+
+struct TokenLogprob {
+  std::string token;
+  // log p(token). For constrained decoding in the embedded backend this is the
+  // probability renormalised over the tokens the grammar allowed at that step, so
+  // forced tokens have logprob 0 and a closed choice's first token carries the mass.
+  double logprob = 0.0;
+  std::vector<std::pair<std::string, double>> top;  // alternatives, best first
+};
+
+struct GenerationResult {
+  std::string text;
+  std::vector<TokenLogprob> tokens;  // empty when the backend gave no logprobs
+  bool has_logprobs = false;
+  int prompt_tokens = 0;
+  int completion_tokens = 0;
+  int cached_prompt_tokens = 0;  // prompt tokens served from a reused prefix
+  std::string model;             // model id as the backend reports it
+  double latency_ms = 0.0;
+  int attempts = 1;              // tries including retries
+  std::string finish_reason;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Result<GenerationResult> generate(const GenerationRequest& request) = 0;
+  // Cheap liveness check (model loaded, server answering).
+  virtual Status health() = 0;
+  virtual std::string kind() const = 0;   // "embedded", "openai", "ollama", "anthropic"
+  virtual std::string model() const = 0;  // configured model id or file name
+};
+
+}  // namespace ladder

@@ -1,0 +1,126 @@
+// Immutable, validated policy. Built by src/config from YAML; shared as
+// std::shared_ptr<const Config> and never modified after load.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ladder {
+
+struct RetryConfig {
+  int max_retries = 2;
+  int initial_backoff_ms = 200;
+  int max_backoff_ms = 5000;
+  double jitter = 0.2;  // fraction of the backoff added or removed at random
+};
+
+struct ModelConfig {
+  std::string name;     // key under `models:`
+  std::string backend;  // embedded | openai | ollama | anthropic
+  // embedded
+  std::string model_path;  // resolved relative to the policy file's folder
+  int context_size = 4096;
+  int threads = 0;  // 0: hardware concurrency
+  int batch_size = 512;
+  // network backends
+  std::string base_url;  // http://host:port[/prefix]
+  std::string model;     // model id sent upstream
+  std::string api_key_env;  // environment variable holding the key, if any
+  int connect_timeout_ms = 2000;
+  int request_timeout_ms = 30000;
+  RetryConfig retry;
+  std::string keep_alive = "10m";  // ollama
+  std::string anthropic_version = "2023-06-01";
+};
+
+struct TierConfig {
+  std::string name;
+  std::vector<std::string> models;  // tried in order (fallback within the tier)
+};
+
+struct ExampleConfig {
+  std::string input;
+  nlohmann::json output;
+};
+
+enum class TaskKind { kClassify, kExtract, kGenerate, kRouteMacro };
+
+struct TaskConfig {
+  std::string name;
+  TaskKind kind = TaskKind::kGenerate;
+  std::string description;
+  bool local_allowed = true;
+  std::vector<std::string> labels;           // classify
+  std::vector<std::string> escalate_labels;  // classify
+  double min_confidence = 0.0;
+  int max_input_chars = 16000;
+  std::optional<nlohmann::json> output_schema;  // derived for classify when absent
+  std::string prompt;                           // template: {{input}}, {{labels}}, ...
+  std::vector<ExampleConfig> examples;
+  int max_tokens = 256;
+  bool scan_answer = true;  // hard-stop scan of the local answer too
+};
+
+struct HardStopRule {
+  std::string id;       // stable rule id, reported in the audit record
+  std::string pattern;  // RE2 syntax, matched case-insensitively
+};
+
+enum class HardStopCategory { kSecurity, kAccess, kProduction };
+
+struct HardStopConfig {
+  std::vector<HardStopRule> security;
+  std::vector<HardStopRule> access;
+  std::vector<HardStopRule> production;
+};
+
+struct CapabilityConfig {
+  bool privacy_forces_local = true;
+  int max_context_tokens = 8192;  // estimated input tokens above this go up
+  int max_tool_chain = 8;         // requests with longer tool chains go up
+};
+
+struct MacroConfig {
+  std::string id;
+  std::string intent;
+  nlohmann::json input_schema;
+  nlohmann::json irreversible_when = nlohmann::json::object();  // arg -> value
+};
+
+struct AuditConfig {
+  std::string jsonl_path;  // empty: no JSONL sink
+  bool store_raw_prompt = false;
+  int preview_chars = 240;
+};
+
+struct Config {
+  std::string source_path;  // policy file path
+  std::map<std::string, ModelConfig> models;
+  std::vector<TierConfig> tiers;  // [0] local ... [n-1] frontier
+  std::map<std::string, TaskConfig> tasks;
+  HardStopConfig hard_stops;
+  CapabilityConfig capabilities;
+  std::vector<MacroConfig> macros;
+  AuditConfig audit;
+  bool kill_switch = false;  // force every task to the frontier
+  bool shadow = false;       // frontier answers; local runs beside it for the audit
+
+  const TaskConfig* find_task(const std::string& name) const {
+    auto it = tasks.find(name);
+    return it == tasks.end() ? nullptr : &it->second;
+  }
+  const MacroConfig* find_macro(const std::string& id) const {
+    for (const auto& m : macros)
+      if (m.id == id) return &m;
+    return nullptr;
+  }
+};
+
+using ConfigPtr = std::shared_ptr<const Config>;
+
+}  // namespace ladder

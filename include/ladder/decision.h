@@ -1,0 +1,82 @@
+// What the router decided about one request, and why. The audit writer, the CLI and
+// the eval report all read this one type.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ladder/reason.h"
+
+namespace ladder {
+
+enum class HardStopCategory;
+
+struct HardStopMatch {
+  std::string category;  // "security" | "access" | "production"
+  std::string rule_id;
+  std::string where;     // "input" | "answer" | "args"
+  std::string matched;   // the matched text (redacted before it is stored)
+};
+
+struct ValidatorResult {
+  std::string validator;  // "parse", "json_schema", "labels", "escalate_labels",
+                          // "confidence", "grounding", "hard_stop_answer", ...
+  bool passed = true;
+  std::optional<Reason> reason;  // set when !passed
+  std::string detail;
+};
+
+struct TierAttempt {
+  int tier = 0;
+  std::string tier_name;
+  std::string model_name;  // key under models:
+  std::string backend;     // embedded | openai | ollama | anthropic
+  std::string model;       // model id/version the backend reported
+  bool ok = false;
+  std::string error;       // error name + message when !ok
+  double latency_ms = 0.0;
+  int attempts = 0;
+  int prompt_tokens = 0;
+  int completion_tokens = 0;
+  int cached_prompt_tokens = 0;
+};
+
+struct StageTiming {
+  std::string stage;  // "gates", "hard_stop_scan", "local", "validate", "frontier", ...
+  double ms = 0.0;
+};
+
+struct Decision {
+  std::string request_id;
+  std::string task;
+  std::string route;  // "local" | "frontier"
+  std::optional<Reason> reason;  // set whenever route == "frontier"
+  std::string reason_detail;
+  bool frontier_ok = false;       // the escalated call got an answer
+  std::string frontier_error;
+
+  std::string answer_text;        // final answer given to the caller
+  nlohmann::json answer;          // parsed final answer (null when not JSON)
+  std::string local_answer_text;  // what the local tier said, if it ran
+  std::optional<nlohmann::json> local_answer;
+  bool local_ran = false;
+  bool local_json_valid = false;  // parsed and matched its schema
+
+  std::string label;           // classify
+  std::string macro;           // route_macro ("" when none)
+  nlohmann::json args;         // route_macro, defaults applied
+  std::optional<double> confidence;
+
+  std::vector<ValidatorResult> validators;
+  std::optional<HardStopMatch> hard_stop;
+  std::vector<TierAttempt> tiers;
+  std::vector<StageTiming> stages;
+  double total_ms = 0.0;
+  bool shadow = false;
+  std::optional<std::string> shadow_route;  // shadow mode: what the router would have done
+};
+
+}  // namespace ladder

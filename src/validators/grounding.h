@@ -1,0 +1,29 @@
+// Argument grounding: extracted values must come from the input.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ladder {
+
+// Lower-case, unify quotes and dashes, collapse whitespace.
+std::string normalize_for_grounding(std::string_view text);
+
+// True when the normalised value occurs in the normalised input.
+bool string_grounded(std::string_view value, std::string_view input);
+
+// Integers stated in the text: digit runs (also inside "#482", "acme/infra#63") and
+// English number words ("two", "twelve", "a dozen").
+std::vector<long long> numbers_in_text(std::string_view text);
+
+// An argument map is grounded when every free string (not an enum member) occurs in the
+// input and every integer is stated in the input or equals its schema default. Returns
+// the names of the ungrounded arguments.
+std::vector<std::string> ungrounded_arguments(const nlohmann::json& args,
+                                              const nlohmann::json& object_schema,
+                                              std::string_view input);
+
+}  // namespace ladder
