@@ -10,6 +10,9 @@ namespace ladder {
 std::string redact_secrets(std::string_view text);
 // Redacted, whitespace-collapsed, cut to at most `max_chars` code points (UTF-8 safe).
 std::string redacted_preview(std::string_view text, std::size_t max_chars);
+// Replaces every invalid UTF-8 sequence with U+FFFD, so the text can always be
+// serialised as JSON.
+std::string sanitize_utf8(std::string_view text);
 // Lower-case hex SHA-256 (OpenSSL).
 std::string sha256_hex(std::string_view data);
 }  // namespace ladder

@@ -1,0 +1,137 @@
+#include "audit/record.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+#include "audit/redact.h"
+
+namespace ladder {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+// RFC 3339 UTC with milliseconds: 2024-05-01T12:34:56.789Z
+std::string rfc3339_now() {
+  using namespace std::chrono;
+  const auto now = system_clock::now();
+  const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  const std::time_t t = system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+nlohmann::json optional_reason(const std::optional<Reason>& reason) {
+  return reason ? nlohmann::json(std::string(reason_name(*reason))) : nlohmann::json(nullptr);
+}
+
+// Every string in the record passes through here: secrets masked, UTF-8 made valid, so
+// the record never carries a secret and can always be serialised.
+void scrub_strings(nlohmann::json& node) {
+  if (node.is_string()) {
+    node = sanitize_utf8(redact_secrets(node.get_ref<const std::string&>()));
+  } else if (node.is_array()) {
+    for (auto& child : node) scrub_strings(child);
+  } else if (node.is_object()) {
+    nlohmann::json scrubbed = nlohmann::json::object();
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      nlohmann::json value = it.value();
+      scrub_strings(value);
+      scrubbed[sanitize_utf8(redact_secrets(it.key()))] = std::move(value);
+    }
+    node = std::move(scrubbed);
+  }
+}
+
+nlohmann::json tiers_json(const Decision& d, int& prompt_tokens, int& completion_tokens, int& cached_tokens) {
+  nlohmann::json tiers = nlohmann::json::array();
+  for (const auto& t : d.tiers) {
+    tiers.push_back({{"tier", t.tier},
+                     {"tier_name", t.tier_name},
+                     {"model_name", t.model_name},
+                     {"backend", t.backend},
+                     {"model", t.model},
+                     {"ok", t.ok},
+                     {"error", t.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.error)},
+                     {"latency_ms", t.latency_ms},
+                     {"attempts", t.attempts},
+                     {"prompt_tokens", t.prompt_tokens},
+                     {"completion_tokens", t.completion_tokens},
+                     {"cached_prompt_tokens", t.cached_prompt_tokens}});
+    prompt_tokens += t.prompt_tokens;
+    completion_tokens += t.completion_tokens;
+    cached_tokens += t.cached_prompt_tokens;
+  }
+  return tiers;
+}
+
+}  // namespace
+
+nlohmann::json make_audit_record(const Decision& decision, std::string_view input, const AuditConfig& cfg,
+                                 std::string_view raw_prompt) {
+  const Decision& d = decision;
+  nlohmann::json record = nlohmann::json::object();
+  record["schema_version"] = kSchemaVersion;
+  record["ts"] = rfc3339_now();
+  record["request_id"] = d.request_id;
+  record["task"] = d.task;
+  record["route"] = d.route;
+  record["reason"] = optional_reason(d.reason);
+  record["reason_detail"] = d.reason_detail;
+
+  int prompt_tokens = 0, completion_tokens = 0, cached_tokens = 0;
+  record["tiers"] = tiers_json(d, prompt_tokens, completion_tokens, cached_tokens);
+  record["tokens"] = {{"prompt", prompt_tokens}, {"completion", completion_tokens}, {"cached_prompt", cached_tokens}};
+
+  nlohmann::json validators = nlohmann::json::array();
+  for (const auto& v : d.validators)
+    validators.push_back({{"validator", v.validator},
+                          {"passed", v.passed},
+                          {"reason", optional_reason(v.reason)},
+                          {"detail", v.detail}});
+  record["validators"] = std::move(validators);
+
+  if (d.hard_stop) {
+    record["hard_stop"] = {{"category", d.hard_stop->category},
+                           {"rule_id", d.hard_stop->rule_id},
+                           {"where", d.hard_stop->where},
+                           {"matched", d.hard_stop->matched}};
+  } else {
+    record["hard_stop"] = nullptr;
+  }
+  record["confidence"] = d.confidence ? nlohmann::json(*d.confidence) : nlohmann::json(nullptr);
+
+  nlohmann::json stages = nlohmann::json::object();
+  for (const auto& s : d.stages) {
+    const double prior = stages.contains(s.stage) ? stages[s.stage].get<double>() : 0.0;
+    stages[s.stage] = prior + s.ms;
+  }
+  record["stages"] = std::move(stages);
+  record["total_ms"] = d.total_ms;
+
+  record["input_sha256"] = sha256_hex(input);
+  record["local_answer_sha256"] = d.local_ran ? nlohmann::json(sha256_hex(d.local_answer_text)) : nlohmann::json(nullptr);
+  record["answer_sha256"] = sha256_hex(d.answer_text);
+  record["preview"] = redacted_preview(input, cfg.preview_chars > 0 ? static_cast<std::size_t>(cfg.preview_chars) : 0);
+
+  record["local_ran"] = d.local_ran;
+  record["local_json_valid"] = d.local_json_valid;
+  record["frontier_ok"] = d.frontier_ok;
+  record["frontier_error"] = d.frontier_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.frontier_error);
+  record["label"] = d.label.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.label);
+  record["macro"] = d.macro.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.macro);
+  record["args"] = d.args;  // grounded in the input; scrubbed like every other string
+  record["shadow"] = d.shadow;
+  record["shadow_route"] = d.shadow_route ? nlohmann::json(*d.shadow_route) : nlohmann::json(nullptr);
+  if (cfg.store_raw_prompt) record["raw_prompt"] = std::string(raw_prompt);
+
+  scrub_strings(record);
+  return record;
+}
+
+}  // namespace ladder

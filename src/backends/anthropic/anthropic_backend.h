@@ -1,0 +1,18 @@
+// Anthropic Messages API: POST {base_url}/v1/messages with x-api-key (from the variable
+// named by api_key_env) and anthropic-version headers; system messages go to the
+// separate `system` field; max_tokens, temperature. The answer is the concatenated text
+// blocks of `content`; usage.input_tokens / output_tokens; no logprobs. Errors in
+// Anthropic's shape ({type:"error", error:{type, message}}) are carried into the message.
+// health(): GET {base_url}/v1/models.
+#pragma once
+
+#include <memory>
+
+#include "backends/retry.h"
+#include "ladder/backend.h"
+#include "ladder/config.h"
+
+namespace ladder {
+// `sleep` replaces the real sleep between retries (tests).
+Result<std::unique_ptr<Backend>> make_anthropic_backend(const ModelConfig& model, SleepFn sleep = {});
+}  // namespace ladder

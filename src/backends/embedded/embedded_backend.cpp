@@ -1,0 +1,546 @@
+// llama.cpp in-process backend. See embedded_backend.h for the contract.
+//
+// Thread safety: one EmbeddedBackend owns one llama_context; `mutex_` serialises
+// generate() calls (one request at a time per backend) and guards the context and the
+// record of which tokens sit in its KV cache. health(), kind() and model() read only
+// state fixed at construction.
+#include "backends/embedded/embedded_backend.h"
+
+#include <llama.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "backends/embedded/gbnf.h"
+
+namespace ladder {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Grammar-constrained steps examine candidates in descending logit order, in chunks of
+// these sizes (the last one covers the whole vocabulary), and stop as soon as the
+// probability mass not yet examined is below kRenormTolerance times the allowed mass
+// found: the renormalised log-probabilities are then exact to within about
+// kRenormTolerance, at a fraction of the cost of running the grammar over 262k tokens.
+constexpr size_t kChunkSizes[] = {64, 1024, 16384};
+constexpr double kRenormTolerance = 1e-3;
+
+// llama.cpp logs through one global callback; keep errors only. The last error on this
+// thread is kept so that failures (a grammar that does not parse) can say why.
+thread_local std::string t_last_llama_error;
+
+void llama_log_callback(ggml_log_level level, const char* text, void* /*user_data*/) {
+  if (level != GGML_LOG_LEVEL_ERROR) return;
+  t_last_llama_error = text;
+  while (!t_last_llama_error.empty() &&
+         (t_last_llama_error.back() == '\n' || t_last_llama_error.back() == '\r'))
+    t_last_llama_error.pop_back();
+  std::fputs(text, stderr);
+}
+
+void init_llama_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llama_log_set(llama_log_callback, nullptr);
+    llama_backend_init();
+  });
+}
+
+struct ModelDeleter {
+  void operator()(llama_model* m) const { llama_model_free(m); }
+};
+struct ContextDeleter {
+  void operator()(llama_context* c) const { llama_free(c); }
+};
+struct SamplerDeleter {
+  void operator()(llama_sampler* s) const { llama_sampler_free(s); }
+};
+using ModelPtr = std::unique_ptr<llama_model, ModelDeleter>;
+using ContextPtr = std::unique_ptr<llama_context, ContextDeleter>;
+using SamplerPtr = std::unique_ptr<llama_sampler, SamplerDeleter>;
+
+bool is_whitespace_only(const std::string& s) {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c) != 0; });
+}
+
+class EmbeddedBackend final : public Backend {
+ public:
+  EmbeddedBackend(ModelPtr model, ContextPtr ctx, std::string model_id)
+      : model_(std::move(model)),
+        ctx_(std::move(ctx)),
+        vocab_(llama_model_get_vocab(model_.get())),
+        n_vocab_(llama_vocab_n_tokens(vocab_)),
+        n_ctx_(static_cast<int>(llama_n_ctx(ctx_.get()))),
+        n_batch_(static_cast<int>(llama_n_batch(ctx_.get()))),
+        model_id_(std::move(model_id)) {
+    if (const char* tmpl = llama_model_chat_template(model_.get(), nullptr)) chat_template_ = tmpl;
+    candidates_.resize(static_cast<size_t>(n_vocab_));
+    // Decode aborts (rc 2) once the current request's deadline passes.
+    llama_set_abort_callback(ctx_.get(), &EmbeddedBackend::abort_callback, this);
+  }
+
+  Result<GenerationResult> generate(const GenerationRequest& request) override;
+  Status health() override {
+    if (!model_ || !ctx_) return make_error(ErrorCode::kUnavailable, "embedded model not loaded");
+    return Status::ok_status();
+  }
+  std::string kind() const override { return "embedded"; }
+  std::string model() const override { return model_id_; }
+
+  // Deadline checked by llama.cpp between compute graph nodes (CPU backend).
+  static bool abort_callback(void* data) {
+    auto* self = static_cast<EmbeddedBackend*>(data);
+    const auto ns = self->deadline_ns_.load(std::memory_order_relaxed);
+    return ns != 0 && Clock::now().time_since_epoch().count() > ns;
+  }
+
+ private:
+  struct StepChoice {
+    llama_token token = -1;
+    bool stop_grammar_complete = false;  // grammar accepts here and the model wants to end
+    TokenLogprob logprob;
+  };
+
+  Result<std::string> render_prompt(const GenerationRequest& request) const;
+  Result<std::vector<llama_token>> tokenize(const std::string& text, bool parse_special) const;
+  std::string piece(llama_token token) const;
+  // Decodes tokens[from..] at positions from.., logits for the last one only.
+  Status decode_from(const std::vector<llama_token>& tokens, size_t from);
+  void forget_cache();
+  StepChoice choose_unconstrained(const float* logits, const GenerationRequest& request);
+  // True when all allowed tokens spell prefixes of one string (the text is forced).
+  bool forces_one_text(const std::vector<llama_token_data>& allowed) const;
+  Result<StepChoice> choose_constrained(const float* logits, const GenerationRequest& request,
+                                        llama_sampler* grammar);
+
+  ModelPtr model_;
+  ContextPtr ctx_;
+  const llama_vocab* vocab_;
+  const int n_vocab_;
+  const int n_ctx_;
+  const int n_batch_;
+  const std::string model_id_;
+  std::string chat_template_;
+  std::atomic<Clock::rep> deadline_ns_{0};
+
+  std::mutex mutex_;  // guards everything below and all use of ctx_
+  std::vector<llama_token> cached_tokens_;  // tokens whose K/V sit in sequence 0
+  std::vector<llama_token_data> candidates_;  // scratch, one per vocabulary entry
+};
+
+Result<std::string> EmbeddedBackend::render_prompt(const GenerationRequest& request) const {
+  if (request.prompt) return *request.prompt;
+  if (request.messages.empty())
+    return make_error(ErrorCode::kInvalidArgument, "request has neither prompt nor messages");
+  std::vector<llama_chat_message> chat;
+  chat.reserve(request.messages.size());
+  size_t total = 0;
+  for (const auto& m : request.messages) {
+    chat.push_back({m.role.c_str(), m.content.c_str()});
+    total += m.role.size() + m.content.size();
+  }
+  if (!chat_template_.empty()) {
+    std::string buf(2 * total + 256, '\0');
+    int n = llama_chat_apply_template(chat_template_.c_str(), chat.data(), chat.size(), true,
+                                      buf.data(), static_cast<int32_t>(buf.size()));
+    if (n > static_cast<int>(buf.size())) {
+      buf.resize(static_cast<size_t>(n));
+      n = llama_chat_apply_template(chat_template_.c_str(), chat.data(), chat.size(), true,
+                                    buf.data(), static_cast<int32_t>(buf.size()));
+    }
+    if (n >= 0) {
+      buf.resize(static_cast<size_t>(n));
+      return buf;
+    }
+    // Template not supported by llama_chat_apply_template: fall through to plain text.
+  }
+  std::string out;
+  for (const auto& m : request.messages) {
+    std::string role = m.role;
+    if (!role.empty()) role[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(role[0])));
+    out += role + ": " + m.content + "\n";
+  }
+  out += "Assistant:";
+  return out;
+}
+
+Result<std::vector<llama_token>> EmbeddedBackend::tokenize(const std::string& text,
+                                                           bool parse_special) const {
+  if (text.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max() / 2))
+    return make_error(ErrorCode::kPayloadTooLarge, "prompt too large to tokenize");
+  std::vector<llama_token> tokens(text.size() + 8);
+  int32_t n = llama_tokenize(vocab_, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
+                             static_cast<int32_t>(tokens.size()), true, parse_special);
+  if (n < 0 && n != std::numeric_limits<int32_t>::min()) {
+    tokens.resize(static_cast<size_t>(-n));
+    n = llama_tokenize(vocab_, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
+                       static_cast<int32_t>(tokens.size()), true, parse_special);
+  }
+  if (n < 0) return make_error(ErrorCode::kInternal, "llama_tokenize failed");
+  tokens.resize(static_cast<size_t>(n));
+  return tokens;
+}
+
+std::string EmbeddedBackend::piece(llama_token token) const {
+  char buf[256];
+  int n = llama_token_to_piece(vocab_, token, buf, sizeof(buf), 0, false);
+  if (n >= 0) return std::string(buf, static_cast<size_t>(n));
+  std::string big(static_cast<size_t>(-n), '\0');
+  n = llama_token_to_piece(vocab_, token, big.data(), static_cast<int32_t>(big.size()), 0, false);
+  if (n < 0) return {};
+  big.resize(static_cast<size_t>(n));
+  return big;
+}
+
+void EmbeddedBackend::forget_cache() {
+  llama_memory_clear(llama_get_memory(ctx_.get()), true);
+  cached_tokens_.clear();
+}
+
+Status EmbeddedBackend::decode_from(const std::vector<llama_token>& tokens, size_t from) {
+  llama_batch batch = llama_batch_init(n_batch_, 0, 1);
+  Status status;
+  for (size_t start = from; start < tokens.size(); start += static_cast<size_t>(n_batch_)) {
+    const size_t end = std::min(tokens.size(), start + static_cast<size_t>(n_batch_));
+    batch.n_tokens = static_cast<int32_t>(end - start);
+    for (size_t i = start; i < end; ++i) {
+      const size_t j = i - start;
+      batch.token[j] = tokens[i];
+      batch.pos[j] = static_cast<llama_pos>(i);
+      batch.n_seq_id[j] = 1;
+      batch.seq_id[j][0] = 0;
+      batch.logits[j] = (i + 1 == tokens.size()) ? 1 : 0;
+    }
+    const int32_t rc = llama_decode(ctx_.get(), batch);
+    if (rc == 2) {
+      status = make_error(ErrorCode::kTimeout, "embedded generation timed out during decode");
+      break;
+    }
+    if (rc != 0) {
+      status = make_error(ErrorCode::kInternal, "llama_decode failed with code " + std::to_string(rc));
+      break;
+    }
+    cached_tokens_.insert(cached_tokens_.end(), tokens.begin() + static_cast<std::ptrdiff_t>(start),
+                          tokens.begin() + static_cast<std::ptrdiff_t>(end));
+  }
+  llama_batch_free(batch);
+  if (!status.ok()) forget_cache();  // part of a batch may remain; start clean next time
+  return status;
+}
+
+EmbeddedBackend::StepChoice EmbeddedBackend::choose_unconstrained(const float* logits,
+                                                                  const GenerationRequest& request) {
+  float max_logit = -std::numeric_limits<float>::infinity();
+  llama_token best = 0;
+  for (int i = 0; i < n_vocab_; ++i) {
+    if (logits[i] > max_logit) {
+      max_logit = logits[i];
+      best = i;
+    }
+  }
+  StepChoice choice;
+  choice.token = best;
+  if (!request.want_logprobs) return choice;
+  double sum = 0.0;
+  for (int i = 0; i < n_vocab_; ++i) sum += std::exp(static_cast<double>(logits[i] - max_logit));
+  const double log_z = static_cast<double>(max_logit) + std::log(sum);
+  choice.logprob.token = piece(best);
+  choice.logprob.logprob = static_cast<double>(logits[best]) - log_z;
+  const size_t k = static_cast<size_t>(std::clamp(request.top_logprobs, 0, n_vocab_));
+  if (k > 0) {
+    for (int i = 0; i < n_vocab_; ++i) candidates_[static_cast<size_t>(i)] = {i, logits[i], 0.0f};
+    auto by_logit = [](const llama_token_data& a, const llama_token_data& b) { return a.logit > b.logit; };
+    std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(k),
+                      candidates_.end(), by_logit);
+    for (size_t i = 0; i < k; ++i)
+      choice.logprob.top.emplace_back(piece(candidates_[i].id),
+                                      static_cast<double>(candidates_[i].logit) - log_z);
+  }
+  return choice;
+}
+
+bool EmbeddedBackend::forces_one_text(const std::vector<llama_token_data>& allowed) const {
+  std::vector<std::string> pieces;
+  pieces.reserve(allowed.size());
+  for (const auto& a : allowed) {
+    if (llama_vocab_is_eog(vocab_, a.id)) return allowed.size() == 1;
+    pieces.push_back(piece(a.id));
+  }
+  const auto longest = std::max_element(pieces.begin(), pieces.end(),
+                                        [](const std::string& a, const std::string& b) { return a.size() < b.size(); });
+  return std::all_of(pieces.begin(), pieces.end(),
+                     [&](const std::string& p) { return longest->compare(0, p.size(), p) == 0; });
+}
+
+Result<EmbeddedBackend::StepChoice> EmbeddedBackend::choose_constrained(
+    const float* logits, const GenerationRequest& request, llama_sampler* grammar) {
+  // Raw softmax over the whole vocabulary; candidates carry p = raw probability.
+  float max_logit = -std::numeric_limits<float>::infinity();
+  for (int i = 0; i < n_vocab_; ++i) max_logit = std::max(max_logit, logits[i]);
+  double sum = 0.0;
+  for (int i = 0; i < n_vocab_; ++i) {
+    const float p = std::exp(logits[i] - max_logit);
+    candidates_[static_cast<size_t>(i)] = {i, logits[i], p};
+    sum += p;
+  }
+
+  // Does the grammar accept the text so far (end of generation allowed)?
+  bool grammar_accepts = false;
+  {
+    const llama_token eog = llama_vocab_eos(vocab_) >= 0 ? llama_vocab_eos(vocab_) : llama_vocab_eot(vocab_);
+    if (eog >= 0) {
+      llama_token_data one{eog, 0.0f, 0.0f};
+      llama_token_data_array arr{&one, 1, -1, false};
+      llama_sampler_apply(grammar, &arr);
+      grammar_accepts = std::isfinite(one.logit);
+    }
+  }
+
+  auto by_logit = [](const llama_token_data& a, const llama_token_data& b) { return a.logit > b.logit; };
+  const auto total = candidates_.size();
+  size_t checked = 0;
+  double checked_mass = 0.0;  // raw probability examined so far (unnormalised)
+  double allowed_mass = 0.0;  // raw probability of the allowed tokens among them
+  std::vector<llama_token_data> allowed;  // in descending logit order
+  for (size_t level = 0;; ++level) {
+    const size_t want = level < std::size(kChunkSizes) ? std::min(total, kChunkSizes[level]) : total;
+    if (want <= checked) continue;
+    auto first = candidates_.begin() + static_cast<std::ptrdiff_t>(checked);
+    auto last = candidates_.begin() + static_cast<std::ptrdiff_t>(want);
+    if (want < total) std::nth_element(first, last, candidates_.end(), by_logit);
+    std::sort(first, last, by_logit);
+    // Remember raw values: the grammar writes -inf into rejected logits.
+    std::vector<float> raw_p;
+    raw_p.reserve(want - checked);
+    for (auto it = first; it != last; ++it) raw_p.push_back(it->p);
+    llama_token_data_array arr{&*first, want - checked, -1, true};
+    llama_sampler_apply(grammar, &arr);
+    for (size_t i = 0; i < want - checked; ++i) {
+      auto& c = *(first + static_cast<std::ptrdiff_t>(i));
+      checked_mass += raw_p[i];
+      if (std::isfinite(c.logit)) {
+        allowed.push_back({c.id, logits[c.id], raw_p[i]});
+        allowed_mass += raw_p[i];
+      }
+    }
+    checked = want;
+    if (checked >= total) break;
+    if (!allowed.empty()) {
+      // The argmax among allowed tokens is already known (candidates go in logit order).
+      // Stop early when the grammar is complete and the model wants to end or only pad.
+      if (grammar_accepts && (llama_vocab_is_eog(vocab_, allowed.front().id) ||
+                              is_whitespace_only(piece(allowed.front().id)))) {
+        break;
+      }
+      if (!request.want_logprobs) break;
+      const double unchecked = sum - checked_mass;
+      if (unchecked <= kRenormTolerance * allowed_mass) break;
+    }
+  }
+  if (allowed.empty())
+    return make_error(ErrorCode::kInvalidArgument,
+                      "grammar allows no token of the model's vocabulary at this point");
+
+  StepChoice choice;
+  const llama_token best = allowed.front().id;
+  choice.token = best;
+  if (grammar_accepts && (llama_vocab_is_eog(vocab_, best) || is_whitespace_only(piece(best)))) {
+    choice.stop_grammar_complete = true;
+    return choice;
+  }
+  if (request.want_logprobs && forces_one_text(allowed)) {
+    // Every allowed token spells a prefix of one and the same string: the grammar
+    // forces the text and only its tokenisation is open, so the step carries no choice.
+    choice.logprob.token = piece(best);
+    choice.logprob.logprob = 0.0;
+    choice.logprob.top.emplace_back(choice.logprob.token, 0.0);
+  } else if (request.want_logprobs) {
+    const double log_allowed = std::log(allowed_mass);
+    choice.logprob.token = piece(best);
+    choice.logprob.logprob = std::min(0.0, std::log(static_cast<double>(allowed.front().p)) - log_allowed);
+    const size_t k = std::min(allowed.size(), static_cast<size_t>(std::max(0, request.top_logprobs)));
+    for (size_t i = 0; i < k; ++i)
+      choice.logprob.top.emplace_back(
+          piece(allowed[i].id), std::min(0.0, std::log(static_cast<double>(allowed[i].p)) - log_allowed));
+  }
+  return choice;
+}
+
+Result<GenerationResult> EmbeddedBackend::generate(const GenerationRequest& request) {
+  const auto started = Clock::now();
+  const auto deadline = started + request.timeout;
+
+  auto prompt_text = render_prompt(request);
+  if (!prompt_text.ok()) return prompt_text.status();
+
+  // Grammar text: explicit GBNF wins over the JSON Schema.
+  std::string grammar_text;
+  if (request.gbnf_grammar) {
+    grammar_text = *request.gbnf_grammar;
+    if (grammar_text.empty()) return make_error(ErrorCode::kInvalidArgument, "gbnf_grammar is empty");
+  } else if (request.json_schema) {
+    auto conv = gbnf::json_schema_to_gbnf(request.json_schema->dump());
+    if (!conv.ok)
+      return make_error(ErrorCode::kInvalidArgument, "json_schema cannot be turned into a grammar: " + conv.error);
+    grammar_text = std::move(conv.grammar);
+  }
+
+  std::lock_guard lock(mutex_);
+
+  SamplerPtr grammar;
+  if (!grammar_text.empty()) {
+    t_last_llama_error.clear();
+    grammar.reset(llama_sampler_init_grammar(vocab_, grammar_text.c_str(), "root"));
+    if (!grammar) {
+      std::string why = t_last_llama_error.empty() ? "parse failed" : t_last_llama_error;
+      return make_error(ErrorCode::kInvalidArgument, "invalid GBNF grammar: " + why);
+    }
+  }
+
+  auto tokens_r = tokenize(*prompt_text, /*parse_special=*/!request.prompt.has_value());
+  if (!tokens_r.ok()) return tokens_r.status();
+  std::vector<llama_token> tokens = std::move(tokens_r).value();
+  if (tokens.empty()) return make_error(ErrorCode::kInvalidArgument, "prompt is empty");
+  const int prompt_tokens = static_cast<int>(tokens.size());
+  if (prompt_tokens >= n_ctx_)
+    return make_error(ErrorCode::kPayloadTooLarge,
+                      "prompt has " + std::to_string(prompt_tokens) + " tokens; the context holds " +
+                          std::to_string(n_ctx_));
+
+  // Prefix reuse: keep the longest common prefix of the KV cache, re-decode at least
+  // the last prompt token so that its logits are fresh.
+  size_t keep = 0;
+  while (keep < cached_tokens_.size() && keep < tokens.size() && cached_tokens_[keep] == tokens[keep]) ++keep;
+  if (keep >= tokens.size()) keep = tokens.size() - 1;
+  if (keep < cached_tokens_.size()) {
+    if (llama_memory_seq_rm(llama_get_memory(ctx_.get()), 0, static_cast<llama_pos>(keep), -1)) {
+      cached_tokens_.resize(keep);
+    } else {
+      forget_cache();
+      keep = 0;
+    }
+  }
+
+  deadline_ns_.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
+  struct ClearDeadline {
+    std::atomic<Clock::rep>& d;
+    ~ClearDeadline() { d.store(0, std::memory_order_relaxed); }
+  } clear_deadline{deadline_ns_};
+
+  auto tA = Clock::now();
+  if (Status s = decode_from(tokens, keep); !s.ok()) return s;
+  static const bool kTrace = std::getenv("LADDER_EMBEDDED_TRACE") != nullptr;  // TRACE
+  if (kTrace) std::fprintf(stderr, "TRACE prefill %zu tokens %.1f ms (render+tok %.1f)\n", tokens.size() - keep, std::chrono::duration<double, std::milli>(Clock::now() - tA).count(), std::chrono::duration<double, std::milli>(tA - started).count());  // TRACE
+
+  GenerationResult result;
+  result.prompt_tokens = prompt_tokens;
+  result.cached_prompt_tokens = static_cast<int>(keep);
+  result.model = model_id_;
+  result.has_logprobs = request.want_logprobs;
+  result.finish_reason = "length";
+
+  std::vector<llama_token> all = tokens;  // prompt + generated, mirrors the KV cache
+  for (int step = 0; step < request.max_tokens; ++step) {
+    if (Clock::now() > deadline) return make_error(ErrorCode::kTimeout, "embedded generation timed out");
+    const float* logits = llama_get_logits_ith(ctx_.get(), -1);
+    if (logits == nullptr) return make_error(ErrorCode::kInternal, "llama.cpp returned no logits");
+
+    StepChoice choice;
+    auto tB = Clock::now();  // TRACE
+    if (grammar) {
+      auto c = choose_constrained(logits, request, grammar.get());
+      if (!c.ok()) return c.status();
+      choice = std::move(c).value();
+      if (choice.stop_grammar_complete) {
+        result.finish_reason = "grammar";
+        break;
+      }
+    } else {
+      choice = choose_unconstrained(logits, request);
+    }
+    if (llama_vocab_is_eog(vocab_, choice.token)) {
+      result.finish_reason = grammar ? "grammar" : "stop";
+      break;
+    }
+    if (grammar) llama_sampler_accept(grammar.get(), choice.token);
+    const std::string text_piece = piece(choice.token);
+    result.text += text_piece;
+    ++result.completion_tokens;
+    if (request.want_logprobs) {
+      choice.logprob.token = text_piece;
+      result.tokens.push_back(std::move(choice.logprob));
+    }
+    if (step + 1 >= request.max_tokens) break;  // no need to decode what will not be read
+    if (static_cast<int>(all.size()) + 1 >= n_ctx_) break;  // context full: "length"
+    all.push_back(choice.token);
+    auto tC = Clock::now();  // TRACE
+    if (Status s = decode_from(all, all.size() - 1); !s.ok()) return s;
+    if (kTrace) std::fprintf(stderr, "TRACE step choose %.1f ms decode %.1f ms\n", std::chrono::duration<double, std::milli>(tC - tB).count(), std::chrono::duration<double, std::milli>(Clock::now() - tC).count());  // TRACE
+  }
+
+  result.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+  return result;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> make_embedded_backend(const ModelConfig& config) {
+  std::error_code ec;
+  if (config.model_path.empty())
+    return make_error(ErrorCode::kInvalidArgument, "model '" + config.name + "': model_path is empty");
+  if (!std::filesystem::is_regular_file(config.model_path, ec))
+    return make_error(ErrorCode::kNotFound, "model file not found: " + config.model_path);
+  if (config.context_size <= 0 || config.batch_size <= 0 || config.threads < 0)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "model '" + config.name + "': context_size and batch_size must be positive, threads >= 0");
+
+  init_llama_once();
+
+  llama_model_params mparams = llama_model_default_params();
+  mparams.n_gpu_layers = 0;
+  t_last_llama_error.clear();
+  ModelPtr model(llama_model_load_from_file(config.model_path.c_str(), mparams));
+  if (!model)
+    return make_error(ErrorCode::kUnavailable, "llama.cpp could not load " + config.model_path +
+                                                   (t_last_llama_error.empty() ? "" : ": " + t_last_llama_error));
+
+  int threads = config.threads;
+  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+  llama_context_params cparams = llama_context_default_params();
+  cparams.n_ctx = static_cast<uint32_t>(config.context_size);
+  cparams.n_batch = static_cast<uint32_t>(config.batch_size);
+  cparams.n_ubatch = static_cast<uint32_t>(config.batch_size);
+  cparams.n_seq_max = 1;
+  cparams.n_threads = threads;
+  cparams.n_threads_batch = threads;
+  cparams.no_perf = true;
+  // Keep the whole context in the sliding-window layers' cache too (Gemma 3 uses SWA):
+  // otherwise positions that prefix reuse needs may already be evicted.
+  cparams.swa_full = true;
+  ContextPtr ctx(llama_init_from_model(model.get(), cparams));
+  if (!ctx)
+    return make_error(ErrorCode::kUnavailable, "llama.cpp could not create a context for " + config.model_path +
+                                                   (t_last_llama_error.empty() ? "" : ": " + t_last_llama_error));
+
+  const std::string model_id = std::filesystem::path(config.model_path).filename().string();
+  auto backend = std::make_unique<EmbeddedBackend>(std::move(model), std::move(ctx), model_id);
+  return std::unique_ptr<Backend>(std::move(backend));
+}
+
+}  // namespace ladder

@@ -1,0 +1,81 @@
+// A small synchronous HTTP/1.1 client for the network backends (Boost.Beast underneath,
+// kept out of this header). One connection per request; http and https; a connect
+// timeout and a total request timeout; a cap on the response body.
+//
+// Transport failures come back as Status values with codes from the one error table:
+//   DNS failure, connection refused, unreachable, TLS handshake failure -> kUnavailable
+//   connect or request deadline passed                                  -> kTimeout
+//   connection reset, body shorter than Content-Length, closed early    -> kConnectionReset
+//   response body over the cap, unparseable HTTP                        -> kBadResponse
+// HTTP error statuses (4xx, 5xx) are NOT failures here: the caller maps them
+// (see http_errors.h) because only it knows the upstream's error shape.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ladder/status.h"
+
+namespace ladder::http {
+
+struct Url {
+  std::string scheme;  // "http" or "https"
+  std::string host;    // without brackets for IPv6 literals
+  std::string port;    // always set: explicit, or 80 / 443
+  std::string target;  // path and query, at least "/"
+  bool tls() const { return scheme == "https"; }
+  // scheme://host:port/target, as used in messages (never carries credentials).
+  std::string to_string() const;
+};
+
+// Accepts http://host[:port][/path][?query] and https://...; rejects userinfo
+// (credentials belong in headers, never in a URL that is logged).
+Result<Url> parse_url(std::string_view text);
+
+// Joins a configured base URL (http://host:port[/prefix][/]) with an API path
+// ("/v1/chat/completions"). When the base already ends with the path's first
+// segment ("/v1"), that segment is not doubled.
+std::string join_url(std::string_view base, std::string_view path);
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct Request {
+  std::string method = "GET";  // "GET" or "POST"
+  std::string url;
+  Headers headers;             // Host, User-Agent and Content-Length are added
+  std::string body;            // sent with Content-Type application/json when non-empty
+  std::chrono::milliseconds connect_timeout{2000};  // DNS + TCP connect + TLS handshake
+  std::chrono::milliseconds total_timeout{30000};   // whole exchange, connect included
+  std::size_t max_body_bytes = 8 * 1024 * 1024;
+};
+
+struct Response {
+  int status = 0;
+  Headers headers;  // as received
+  std::string body;
+  // Case-insensitive header lookup; the first match.
+  std::optional<std::string> header(std::string_view name) const;
+};
+
+class Client {
+ public:
+  Client();
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Thread-safe: each call owns its connection; the TLS context is shared read-only.
+  Result<Response> send(const Request& request) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ladder::http

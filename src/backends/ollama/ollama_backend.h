@@ -1,0 +1,17 @@
+// Ollama's native API. Chat: POST {base_url}/api/chat with `format` (the JSON Schema),
+// stream false, keep_alive, options {temperature, num_predict}, and logprobs /
+// top_logprobs (newer Ollama answers with a `logprobs` array; parsed when present).
+// Raw completion (request.prompt with no messages): POST {base_url}/api/generate with
+// raw true. Usage from prompt_eval_count / eval_count. health(): GET {base_url}/api/tags.
+#pragma once
+
+#include <memory>
+
+#include "backends/retry.h"
+#include "ladder/backend.h"
+#include "ladder/config.h"
+
+namespace ladder {
+// `sleep` replaces the real sleep between retries (tests).
+Result<std::unique_ptr<Backend>> make_ollama_backend(const ModelConfig& model, SleepFn sleep = {});
+}  // namespace ladder

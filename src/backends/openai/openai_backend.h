@@ -1,0 +1,20 @@
+// Any OpenAI-compatible server: llama-server, vLLM, LM Studio, OpenAI itself.
+// Chat: POST {base_url}/v1/chat/completions (a base_url ending in /v1 is not doubled)
+// with response_format json_schema (strict) when the request has a schema, llama-server's
+// `grammar` when it has a GBNF grammar, and logprobs/top_logprobs when wanted.
+// Raw completion (request.prompt with no messages): POST {base_url}/v1/completions with
+// llama-server's `json_schema` / `grammar` and `logprobs` (top-n count).
+// Authorization: Bearer <value of the variable named by api_key_env>, when set.
+// health(): GET {base_url}/v1/models.
+#pragma once
+
+#include <memory>
+
+#include "backends/retry.h"
+#include "ladder/backend.h"
+#include "ladder/config.h"
+
+namespace ladder {
+// `sleep` replaces the real sleep between retries (tests).
+Result<std::unique_ptr<Backend>> make_openai_backend(const ModelConfig& model, SleepFn sleep = {});
+}  // namespace ladder

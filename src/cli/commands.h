@@ -1,0 +1,21 @@
+// One file per subcommand; each registers itself on the CLI11 app and returns the action
+// to run when it was chosen.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace ladder::cli {
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_route_command(CLI::App& app);
+Command add_eval_command(CLI::App& app);
+Command add_policy_command(CLI::App& app);
+
+}  // namespace ladder::cli

@@ -1,0 +1,63 @@
+#include "cli/common.h"
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "audit/sinks.h"
+#include "config/loader.h"
+
+namespace ladder::cli {
+
+Result<std::string> read_input(const std::string& path, std::size_t max_bytes) {
+  std::istream* in = &std::cin;
+  std::ifstream file;
+  if (path != "-") {
+    file.open(path, std::ios::binary);
+    if (!file) return make_error(ErrorCode::kNotFound, "cannot read input file '" + path + "'");
+    in = &file;
+  }
+  std::string data;
+  char buf[65536];
+  while (*in) {
+    in->read(buf, sizeof buf);
+    data.append(buf, static_cast<std::size_t>(in->gcount()));
+    if (data.size() > max_bytes)
+      return make_error(ErrorCode::kPayloadTooLarge,
+                        "input is larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  return data;
+}
+
+Result<std::unique_ptr<Router>> open_router(const std::string& policy_path, const std::string& audit_path,
+                                            RouterOptions options) {
+  auto config = load_policy_file(policy_path);
+  if (!config.ok()) return config.status();
+  AuditConfig audit = (*config)->audit;
+  if (!audit_path.empty()) audit.jsonl_path = audit_path;
+  if (audit.jsonl_path.empty()) audit.jsonl_path = "ladder-audit.jsonl";
+  auto sink = make_audit_sink(audit);
+  if (!sink.ok()) return sink.status();
+  return Router::create(*config, std::move(sink).value(), std::move(options));
+}
+
+int report_error(const Status& status) {
+  std::cerr << "error: " << status.to_string() << "\n";
+  switch (status.code()) {
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kInvalidUtf8:
+    case ErrorCode::kPayloadTooLarge:
+    case ErrorCode::kConfigInvalid:
+    case ErrorCode::kParseError:
+    case ErrorCode::kNotFound:
+      return 2;
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kTimeout:
+      return 3;
+    default:
+      return 1;
+  }
+}
+
+}  // namespace ladder::cli

@@ -1,0 +1,27 @@
+// Pieces every subcommand shares: load a policy, read input, build a router.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "ladder/config.h"
+#include "ladder/status.h"
+#include "router/router.h"
+
+namespace ladder::cli {
+
+inline constexpr std::size_t kMaxInputBytes = 16 * 1024 * 1024;
+
+// Reads a file, or standard input for "-". kNotFound, kPayloadTooLarge past max_bytes.
+Result<std::string> read_input(const std::string& path, std::size_t max_bytes = kMaxInputBytes);
+
+// Loads the policy and builds a router whose audit goes to `audit_path` (the policy's
+// audit.jsonl when empty; "ladder-audit.jsonl" in the working folder when neither says).
+Result<std::unique_ptr<Router>> open_router(const std::string& policy_path, const std::string& audit_path,
+                                            RouterOptions options = {});
+
+// Prints "error: <name>: <message>" to stderr and returns the exit code for it
+// (2 for bad input or config, 3 for unavailable backends, 1 otherwise).
+int report_error(const Status& status);
+
+}  // namespace ladder::cli

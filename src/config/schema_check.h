@@ -1,0 +1,24 @@
+// Private to src/config: a light structural check of JSON Schema documents written in a
+// policy (task output schemas, macro input schemas). It catches typos and wrong shapes
+// (a "type" that is not a JSON type, "required" that is not a list of strings, a default
+// outside its enum); the full validation of answers lives in src/validators.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ladder::config_detail {
+
+struct SchemaProblem {
+  std::string path;  // relative to the schema root: "" or "properties.label.enum"
+  std::string what;
+};
+
+std::vector<SchemaProblem> check_schema(const nlohmann::json& schema);
+
+// True when `value` is an instance of the simple JSON type name ("string", "integer", ...).
+bool json_is_type(const nlohmann::json& value, const std::string& type);
+
+}  // namespace ladder::config_detail

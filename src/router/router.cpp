@@ -1,0 +1,415 @@
+#include "router/router.h"
+
+#include <chrono>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "audit/record.h"
+#include "backends/factory.h"
+#include "ladder/utf8.h"
+#include "policy/hard_stops.h"
+#include "router/grammar.h"
+#include "router/prompt.h"
+#include "validators/confidence.h"
+#include "validators/json_schema.h"
+#include "validators/registry.h"
+
+namespace ladder {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+std::string new_request_id() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* kHex = "0123456789abcdef";
+  std::string id = "req_";
+  for (int i = 0; i < 16; ++i) id += kHex[rng() & 0xF];
+  return id;
+}
+
+std::chrono::milliseconds request_timeout(const Config& config, const TierConfig& tier) {
+  for (const auto& name : tier.models) {
+    auto it = config.models.find(name);
+    if (it != config.models.end()) return std::chrono::milliseconds(it->second.request_timeout_ms);
+  }
+  return std::chrono::milliseconds(30000);
+}
+
+class DroppingSink : public AuditSink {
+ public:
+  Status write(const nlohmann::json&) override { return {}; }
+  Status flush() override { return {}; }
+};
+
+}  // namespace
+
+struct Router::LocalOutcome {
+  std::optional<Reason> reason;  // set when the local answer cannot be accepted
+  std::string detail;
+  std::string prompt;  // the last prompt sent, for the audit record when asked for
+};
+
+Router::~Router() = default;
+
+Result<std::unique_ptr<Router>> Router::create(ConfigPtr config, std::unique_ptr<AuditSink> audit,
+                                               RouterOptions options) {
+  if (!config) return make_error(ErrorCode::kInvalidArgument, "router needs a config");
+  if (config->tiers.empty()) return make_error(ErrorCode::kConfigInvalid, "policy has no tiers");
+  std::unique_ptr<Router> router(new Router());
+  router->config_ = std::move(config);
+  router->audit_ = audit ? std::move(audit) : std::make_unique<DroppingSink>();
+  router->options_ = std::move(options);
+  if (!router->options_.backend_factory) router->options_.backend_factory = make_backend;
+
+  auto scanner = HardStopScanner::create(router->config_->hard_stops);
+  if (!scanner.ok()) return scanner.status();
+  router->scanner_ = std::move(scanner).value();
+
+  for (const auto& tier : router->config_->tiers) {
+    for (const auto& name : tier.models) {
+      if (router->backends_.count(name) || router->backend_errors_.count(name)) continue;
+      auto it = router->config_->models.find(name);
+      if (it == router->config_->models.end()) {
+        router->backend_errors_[name] = make_error(ErrorCode::kConfigInvalid, "no model '" + name + "'");
+        continue;
+      }
+      auto backend = router->options_.backend_factory(it->second);
+      if (backend.ok()) {
+        router->backends_[name] = std::move(backend).value();
+      } else {
+        spdlog::warn("model '{}' unavailable: {}", name, backend.status().to_string());
+        router->backend_errors_[name] = backend.status();
+      }
+    }
+  }
+  return router;
+}
+
+Result<GenerationResult> Router::generate_on_tier(std::size_t tier_index, const GenerationRequest& req,
+                                                  Decision& d) {
+  const TierConfig& tier = config_->tiers.at(tier_index);
+  Status last = make_error(ErrorCode::kUnavailable, "tier '" + tier.name + "' has no models");
+  for (const auto& name : tier.models) {
+    TierAttempt attempt;
+    attempt.tier = static_cast<int>(tier_index);
+    attempt.tier_name = tier.name;
+    attempt.model_name = name;
+    auto mit = config_->models.find(name);
+    if (mit != config_->models.end()) attempt.backend = mit->second.backend;
+    auto bit = backends_.find(name);
+    if (bit == backends_.end()) {
+      auto eit = backend_errors_.find(name);
+      last = eit != backend_errors_.end() ? eit->second
+                                          : make_error(ErrorCode::kUnavailable, "model '" + name + "' not built");
+      attempt.error = last.to_string();
+      d.tiers.push_back(std::move(attempt));
+      continue;
+    }
+    auto t0 = Clock::now();
+    auto result = bit->second->generate(req);
+    attempt.latency_ms = ms_since(t0);
+    attempt.model = bit->second->model();
+    if (result.ok()) {
+      attempt.ok = true;
+      attempt.attempts = result->attempts;
+      attempt.prompt_tokens = result->prompt_tokens;
+      attempt.completion_tokens = result->completion_tokens;
+      attempt.cached_prompt_tokens = result->cached_prompt_tokens;
+      if (!result->model.empty()) attempt.model = result->model;
+      d.tiers.push_back(std::move(attempt));
+      return result;
+    }
+    last = result.status();
+    attempt.error = last.to_string();
+    d.tiers.push_back(std::move(attempt));
+  }
+  return last;
+}
+
+void Router::run_classify_like(const TaskConfig& task, const std::string& input, Decision& d, LocalOutcome& out) {
+  GenerationRequest req;
+  req.prompt = render_task_prompt(task, input);
+  out.prompt = *req.prompt;
+  if (task.output_schema) req.json_schema = *task.output_schema;
+  if (task.kind == TaskKind::kClassify) req.gbnf_grammar = closed_choice_grammar("label", task.labels);
+  req.max_tokens = task.max_tokens;
+  req.timeout = request_timeout(*config_, config_->tiers[0]);
+
+  auto gen = generate_on_tier(0, req, d);
+  if (!gen.ok()) {
+    out.reason = Reason::kLocalUnavailable;
+    out.detail = gen.status().to_string();
+    return;
+  }
+  d.local_ran = true;
+  d.local_answer_text = gen->text;
+
+  ValidationContext ctx;
+  ctx.config = config_.get();
+  ctx.task = &task;
+  ctx.input = input;
+  ctx.generation = &gen.value();
+  ctx.schema = task.output_schema ? &*task.output_schema : nullptr;
+  ctx.scanner = scanner_.get();
+  if (task.kind == TaskKind::kClassify) ctx.confidence = json_value_confidence(*gen, "label");
+
+  auto t0 = Clock::now();
+  d.validators = run_validators(ctx);
+  d.stages.push_back({"validate", ms_since(t0)});
+  d.confidence = ctx.confidence;
+  d.local_answer = ctx.answer;
+  d.local_json_valid = ctx.answer.has_value();
+  for (const auto& v : d.validators)
+    if ((v.validator == "parse" || v.validator == "json_schema") && !v.passed) d.local_json_valid = false;
+  if (ctx.answer && ctx.answer->is_object() && ctx.answer->contains("label") && (*ctx.answer)["label"].is_string())
+    d.label = (*ctx.answer)["label"].get<std::string>();
+  if (ctx.hard_stop) d.hard_stop = ctx.hard_stop;
+  out.reason = first_failure_reason(d.validators);
+  if (out.reason) {
+    for (const auto& v : d.validators)
+      if (!v.passed && v.reason == out.reason) {
+        out.detail = v.validator + ": " + v.detail;
+        break;
+      }
+  }
+}
+
+void Router::run_route_macro(const TaskConfig& task, const std::string& input, Decision& d, LocalOutcome& out) {
+  const auto& macros = config_->macros;
+  std::vector<std::string> ids;
+  for (const auto& m : macros) ids.push_back(m.id);
+  ids.push_back("none");
+
+  // Step 1: a closed choice of macro ids; its probability is the confidence.
+  GenerationRequest choose;
+  choose.prompt = render_macro_choice_prompt(task, macros, input);
+  choose.gbnf_grammar = closed_choice_grammar("macro", ids);
+  choose.json_schema = nlohmann::json{{"type", "object"},
+                                      {"additionalProperties", false},
+                                      {"required", {"macro"}},
+                                      {"properties", {{"macro", {{"type", "string"}, {"enum", ids}}}}}};
+  choose.max_tokens = 48;
+  choose.timeout = request_timeout(*config_, config_->tiers[0]);
+  out.prompt = *choose.prompt;
+  auto pick = generate_on_tier(0, choose, d);
+  if (!pick.ok()) {
+    out.reason = Reason::kLocalUnavailable;
+    out.detail = pick.status().to_string();
+    return;
+  }
+  d.local_ran = true;
+  d.local_answer_text = pick->text;
+  std::string macro_id;
+  try {
+    auto j = nlohmann::json::parse(pick->text);
+    if (j.is_object() && j.contains("macro") && j["macro"].is_string()) macro_id = j["macro"].get<std::string>();
+  } catch (const nlohmann::json::exception&) {
+  }
+  d.confidence = json_value_confidence(*pick, "macro");
+  const MacroConfig* macro = config_->find_macro(macro_id);
+  if (!macro) {
+    d.local_json_valid = macro_id == "none";
+    d.local_answer = nlohmann::json{{"macro", macro_id.empty() ? nlohmann::json() : nlohmann::json(macro_id)}};
+    d.validators.push_back({"macro_choice", false,
+                            macro_id == "none" ? Reason::kNoMacroMatch : Reason::kSchemaInvalid,
+                            macro_id == "none" ? "the local model chose no macro"
+                                               : "answer is not one of the registered macros: " + pick->text});
+    out.reason = d.validators.back().reason;
+    out.detail = d.validators.back().detail;
+    return;
+  }
+  d.macro = macro->id;
+
+  // Step 2: the macro's arguments, every free value drawn from the input.
+  const std::string grammar = macro_args_grammar(macro->input_schema, input);
+  if (grammar.empty()) {
+    d.local_json_valid = true;
+    d.local_answer = nlohmann::json{{"macro", macro->id}};
+    d.validators.push_back({"grounding", false, Reason::kArgsUngrounded,
+                            "the input states no value for a required argument of " + macro->id});
+    out.reason = Reason::kArgsUngrounded;
+    out.detail = d.validators.back().detail;
+    return;
+  }
+  GenerationRequest fill;
+  fill.prompt = render_macro_args_prompt(task, macros, input, macro->id);
+  fill.gbnf_grammar = grammar;
+  fill.json_schema = macro->input_schema;
+  fill.max_tokens = std::max(task.max_tokens, 96);
+  fill.timeout = choose.timeout;
+  out.prompt = *fill.prompt;
+  auto args = generate_on_tier(0, fill, d);
+  if (!args.ok()) {
+    out.reason = Reason::kLocalUnavailable;
+    out.detail = args.status().to_string();
+    return;
+  }
+  d.local_answer_text = pick->text + "\n" + args->text;
+
+  ValidationContext ctx;
+  ctx.config = config_.get();
+  ctx.task = &task;
+  ctx.input = input;
+  ctx.generation = &args.value();
+  ctx.schema = &macro->input_schema;
+  ctx.scanner = scanner_.get();
+  ctx.macro = macro;
+  ctx.confidence = d.confidence;
+  auto t0 = Clock::now();
+  d.validators = run_validators(ctx);
+  d.stages.push_back({"validate", ms_since(t0)});
+  d.local_json_valid = ctx.answer.has_value();
+  for (const auto& v : d.validators)
+    if ((v.validator == "parse" || v.validator == "json_schema") && !v.passed) d.local_json_valid = false;
+  if (ctx.answer && ctx.answer->is_object()) d.args = apply_schema_defaults(macro->input_schema, *ctx.answer);
+  d.local_answer = nlohmann::json{{"macro", macro->id}, {"args", d.args}};
+  if (ctx.hard_stop) d.hard_stop = ctx.hard_stop;
+  out.reason = first_failure_reason(d.validators);
+  if (out.reason) {
+    for (const auto& v : d.validators)
+      if (!v.passed && v.reason == out.reason) {
+        out.detail = v.validator + ": " + v.detail;
+        break;
+      }
+  }
+}
+
+Router::LocalOutcome Router::run_local(const TaskConfig& task, const std::string& input, Decision& d) {
+  LocalOutcome out;
+  auto t0 = Clock::now();
+  if (task.kind == TaskKind::kRouteMacro) {
+    if (config_->macros.empty()) {
+      out.reason = Reason::kNoMacroMatch;
+      out.detail = "no macros are registered";
+    } else {
+      run_route_macro(task, input, d, out);
+    }
+  } else {
+    run_classify_like(task, input, d, out);
+  }
+  d.stages.push_back({"local", ms_since(t0)});
+  return out;
+}
+
+void Router::escalate(const TaskConfig* task, const RouteRequest& req, Decision& d, std::size_t from_tier) {
+  d.route = "frontier";
+  if (options_.skip_escalation_calls) {
+    d.frontier_error = "escalation call skipped";
+    return;
+  }
+  auto t0 = Clock::now();
+  const nlohmann::json* schema = nullptr;
+  nlohmann::json macro_schema;
+  if (task && task->output_schema) schema = &*task->output_schema;
+  const std::string reason = d.reason ? std::string(reason_name(*d.reason)) : "";
+  const nlohmann::json packet =
+      escalation_packet(task, req.task, req.input, d.local_answer_text, reason, schema);
+  for (std::size_t tier = from_tier + 1; tier < config_->tiers.size(); ++tier) {
+    GenerationRequest up;
+    up.messages = {{"system", escalation_system_prompt()}, {"user", packet.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)}};
+    if (schema) up.json_schema = *schema;
+    up.max_tokens = 1024;
+    up.want_logprobs = false;
+    up.timeout = request_timeout(*config_, config_->tiers[tier]);
+    auto gen = generate_on_tier(tier, up, d);
+    if (!gen.ok()) {
+      d.frontier_error = gen.status().to_string();
+      continue;
+    }
+    d.frontier_ok = true;
+    d.frontier_error.clear();
+    d.answer_text = gen->text;
+    try {
+      d.answer = nlohmann::json::parse(gen->text);
+    } catch (const nlohmann::json::exception&) {
+      d.answer = nullptr;
+    }
+    if (schema && tier + 1 < config_->tiers.size()) {
+      // A middle tier must meet the schema; otherwise climb one more step.
+      if (d.answer.is_null() || !validate_json_schema(*schema, d.answer).ok()) continue;
+    }
+    break;
+  }
+  d.stages.push_back({"escalate", ms_since(t0)});
+}
+
+Result<Decision> Router::route(const RouteRequest& req) {
+  const auto t_start = Clock::now();
+  if (auto bad = first_invalid_utf8(req.input); bad != std::string_view::npos)
+    return make_error(ErrorCode::kInvalidUtf8, "input is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+  if (req.input.find_first_not_of(" \t\r\n") == std::string::npos)
+    return make_error(ErrorCode::kInvalidArgument, "input is empty");
+
+  Decision d;
+  d.request_id = req.request_id.empty() ? new_request_id() : req.request_id;
+  d.task = req.task;
+  const TaskConfig* task = config_->find_task(req.task);
+
+  auto t0 = Clock::now();
+  GateDecision gate = evaluate_gates(*config_, task, req.input, req.options);
+  d.stages.push_back({"gates", ms_since(t0)});
+
+  bool escalate_now = false;
+  std::string last_prompt;
+  if (!gate.go_local) {
+    d.reason = gate.reason;
+    d.reason_detail = gate.detail;
+    escalate_now = true;
+  } else {
+    t0 = Clock::now();
+    auto hit = scanner_->scan(req.input, "input");
+    d.stages.push_back({"hard_stop_scan", ms_since(t0)});
+    if (hit) {
+      d.reason = hard_stop_reason(hit->category);
+      d.reason_detail = "input matched hard-stop rule " + hit->rule_id;
+      d.hard_stop = std::move(hit);
+      escalate_now = true;
+    } else if (task) {
+      LocalOutcome local = run_local(*task, req.input, d);
+      last_prompt = std::move(local.prompt);
+      if (local.reason) {
+        d.reason = local.reason;
+        d.reason_detail = local.detail;
+        escalate_now = true;
+      }
+    }
+  }
+  if (!escalate_now && gate.reason && gate.local_only) {
+    // Privacy kept the request local although a rule would have sent it up: say so.
+    d.reason_detail = "kept local for privacy; " + gate.detail;
+  }
+  d.stages.push_back({"time_to_decision", ms_since(t_start)});
+
+  if (escalate_now) {
+    if (gate.local_only) {
+      d.route = "refused";
+      d.reason_detail += d.reason_detail.empty() ? "" : "; ";
+      d.reason_detail += "privacy forbids sending this input beyond the local tier";
+    } else {
+      escalate(task, req, d, 0);
+    }
+  } else {
+    d.route = "local";
+    if (d.local_answer) d.answer = *d.local_answer;
+    d.answer_text = d.answer.is_null() ? d.local_answer_text
+                                       : d.answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (config_->shadow && config_->tiers.size() > 1) {
+      // Shadow: the frontier answers the client; the audit keeps what ladder would have done.
+      d.shadow = true;
+      d.shadow_route = "local";
+      escalate(task, req, d, 0);
+    }
+  }
+  d.total_ms = ms_since(t_start);
+
+  Status written = audit_->write(make_audit_record(d, req.input, config_->audit, last_prompt));
+  if (!written.ok()) spdlog::error("audit write failed for {}: {}", d.request_id, written.to_string());
+  return d;
+}
+
+}  // namespace ladder

@@ -1,0 +1,70 @@
+// The decision pipeline: task lookup → gates → hard-stop scan → local tier → validators →
+// accept, or escalate one tier at a time with a stated reason. Every decision is audited.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "ladder/audit_sink.h"
+#include "ladder/backend.h"
+#include "ladder/config.h"
+#include "ladder/decision.h"
+#include "policy/gates.h"
+
+namespace ladder {
+
+class HardStopScanner;
+
+struct RouteRequest {
+  std::string task;
+  std::string input;
+  std::string request_id;  // generated when empty
+  RequestOptions options;
+};
+
+struct RouterOptions {
+  // Build the backend for a model entry (tests may point models at fakes through config;
+  // this hook exists for wiring, not for mocking ladder's own parts).
+  std::function<Result<std::unique_ptr<Backend>>(const ModelConfig&)> backend_factory;
+  // Do not call tiers above 0: the decision to escalate is recorded, the call skipped
+  // (eval runs without a frontier).
+  bool skip_escalation_calls = false;
+};
+
+class Router {
+ public:
+  // Compiles hard stops and builds every backend named in a tier. A backend that fails to
+  // build is remembered as unavailable (its tier then escalates with local_unavailable),
+  // not fatal.
+  static Result<std::unique_ptr<Router>> create(ConfigPtr config, std::unique_ptr<AuditSink> audit,
+                                                RouterOptions options = {});
+  ~Router();
+
+  // A decision for every well-formed request; an error only for input that cannot be
+  // routed at all (invalid UTF-8, empty input).
+  Result<Decision> route(const RouteRequest& request);
+
+  const Config& config() const { return *config_; }
+  // Errors from building backends, by model name.
+  const std::map<std::string, Status>& backend_errors() const { return backend_errors_; }
+
+ private:
+  Router() = default;
+  struct LocalOutcome;
+  LocalOutcome run_local(const TaskConfig& task, const std::string& input, Decision& d);
+  void run_classify_like(const TaskConfig& task, const std::string& input, Decision& d, LocalOutcome& out);
+  void run_route_macro(const TaskConfig& task, const std::string& input, Decision& d, LocalOutcome& out);
+  Result<GenerationResult> generate_on_tier(std::size_t tier, const GenerationRequest& req, Decision& d);
+  void escalate(const TaskConfig* task, const RouteRequest& req, Decision& d, std::size_t from_tier);
+
+  ConfigPtr config_;
+  std::unique_ptr<HardStopScanner> scanner_;
+  std::map<std::string, std::unique_ptr<Backend>> backends_;
+  std::map<std::string, Status> backend_errors_;
+  std::unique_ptr<AuditSink> audit_;
+  RouterOptions options_;
+};
+
+}  // namespace ladder

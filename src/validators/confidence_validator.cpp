@@ -1,0 +1,66 @@
+// "confidence": the measured probability of the decisive value (classify: the label;
+// route_macro: the macro id) must reach the task's min_confidence. Measured from token
+// logprobs, never read from the answer.
+#include <cstdio>
+#include <string>
+
+#include "validators/confidence.h"
+#include "validators/validators.h"
+
+namespace ladder {
+namespace {
+
+constexpr std::string_view kName = "confidence";
+
+std::string format_probability(double p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", p);
+  return buf;
+}
+
+// The key whose value decides the answer, or empty when the task kind has none.
+std::string_view decisive_key(const TaskConfig& task) {
+  switch (task.kind) {
+    case TaskKind::kClassify: return "label";
+    case TaskKind::kRouteMacro: return "macro";
+    default: return {};
+  }
+}
+
+class ConfidenceValidator final : public Validator {
+ public:
+  std::string_view name() const override { return kName; }
+  bool applies(const ValidationContext& ctx) const override {
+    return ctx.answer.has_value() && ctx.task != nullptr;
+  }
+
+  ValidatorResult validate(ValidationContext& ctx) const override {
+    const TaskConfig& task = *ctx.task;
+    if (!ctx.confidence && ctx.generation) {
+      const std::string_view key = decisive_key(task);
+      if (!key.empty()) ctx.confidence = json_value_confidence(*ctx.generation, key);
+    }
+    const double threshold = task.min_confidence;
+    if (!ctx.confidence) {
+      if (threshold <= 0.0) return validator_pass(kName, "no confidence measured; task sets no threshold");
+      const bool no_logprobs = !ctx.generation || !ctx.generation->has_logprobs || ctx.generation->tokens.empty();
+      std::string detail = no_logprobs
+                               ? "confidence could not be measured: logprobs were unavailable"
+                               : "confidence could not be measured from the token logprobs";
+      detail += " (min_confidence " + format_probability(threshold) + ")";
+      return validator_fail(kName, Reason::kConfidenceLow, std::move(detail));
+    }
+    const double measured = *ctx.confidence;
+    if (measured < threshold)
+      return validator_fail(kName, Reason::kConfidenceLow,
+                            "confidence " + format_probability(measured) + " < min_confidence " +
+                                format_probability(threshold));
+    return validator_pass(kName, "confidence " + format_probability(measured));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Validator> make_confidence_validator() { return std::make_unique<ConfidenceValidator>(); }
+
+}  // namespace ladder

@@ -1,0 +1,288 @@
+#include "validators/grounding.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <climits>
+#include <optional>
+#include <utility>
+
+namespace ladder {
+namespace {
+
+// Multi-byte UTF-8 sequences that normalise to one ASCII character ('\0': dropped).
+struct Fold {
+  std::string_view from;
+  char to;
+};
+constexpr std::array<Fold, 36> kFolds = {{
+    // single quotes, primes, backtick-likes
+    {"\xE2\x80\x98", '\''}, {"\xE2\x80\x99", '\''}, {"\xE2\x80\x9A", '\''}, {"\xE2\x80\x9B", '\''},
+    {"\xE2\x80\xB2", '\''}, {"\xC2\xB4", '\''}, {"\xE2\x80\xB9", '\''}, {"\xE2\x80\xBA", '\''},
+    // double quotes
+    {"\xE2\x80\x9C", '"'}, {"\xE2\x80\x9D", '"'}, {"\xE2\x80\x9E", '"'}, {"\xE2\x80\x9F", '"'},
+    {"\xE2\x80\xB3", '"'}, {"\xC2\xAB", '"'}, {"\xC2\xBB", '"'},
+    // dashes and minus signs
+    {"\xE2\x80\x90", '-'}, {"\xE2\x80\x91", '-'}, {"\xE2\x80\x92", '-'}, {"\xE2\x80\x93", '-'},
+    {"\xE2\x80\x94", '-'}, {"\xE2\x80\x95", '-'}, {"\xE2\x88\x92", '-'}, {"\xEF\xB9\xA3", '-'},
+    {"\xEF\xBC\x8D", '-'},
+    // spaces
+    {"\xC2\xA0", ' '}, {"\xE2\x80\x80", ' '}, {"\xE2\x80\x82", ' '}, {"\xE2\x80\x83", ' '},
+    {"\xE2\x80\x89", ' '}, {"\xE2\x80\x8A", ' '}, {"\xE2\x80\xAF", ' '}, {"\xE3\x80\x80", ' '},
+    // zero-width characters
+    {"\xE2\x80\x8B", '\0'}, {"\xE2\x80\x8C", '\0'}, {"\xE2\x80\x8D", '\0'}, {"\xEF\xBB\xBF", '\0'},
+}};
+
+bool is_word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' ||
+         static_cast<unsigned char>(c) >= 0x80;
+}
+
+constexpr std::array<std::string_view, 20> kUnits = {
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen"};
+constexpr std::array<std::string_view, 8> kTens = {"twenty", "thirty", "forty",  "fifty",
+                                                   "sixty",  "seventy", "eighty", "ninety"};
+
+std::optional<long long> unit_value(std::string_view w) {
+  for (std::size_t i = 0; i < kUnits.size(); ++i)
+    if (kUnits[i] == w) return static_cast<long long>(i);
+  return std::nullopt;
+}
+std::optional<long long> tens_value(std::string_view w) {
+  for (std::size_t i = 0; i < kTens.size(); ++i)
+    if (kTens[i] == w) return static_cast<long long>(20 + 10 * i);
+  return std::nullopt;
+}
+
+std::vector<std::string_view> words_of(std::string_view text) {
+  std::vector<std::string_view> words;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] >= 'a' && text[i] <= 'z') {
+      std::size_t j = i;
+      while (j < text.size() && text[j] >= 'a' && text[j] <= 'z') ++j;
+      words.push_back(text.substr(i, j - i));
+      i = j;
+    } else {
+      ++i;
+    }
+  }
+  return words;
+}
+
+// "five", "twenty five" / "twenty-five", "two hundred", "a hundred", "a dozen",
+// "three dozen". Deliberately no vague quantities ("a couple", "a few", "several").
+void number_words(std::string_view text, std::vector<long long>& out) {
+  const auto words = words_of(text);
+  auto at = [&](std::size_t k) -> std::string_view { return k < words.size() ? words[k] : ""; };
+  std::size_t i = 0;
+  while (i < words.size()) {
+    const std::string_view w = words[i];
+    if (auto u = unit_value(w)) {
+      long long value = *u;
+      std::size_t next = i + 1;
+      if (at(next) == "hundred") {
+        value *= 100;
+        ++next;
+      } else if (at(next) == "dozen") {
+        value *= 12;
+        ++next;
+      }
+      out.push_back(value);
+      i = next;
+    } else if (auto t = tens_value(w)) {
+      long long value = *t;
+      std::size_t next = i + 1;
+      if (auto u2 = unit_value(at(next)); u2 && *u2 >= 1 && *u2 <= 9) {
+        value += *u2;
+        ++next;
+      }
+      out.push_back(value);
+      i = next;
+    } else if ((w == "a" || w == "an") && at(i + 1) == "dozen") {
+      out.push_back(12);
+      i += 2;
+    } else if ((w == "a" || w == "an") && at(i + 1) == "hundred") {
+      out.push_back(100);
+      i += 2;
+    } else if (w == "dozen") {
+      out.push_back(12);
+      ++i;
+    } else if (w == "hundred") {
+      out.push_back(100);
+      ++i;
+    } else {
+      ++i;
+    }
+  }
+}
+
+std::optional<long long> as_integer(const nlohmann::json& v) {
+  if (v.is_number_unsigned()) {
+    auto u = v.get<unsigned long long>();
+    if (u > static_cast<unsigned long long>(LLONG_MAX)) return std::nullopt;
+    return static_cast<long long>(u);
+  }
+  if (v.is_number_integer()) return v.get<long long>();
+  if (v.is_number_float()) {
+    double d = v.get<double>();
+    if (d == static_cast<double>(static_cast<long long>(d)) && d > -9e18 && d < 9e18)
+      return static_cast<long long>(d);
+  }
+  return std::nullopt;
+}
+
+const nlohmann::json* property_schema(const nlohmann::json& object_schema, const std::string& key) {
+  if (!object_schema.is_object()) return nullptr;
+  auto props = object_schema.find("properties");
+  if (props == object_schema.end() || !props->is_object()) return nullptr;
+  auto p = props->find(key);
+  return p == props->end() ? nullptr : &*p;
+}
+
+bool equals_default(const nlohmann::json* schema, const nlohmann::json& value) {
+  if (!schema || !schema->is_object()) return false;
+  auto def = schema->find("default");
+  return def != schema->end() && *def == value;
+}
+
+bool is_closed_choice(const nlohmann::json* schema) {
+  return schema && schema->is_object() && (schema->contains("enum") || schema->contains("const"));
+}
+
+void check_value(const std::string& name, const nlohmann::json& value, const nlohmann::json* schema,
+                 std::string_view input, const std::vector<long long>& numbers,
+                 std::vector<std::string>& ungrounded);
+
+void check_object(const std::string& prefix, const nlohmann::json& object, const nlohmann::json& schema,
+                  std::string_view input, const std::vector<long long>& numbers,
+                  std::vector<std::string>& ungrounded) {
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    const std::string name = prefix.empty() ? it.key() : prefix + "." + it.key();
+    check_value(name, it.value(), property_schema(schema, it.key()), input, numbers, ungrounded);
+  }
+}
+
+void check_value(const std::string& name, const nlohmann::json& value, const nlohmann::json* schema,
+                 std::string_view input, const std::vector<long long>& numbers,
+                 std::vector<std::string>& ungrounded) {
+  if (is_closed_choice(schema) || equals_default(schema, value)) return;
+  if (value.is_boolean() || value.is_null()) return;
+  if (value.is_string()) {
+    if (!string_grounded(value.get<std::string>(), input)) ungrounded.push_back(name);
+    return;
+  }
+  if (value.is_number()) {
+    auto n = as_integer(value);
+    if (!n || std::find(numbers.begin(), numbers.end(), *n) == numbers.end()) ungrounded.push_back(name);
+    return;
+  }
+  if (value.is_array()) {
+    const nlohmann::json* items = nullptr;
+    if (schema && schema->is_object()) {
+      auto it = schema->find("items");
+      if (it != schema->end() && it->is_object()) items = &*it;
+    }
+    for (std::size_t i = 0; i < value.size(); ++i)
+      check_value(name + "[" + std::to_string(i) + "]", value[i], items, input, numbers, ungrounded);
+    return;
+  }
+  if (value.is_object()) {
+    static const nlohmann::json kEmpty = nlohmann::json::object();
+    check_object(name, value, schema ? *schema : kEmpty, input, numbers, ungrounded);
+  }
+}
+
+}  // namespace
+
+std::string normalize_for_grounding(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool pending_space = false;
+  auto emit = [&](char c) {
+    if (c == ' ') {
+      pending_space = !out.empty();
+      return;
+    }
+    if (pending_space) out.push_back(' ');
+    pending_space = false;
+    out.push_back(c);
+  };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (std::isspace(c)) emit(' ');
+      else if (c == '`') emit('\'');
+      else emit(static_cast<char>(std::tolower(c)));
+      ++i;
+      continue;
+    }
+    bool folded = false;
+    for (const auto& f : kFolds) {
+      if (text.substr(i, f.from.size()) == f.from) {
+        if (f.to != '\0') emit(f.to);
+        i += f.from.size();
+        folded = true;
+        break;
+      }
+    }
+    if (!folded) {
+      emit(static_cast<char>(c));
+      ++i;
+    }
+  }
+  return out;
+}
+
+bool string_grounded(std::string_view value, std::string_view input) {
+  const std::string v = normalize_for_grounding(value);
+  if (v.empty()) return false;
+  const std::string in = normalize_for_grounding(input);
+  // A match must not cut through a word: "acm" is not grounded by "acme".
+  const bool check_front = is_word_char(v.front());
+  const bool check_back = is_word_char(v.back());
+  for (std::size_t at = in.find(v); at != std::string::npos; at = in.find(v, at + 1)) {
+    if (check_front && at > 0 && is_word_char(in[at - 1])) continue;
+    const std::size_t end = at + v.size();
+    if (check_back && end < in.size() && is_word_char(in[end])) continue;
+    return true;
+  }
+  return false;
+}
+
+std::vector<long long> numbers_in_text(std::string_view text) {
+  const std::string normalized = normalize_for_grounding(text);
+  std::vector<long long> out;
+  std::size_t i = 0;
+  while (i < normalized.size()) {
+    if (normalized[i] >= '0' && normalized[i] <= '9') {
+      std::size_t j = i;
+      while (j < normalized.size() && normalized[j] >= '0' && normalized[j] <= '9') ++j;
+      std::string_view digits(normalized.data() + i, j - i);
+      while (digits.size() > 1 && digits.front() == '0') digits.remove_prefix(1);
+      if (digits.size() <= 18) out.push_back(std::stoll(std::string(digits)));
+      i = j;
+    } else {
+      ++i;
+    }
+  }
+  number_words(normalized, out);
+  return out;
+}
+
+std::vector<std::string> ungrounded_arguments(const nlohmann::json& args, const nlohmann::json& object_schema,
+                                              std::string_view input) {
+  std::vector<std::string> ungrounded;
+  if (!args.is_object()) {
+    ungrounded.push_back("<arguments are not an object>");
+    return ungrounded;
+  }
+  const std::vector<long long> numbers = numbers_in_text(input);
+  check_object("", args, object_schema, input, numbers, ungrounded);
+  return ungrounded;
+}
+
+}  // namespace ladder

@@ -1,0 +1,38 @@
+// Private to src/validators: one factory per validator file, and the helpers several
+// validators share. registry.cpp lists the factories in one table.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ladder/validator.h"
+
+namespace ladder {
+
+std::unique_ptr<Validator> make_parse_validator();
+std::unique_ptr<Validator> make_json_schema_validator();
+std::unique_ptr<Validator> make_labels_validator();
+std::unique_ptr<Validator> make_escalate_labels_validator();
+std::unique_ptr<Validator> make_confidence_validator();
+std::unique_ptr<Validator> make_grounding_validator();
+std::unique_ptr<Validator> make_hard_stop_answer_validator();
+
+// The argument object a route_macro / extract answer carries, with the schema it must
+// match. For route_macro answers of the form {"macro": id, "args": {...}} with ctx.macro
+// set, that is answer.args against the macro's input_schema; otherwise the whole answer
+// against *ctx.schema. `object` is null when there is nothing to read.
+struct ArgumentView {
+  const nlohmann::json* object = nullptr;
+  const nlohmann::json* schema = nullptr;
+};
+ArgumentView argument_view(const ValidationContext& ctx);
+
+ValidatorResult validator_pass(std::string_view name, std::string detail = {});
+ValidatorResult validator_fail(std::string_view name, Reason reason, std::string detail);
+
+// A short, single-line rendering of a JSON value for details ("\"acme\"", "80").
+std::string short_json(const nlohmann::json& value, std::size_t max_chars = 80);
+
+}  // namespace ladder

@@ -1,0 +1,310 @@
+// Black-box tests of the real build/ladder binary with the real local model (Gemma 3
+// 270M through the embedded llama.cpp backend, or through llama-server) and a fake
+// frontier server at the network boundary, in its own process on 127.0.0.1.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "process.h"
+
+namespace ladder::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kSource = LADDER_SOURCE_DIR;
+const std::string kLadder = std::string(LADDER_BINARY_DIR) + "/ladder";
+const std::string kModel = kSource + "/models/gemma-3-270m-q4_k_m.gguf";
+const std::string kExample = kSource + "/examples/maintainer/policy.yaml";
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (std::size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
+    s.replace(pos, from.size(), to);
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(fs::temp_directory_path() / ("ladder-it-" + std::to_string(getpid())));
+    fs::create_directories(*dir_);
+    fake_ = new ServerProcess({"python3", kSource + "/tests/fakes/fake_frontier.py"});
+    std::string line = fake_->read_line(30);
+    ASSERT_EQ(line.rfind("PORT ", 0), 0u) << "fake frontier did not start: '" << line << "'";
+    fake_port_ = std::stoi(line.substr(5));
+    policy_ = new std::string(write_policy("policy.yaml", fake_port_, kModel));
+  }
+  static void TearDownTestSuite() {
+    delete fake_;
+    fs::remove_all(*dir_);
+    delete dir_;
+    delete policy_;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(fs::exists(kModel)) << "run scripts/setup first: " << kModel;
+    ASSERT_EQ(http_request(fake_port_, "POST", "/_reset", "{}", nullptr), 200);
+  }
+
+  // The shipped example policy with its frontier pointed at `port` and its model path
+  // made absolute.
+  static std::string write_policy(const std::string& name, int port, const std::string& model) {
+    std::string text = read_file(kExample);
+    replace_all(text, "http://127.0.0.1:8089", "http://127.0.0.1:" + std::to_string(port));
+    replace_all(text, "../../models/gemma-3-270m-q4_k_m.gguf", model);
+    std::string path = *dir_ + "/" + name;
+    write_file(path, text);
+    return path;
+  }
+  static std::string input_file(const std::string& name, const std::string& text) {
+    std::string path = *dir_ + "/" + name;
+    write_file(path, text);
+    return path;
+  }
+  std::string audit_path() const { return *dir_ + "/audit.jsonl"; }
+  RunResult route(const std::string& task, const std::string& input, std::vector<std::string> extra = {},
+                  const std::string& policy = "") {
+    std::vector<std::string> argv = {kLadder, "route", "--policy", policy.empty() ? *policy_ : policy,
+                                     "--task", task, "--json", "--audit", audit_path()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run_process(argv, input);
+  }
+  static json frontier_requests() {
+    std::string body;
+    EXPECT_EQ(http_request(fake_port_, "GET", "/_requests", "", &body), 200);
+    return json::parse(body);
+  }
+
+  static std::string* dir_;
+  static std::string* policy_;
+  static ServerProcess* fake_;
+  static int fake_port_;
+};
+std::string* CliTest::dir_ = nullptr;
+std::string* CliTest::policy_ = nullptr;
+ServerProcess* CliTest::fake_ = nullptr;
+int CliTest::fake_port_ = 0;
+
+TEST_F(CliTest, PolicyCheckExplainsTheExample) {
+  auto r = run_process({kLadder, "policy", "check", kExample});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("policy ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("classify_issue"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, PolicyCheckNamesLineOfBadYaml) {
+  std::string bad = input_file("bad.yaml", "version: 1\nmodels:\n  x: [unclosed\n");
+  auto r = run_process({kLadder, "policy", "check", bad});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("parse_error"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bad.yaml:"), std::string::npos) << r.err;
+
+  std::string text = read_file(*policy_);
+  replace_all(text, "kill_switch:", "kill_swtich:");
+  std::string typo = input_file("typo.yaml", text);
+  r = run_process({kLadder, "policy", "check", typo});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("kill_swtich"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, ObviousCompilerErrorIsAcceptedLocallyAsBuild) {
+  auto r = route("classify_issue",
+                 "src/net/socket.cpp:57:12: error: 'struct Conn' has no member named 'fd_'\n"
+                 "   57 |     return c.fd_;\n"
+                 "make[1]: *** [Makefile:40: socket.o] Error 1\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  json d = json::parse(r.out);
+  EXPECT_EQ(d["route"], "local") << d.dump(2);
+  EXPECT_EQ(d["label"], "build") << d.dump(2);
+  EXPECT_TRUE(d["local_json_valid"].get<bool>());
+  ASSERT_TRUE(d["confidence"].is_number());
+  EXPECT_GT(d["confidence"].get<double>(), 0.0);
+  EXPECT_LE(d["confidence"].get<double>(), 1.0);
+  EXPECT_EQ(d["tiers"][0]["backend"], "embedded");
+  EXPECT_TRUE(frontier_requests().empty()) << "a local accept must not reach the frontier";
+}
+
+TEST_F(CliTest, HardStopEscalatesWithPacketAndAuditRedactsSecrets) {
+  const std::string secret = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+  auto r = route("classify_issue", "git push failed: remote: Permission denied (403) for token " + secret + "\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  json d = json::parse(r.out);
+  EXPECT_EQ(d["route"], "frontier");
+  EXPECT_EQ(d["reason"], "hard_stop_access");
+  EXPECT_EQ(d["hard_stop"]["category"], "access");
+  EXPECT_TRUE(d["frontier_ok"].get<bool>());
+  EXPECT_FALSE(d["local_ran"].get<bool>()) << "a hard stop on the input needs no local call";
+
+  json reqs = frontier_requests();
+  ASSERT_EQ(reqs.size(), 1u) << reqs.dump();
+  std::string packet_text = reqs[0]["body"]["messages"].back()["content"];
+  json packet = json::parse(packet_text);
+  EXPECT_EQ(packet["task"], "classify_issue");
+  EXPECT_EQ(packet["reason"], "hard_stop_access");
+  EXPECT_NE(packet["input"].get<std::string>().find("Permission denied"), std::string::npos);
+
+  std::string audit = read_file(audit_path());
+  EXPECT_NE(audit.find(d["request_id"].get<std::string>()), std::string::npos);
+  EXPECT_EQ(audit.find(secret), std::string::npos) << "the audit log must never hold a token";
+}
+
+TEST_F(CliTest, FrontierOnlyTaskAndUnknownTaskEscalateWithTheirReasons) {
+  auto r = route("security_review", "review this diff: + exec(user_input)");
+  json d = json::parse(r.out);
+  EXPECT_EQ(d["reason"], "policy_requires_frontier");
+  EXPECT_FALSE(d["local_ran"].get<bool>());
+  r = route("no_such_task", "anything");
+  d = json::parse(r.out);
+  EXPECT_EQ(d["route"], "frontier");
+  EXPECT_EQ(d["reason"], "unknown_task");
+}
+
+TEST_F(CliTest, ManualOverrideAndTooLargeInput) {
+  auto r = route("classify_issue", "error: linker failed", {"--force-frontier"});
+  EXPECT_EQ(json::parse(r.out)["reason"], "manual_override");
+  r = route("classify_issue", std::string(200000, 'a'));
+  EXPECT_EQ(json::parse(r.out)["reason"], "input_too_large");
+}
+
+TEST_F(CliTest, PrivacyKeepsHardStopInputOffTheFrontier) {
+  auto r = route("classify_issue", "401 Unauthorized: credentials rejected by registry", {"--privacy"});
+  EXPECT_EQ(r.exit_code, 4) << r.out;
+  json d = json::parse(r.out);
+  EXPECT_EQ(d["route"], "refused");
+  EXPECT_EQ(d["reason"], "hard_stop_access");
+  EXPECT_TRUE(frontier_requests().empty());
+}
+
+TEST_F(CliTest, FrontierFailuresAreRetriedOrReportedWithStableReasons) {
+  // One 429, then success: the retry succeeds.
+  ASSERT_EQ(http_request(fake_port_, "POST", "/_fail", R"({"mode":"429","count":1,"retry_after":0})", nullptr), 200);
+  auto r = route("security_review", "review auth.go");
+  json d = json::parse(r.out);
+  EXPECT_TRUE(d["frontier_ok"].get<bool>()) << d.dump(2);
+  EXPECT_EQ(frontier_requests().size(), 2u);
+
+  // Garbage body: a stable error, exit 3, nothing crashes.
+  ASSERT_EQ(http_request(fake_port_, "POST", "/_fail", R"({"mode":"garbage","count":5})", nullptr), 200);
+  r = route("security_review", "review auth.go");
+  EXPECT_EQ(r.exit_code, 3);
+  d = json::parse(r.out);
+  EXPECT_FALSE(d["frontier_ok"].get<bool>());
+  EXPECT_NE(d["frontier_error"].get<std::string>().find("bad_response"), std::string::npos) << d.dump(2);
+  ASSERT_EQ(http_request(fake_port_, "POST", "/_fail", R"({"mode":"none"})", nullptr), 200);
+}
+
+TEST_F(CliTest, FrontierDownStillGivesADecision) {
+  std::string policy = write_policy("down.yaml", free_port(), kModel);
+  auto r = route("security_review", "review auth.go", {}, policy);
+  EXPECT_EQ(r.exit_code, 3);
+  json d = json::parse(r.out);
+  EXPECT_EQ(d["route"], "frontier");
+  EXPECT_NE(d["frontier_error"].get<std::string>().find("unavailable"), std::string::npos) << d.dump(2);
+}
+
+TEST_F(CliTest, MissingLocalModelEscalatesAsLocalUnavailable) {
+  std::string policy = write_policy("nomodel.yaml", fake_port_, *dir_ + "/missing.gguf");
+  auto r = route("classify_issue", "error: expected ';' before '}' token", {}, policy);
+  json d = json::parse(r.out);
+  EXPECT_EQ(d["route"], "frontier");
+  EXPECT_EQ(d["reason"], "local_unavailable");
+  EXPECT_TRUE(d["frontier_ok"].get<bool>());
+}
+
+TEST_F(CliTest, BadInputsGiveClearErrors) {
+  auto r = route("classify_issue", "bad \xff\xfe bytes");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("invalid_utf8"), std::string::npos) << r.err;
+  r = route("classify_issue", "   \n");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("empty"), std::string::npos) << r.err;
+  r = run_process({kLadder, "route", "--policy", *policy_, "--task", "classify_issue", "--input", *dir_ + "/nope.txt"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("not_found"), std::string::npos) << r.err;
+  r = run_process({kLadder, "route", "--task", "classify_issue"});
+  EXPECT_EQ(r.exit_code, 2);
+  r = run_process({kLadder, "frobnicate"});
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST_F(CliTest, RouteMacroPicksMacroAndGroundedArgs) {
+  auto r = route("route_macro", "Please summarize why the CI runs failed on the main branch of octo/relay");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  json d = json::parse(r.out);
+  ASSERT_EQ(d["route"], "local") << d.dump(2);
+  EXPECT_EQ(d["macro"], "ci_failure_summary_v1") << d.dump(2);
+  EXPECT_EQ(d["args"]["owner"], "octo");
+  EXPECT_EQ(d["args"]["repo"], "relay");
+  EXPECT_EQ(d["args"]["branch"], "main");
+  EXPECT_EQ(d["args"]["runCount"], 1);
+}
+
+TEST_F(CliTest, IrreversibleMacroRequestIsAHardStop) {
+  auto r = route("route_macro", "Close all issues in acme/portal with no activity for 45 days");
+  json d = json::parse(r.out);
+  EXPECT_EQ(d["route"], "frontier") << d.dump(2);
+  EXPECT_EQ(d["reason"], "hard_stop_production") << d.dump(2);
+}
+
+TEST_F(CliTest, EvalReportsEveryFigure) {
+  auto r = run_process({kLadder, "eval", "--policy", *policy_, "--corpus", kSource + "/tests/integration/data/mini.jsonl",
+                        "--json", "--audit", audit_path()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json rep = json::parse(r.out);
+  for (const char* key : {"cases", "false_accepts", "local_acceptance", "label_accuracy", "macro_accuracy",
+                          "args_exact", "json_validity", "results"})
+    EXPECT_TRUE(rep.contains(key)) << key;
+  EXPECT_TRUE(rep["latency_ms"].contains("p50"));
+  EXPECT_TRUE(rep["latency_ms"].contains("p95"));
+  EXPECT_EQ(rep["cases"], 5);
+  EXPECT_EQ(rep["false_accepts"], 0) << rep.dump(2);
+  EXPECT_EQ(rep["results"].size(), 5u);
+  EXPECT_NE(rep["local_model"].get<std::string>().find("gemma"), std::string::npos) << rep["local_model"];
+}
+
+TEST_F(CliTest, EvalRejectsMalformedCorpusNamingTheLine) {
+  std::string corpus = input_file("bad.jsonl", "{\"id\":\"a\",\"task\":\"classify_issue\",\"input\":\"x\",\"expect\":{\"route\":\"local\"}}\n{oops\n");
+  auto r = run_process({kLadder, "eval", "--policy", *policy_, "--corpus", corpus});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bad.jsonl:2"), std::string::npos) << r.err;
+}
+
+// The local tier through llama-server (OpenAI-compatible) instead of in-process.
+TEST_F(CliTest, LocalTierThroughLlamaServer) {
+  const std::string server_bin = LADDER_LLAMA_SERVER;
+  ASSERT_TRUE(fs::exists(server_bin)) << server_bin;
+  int port = free_port();
+  ServerProcess server({server_bin, "--host", "127.0.0.1", "--port", std::to_string(port), "-m", kModel, "-c", "4096",
+                        "-t", "2", "--no-webui"});
+  bool up = false;
+  for (int i = 0; i < 120 && !up; ++i) {
+    std::string body;
+    up = http_request(port, "GET", "/health", "", &body) == 200;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_TRUE(up) << "llama-server did not become healthy";
+  std::string text = read_file(*policy_);
+  // Swap the embedded local model for an OpenAI-compatible one served by llama-server.
+  auto start = text.find("  gemma-local:");
+  auto end = text.find("\n  frontier:", start);
+  ASSERT_NE(start, std::string::npos);
+  ASSERT_NE(end, std::string::npos);
+  text.replace(start, end - start,
+               "  gemma-local:\n    backend: openai\n    base_url: http://127.0.0.1:" + std::to_string(port) +
+                   "\n    model: gemma-3-270m\n    request_timeout_ms: 60000");
+  std::string policy = input_file("llama-server.yaml", text);
+  auto r = route("classify_issue", "src/app.c:12:3: error: unknown type name 'sizet'\nmake: *** [app.o] Error 1\n", {},
+                 policy);
+  ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 3) << r.err << r.out;
+  json d = json::parse(r.out);
+  EXPECT_TRUE(d["local_ran"].get<bool>()) << d.dump(2);
+  EXPECT_TRUE(d["local_json_valid"].get<bool>()) << d.dump(2);
+  EXPECT_EQ(d["tiers"][0]["backend"], "openai");
+  EXPECT_TRUE(d["tiers"][0]["ok"].get<bool>()) << d.dump(2);
+}
+
+}  // namespace
+}  // namespace ladder::testing

@@ -1,0 +1,49 @@
+// Test helper: run a binary to completion with captured output, or keep a server process
+// alive for the length of a test. POSIX only.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ladder::testing {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs argv[0] with argv, feeding `stdin_data`, and waits (killing it after timeout_s).
+RunResult run_process(const std::vector<std::string>& argv, const std::string& stdin_data = "",
+                      int timeout_s = 300);
+
+class ServerProcess {
+ public:
+  // Starts the process; its stdout is readable line by line with read_line().
+  explicit ServerProcess(const std::vector<std::string>& argv);
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+  bool started() const { return pid_ > 0; }
+  // One line of stdout (without newline); empty on EOF or after timeout_s.
+  std::string read_line(int timeout_s = 30);
+  void stop();
+
+ private:
+  int pid_ = -1;
+  int out_fd_ = -1;
+  std::string buffer_;
+};
+
+// A free TCP port on 127.0.0.1 (bind port 0, read it, close).
+int free_port();
+
+// Minimal HTTP/1.1 request over a plain socket for test control endpoints.
+// Returns the status code (-1 when the connection fails) and fills body.
+int http_request(int port, const std::string& method, const std::string& path, const std::string& body,
+                 std::string* response_body);
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& text);
+
+}  // namespace ladder::testing

@@ -1,0 +1,337 @@
+// The validator chain end to end on hand-built local answers (text + token logprobs).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ladder/reason.h"
+#include "policy/hard_stops.h"
+#include "validators/registry.h"
+
+namespace ladder {
+namespace {
+
+using nlohmann::json;
+
+GenerationResult generation(const std::vector<std::pair<std::string, double>>& pieces) {
+  GenerationResult g;
+  g.has_logprobs = true;
+  for (const auto& [token, logprob] : pieces) {
+    g.text += token;
+    g.tokens.push_back(TokenLogprob{token, logprob, {}});
+  }
+  return g;
+}
+
+GenerationResult text_only(std::string text) {
+  GenerationResult g;
+  g.text = std::move(text);
+  return g;
+}
+
+// {"label": "<label>"} with the label's token at probability p.
+GenerationResult label_answer(const std::string& label, double p) {
+  return generation({{"{\"label\": \"", 0.0}, {label, std::log(p)}, {"\"}", 0.0}});
+}
+
+const Validator& validator_named(std::string_view name) {
+  for (const auto& v : validator_chain())
+    if (v->name() == name) return *v;
+  ADD_FAILURE() << "no validator " << name;
+  return *validator_chain().front();
+}
+
+const ValidatorResult* result_named(const std::vector<ValidatorResult>& results, std::string_view name) {
+  for (const auto& r : results)
+    if (r.validator == name) return &r;
+  return nullptr;
+}
+
+class ChainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    TaskConfig classify;
+    classify.name = "classify_issue";
+    classify.kind = TaskKind::kClassify;
+    classify.labels = {"build", "test", "dependency", "security", "access", "unknown"};
+    classify.escalate_labels = {"security", "access", "unknown"};
+    classify.min_confidence = 0.6;
+    config_.tasks["classify_issue"] = classify;
+
+    TaskConfig route;
+    route.name = "route_macro";
+    route.kind = TaskKind::kRouteMacro;
+    config_.tasks["route_macro"] = route;
+
+    TaskConfig summarize;
+    summarize.name = "summarize_log";
+    summarize.kind = TaskKind::kGenerate;
+    config_.tasks["summarize_log"] = summarize;
+
+    std::ifstream in(LADDER_SOURCE_DIR "/../shared/eval/macros.json");
+    ASSERT_TRUE(in.good());
+    for (const auto& m : json::parse(in).at("macros")) {
+      MacroConfig macro;
+      macro.id = m.at("id").get<std::string>();
+      macro.intent = m.at("intent").get<std::string>();
+      macro.input_schema = m.at("input_schema");
+      if (m.contains("irreversible_when")) macro.irreversible_when = m.at("irreversible_when");
+      config_.macros.push_back(macro);
+    }
+
+    config_.hard_stops.security = {{"cve", R"(\bCVE-\d{4}-\d+)"}};
+    config_.hard_stops.access = {{"http_401_403", R"(\b(401|403)\b)"}};
+    config_.hard_stops.production = {{"deploy", R"(\bdeploy(s|ed|ing)?\b)"}};
+    auto scanner = HardStopScanner::create(config_.hard_stops);
+    ASSERT_TRUE(scanner.ok()) << scanner.status().to_string();
+    scanner_ = std::move(scanner.value());
+
+    classify_schema_ = {{"type", "object"},
+                        {"additionalProperties", false},
+                        {"required", {"label"}},
+                        {"properties", {{"label", {{"type", "string"}}}}}};
+    route_schema_ = {{"type", "object"},
+                     {"required", {"macro", "args"}},
+                     {"properties", {{"macro", {{"type", "string"}}}, {"args", {{"type", "object"}}}}}};
+  }
+
+  ValidationContext context(const std::string& task, const GenerationResult& g, std::string_view input) {
+    ValidationContext ctx;
+    ctx.config = &config_;
+    ctx.task = config_.find_task(task);
+    ctx.input = input;
+    ctx.generation = &g;
+    ctx.schema = task == "classify_issue" ? &classify_schema_ : task == "route_macro" ? &route_schema_ : nullptr;
+    ctx.scanner = scanner_.get();
+    return ctx;
+  }
+
+  Config config_;
+  std::unique_ptr<HardStopScanner> scanner_;
+  json classify_schema_;
+  json route_schema_;
+};
+
+TEST_F(ChainTest, RegistryOrderIsFixed) {
+  std::vector<std::string> names;
+  for (const auto& v : validator_chain()) names.emplace_back(v->name());
+  EXPECT_EQ(names, (std::vector<std::string>{"parse", "json_schema", "labels", "escalate_labels", "confidence",
+                                             "grounding", "hard_stop_answer"}));
+}
+
+TEST_F(ChainTest, GoodClassifyAnswerPassesEverything) {
+  auto g = label_answer("build", 0.92);
+  auto ctx = context("classify_issue", g, "error: undefined reference to `main'");
+  auto results = run_validators(ctx);
+  for (const auto& r : results) EXPECT_TRUE(r.passed) << r.validator << ": " << r.detail;
+  EXPECT_EQ(results.size(), 6u);  // everything but grounding (classify)
+  EXPECT_FALSE(first_failure_reason(results).has_value());
+  ASSERT_TRUE(ctx.answer.has_value());
+  EXPECT_EQ(ctx.answer->at("label"), "build");
+  ASSERT_TRUE(ctx.confidence.has_value());
+  EXPECT_NEAR(*ctx.confidence, 0.92, 1e-9);
+}
+
+TEST_F(ChainTest, MalformedJsonStopsTheChain) {
+  auto g = text_only("{\"label\": \"build\"");
+  auto ctx = context("classify_issue", g, "x");
+  auto results = run_validators(ctx);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].validator, "parse");
+  EXPECT_FALSE(results[0].passed);
+  EXPECT_EQ(results[0].reason, Reason::kSchemaInvalid);
+  EXPECT_FALSE(ctx.answer.has_value());
+  EXPECT_EQ(first_failure_reason(results), Reason::kSchemaInvalid);
+}
+
+TEST_F(ChainTest, JsonThatIsNotAnObjectFailsParse) {
+  for (const char* text : {"[\"build\"]", "\"build\"", "42", "null"}) {
+    auto g = text_only(text);
+    auto ctx = context("classify_issue", g, "x");
+    auto r = validator_named("parse").validate(ctx);
+    EXPECT_FALSE(r.passed) << text;
+    EXPECT_EQ(r.reason, Reason::kSchemaInvalid) << text;
+    EXPECT_NE(r.detail.find("not an object"), std::string::npos) << r.detail;
+  }
+}
+
+TEST_F(ChainTest, WrongTypeFailsSchema) {
+  auto g = text_only("{\"label\": 3}");
+  auto ctx = context("classify_issue", g, "x");
+  auto results = run_validators(ctx);
+  const auto* schema = result_named(results, "json_schema");
+  ASSERT_NE(schema, nullptr);
+  EXPECT_FALSE(schema->passed);
+  EXPECT_EQ(schema->reason, Reason::kSchemaInvalid);
+  const auto* labels = result_named(results, "labels");
+  ASSERT_NE(labels, nullptr);
+  EXPECT_FALSE(labels->passed);
+  EXPECT_EQ(first_failure_reason(results), Reason::kSchemaInvalid);
+}
+
+TEST_F(ChainTest, LabelNotAllowed) {
+  auto g = label_answer("docs", 0.99);
+  auto ctx = context("classify_issue", g, "x");
+  auto results = run_validators(ctx);
+  const auto* labels = result_named(results, "labels");
+  ASSERT_NE(labels, nullptr);
+  EXPECT_FALSE(labels->passed);
+  EXPECT_EQ(labels->reason, Reason::kSchemaInvalid);
+  EXPECT_NE(labels->detail.find("docs"), std::string::npos);
+  EXPECT_TRUE(result_named(results, "json_schema")->passed);  // the schema alone allows any string
+}
+
+TEST_F(ChainTest, EscalateLabel) {
+  auto g = label_answer("security", 0.99);
+  auto ctx = context("classify_issue", g, "npm audit found 3 vulnerabilities");
+  auto results = run_validators(ctx);
+  const auto* esc = result_named(results, "escalate_labels");
+  ASSERT_NE(esc, nullptr);
+  EXPECT_FALSE(esc->passed);
+  EXPECT_EQ(esc->reason, Reason::kLabelEscalates);
+  EXPECT_TRUE(result_named(results, "labels")->passed);
+  EXPECT_EQ(first_failure_reason(results), Reason::kLabelEscalates);
+
+  auto ok = label_answer("test", 0.99);
+  auto ctx2 = context("classify_issue", ok, "x");
+  auto results2 = run_validators(ctx2);
+  ASSERT_NE(result_named(results2, "escalate_labels"), nullptr);
+  EXPECT_TRUE(result_named(results2, "escalate_labels")->passed);
+}
+
+TEST_F(ChainTest, ConfidenceBelowThreshold) {
+  auto g = label_answer("test", 0.35);
+  auto ctx = context("classify_issue", g, "x");
+  auto results = run_validators(ctx);
+  const auto* conf = result_named(results, "confidence");
+  ASSERT_NE(conf, nullptr);
+  EXPECT_FALSE(conf->passed);
+  EXPECT_EQ(conf->reason, Reason::kConfidenceLow);
+  EXPECT_NE(conf->detail.find("0.350"), std::string::npos) << conf->detail;
+  EXPECT_EQ(first_failure_reason(results), Reason::kConfidenceLow);
+}
+
+TEST_F(ChainTest, ConfidenceMissingLogprobsFailsWhenThresholdSet) {
+  auto g = text_only("{\"label\": \"test\"}");
+  auto ctx = context("classify_issue", g, "x");
+  auto results = run_validators(ctx);
+  const auto* conf = result_named(results, "confidence");
+  ASSERT_NE(conf, nullptr);
+  EXPECT_FALSE(conf->passed);
+  EXPECT_EQ(conf->reason, Reason::kConfidenceLow);
+  EXPECT_NE(conf->detail.find("logprobs were unavailable"), std::string::npos) << conf->detail;
+}
+
+TEST_F(ChainTest, ConfidenceMissingLogprobsPassesWithoutThreshold) {
+  config_.tasks["classify_issue"].min_confidence = 0.0;
+  auto g = text_only("{\"label\": \"test\"}");
+  auto ctx = context("classify_issue", g, "x");
+  auto results = run_validators(ctx);
+  EXPECT_TRUE(result_named(results, "confidence")->passed);
+  EXPECT_FALSE(first_failure_reason(results).has_value());
+}
+
+TEST_F(ChainTest, PresetConfidenceIsUsed) {
+  auto g = text_only("{\"label\": \"test\"}");
+  auto ctx = context("classify_issue", g, "x");
+  ctx.confidence = 0.59;
+  ctx.answer = json{{"label", "test"}};
+  auto low = validator_named("confidence").validate(ctx);
+  EXPECT_FALSE(low.passed);
+  ctx.confidence = 0.6;
+  EXPECT_TRUE(validator_named("confidence").validate(ctx).passed);
+}
+
+TEST_F(ChainTest, RouteMacroGroundedPasses) {
+  auto g = text_only(
+      R"({"macro": "repo_triage_v1", "args": {"repositoryOwner": "acme", "repositoryName": "checkout", "prCount": 3, "labelStrategy": "conventional"}})");
+  auto ctx = context("route_macro", g, "Check the last 3 PRs in acme/checkout and label them with conventional commits");
+  auto results = run_validators(ctx);
+  for (const auto& r : results) EXPECT_TRUE(r.passed) << r.validator << ": " << r.detail;
+  ASSERT_NE(ctx.macro, nullptr);
+  EXPECT_EQ(ctx.macro->id, "repo_triage_v1");
+  ASSERT_NE(result_named(results, "grounding"), nullptr);
+}
+
+TEST_F(ChainTest, RouteMacroHallucinatedOwnerIsUngrounded) {
+  auto g = text_only(R"({"macro": "issue_label_v1", "args": {"owner": "octo-org", "repo": "infra", "issueNumber": 482}})");
+  auto ctx = context("route_macro", g, "Please label issue #482 in the infra repo");
+  auto results = run_validators(ctx);
+  const auto* grounding = result_named(results, "grounding");
+  ASSERT_NE(grounding, nullptr);
+  EXPECT_FALSE(grounding->passed);
+  EXPECT_EQ(grounding->reason, Reason::kArgsUngrounded);
+  EXPECT_NE(grounding->detail.find("owner"), std::string::npos);
+  EXPECT_EQ(grounding->detail.find("issueNumber"), std::string::npos) << grounding->detail;
+  EXPECT_EQ(first_failure_reason(results), Reason::kArgsUngrounded);
+}
+
+TEST_F(ChainTest, RouteMacroArgsCheckedAgainstMacroSchema) {
+  auto g = text_only(R"({"macro": "repo_triage_v1", "args": {"repositoryOwner": "acme", "repositoryName": "checkout", "prCount": 80}})");
+  auto ctx = context("route_macro", g, "triage the last 80 PRs of acme/checkout");
+  auto results = run_validators(ctx);
+  const auto* schema = result_named(results, "json_schema");
+  ASSERT_NE(schema, nullptr);
+  EXPECT_FALSE(schema->passed);
+  EXPECT_NE(schema->detail.find("prCount"), std::string::npos) << schema->detail;
+}
+
+TEST_F(ChainTest, IrreversibleMacroValueIsAHardStop) {
+  auto g = text_only(R"({"macro": "stale_sweep_v1", "args": {"owner": "acme", "repo": "web", "days": 30, "action": "close"}})");
+  auto ctx = context("route_macro", g, "close issues in acme/web with no activity for 30 days");
+  auto results = run_validators(ctx);
+  const auto* stop = result_named(results, "hard_stop_answer");
+  ASSERT_NE(stop, nullptr);
+  EXPECT_FALSE(stop->passed);
+  EXPECT_EQ(stop->reason, Reason::kHardStopProduction);
+  ASSERT_TRUE(ctx.hard_stop.has_value());
+  EXPECT_EQ(ctx.hard_stop->rule_id, "irreversible:stale_sweep_v1.action");
+  EXPECT_EQ(ctx.hard_stop->category, "production");
+  EXPECT_EQ(ctx.hard_stop->where, "args");
+  EXPECT_EQ(first_failure_reason(results), Reason::kHardStopProduction);
+}
+
+TEST_F(ChainTest, ReversibleMacroValuePasses) {
+  auto g = text_only(R"({"macro": "stale_sweep_v1", "args": {"owner": "acme", "repo": "web", "days": 30}})");
+  auto ctx = context("route_macro", g, "label issues in acme/web stale after 30 days");
+  auto results = run_validators(ctx);
+  for (const auto& r : results) EXPECT_TRUE(r.passed) << r.validator << ": " << r.detail;
+  EXPECT_FALSE(ctx.hard_stop.has_value());
+}
+
+TEST_F(ChainTest, HardStopInAnswerText) {
+  auto g = text_only(R"({"summary": "the build failed; patch CVE-2024-3094 first"})");
+  auto ctx = context("summarize_log", g, "build log ...");
+  auto results = run_validators(ctx);
+  const auto* stop = result_named(results, "hard_stop_answer");
+  ASSERT_NE(stop, nullptr);
+  EXPECT_FALSE(stop->passed);
+  EXPECT_EQ(stop->reason, Reason::kHardStopSecurity);
+  ASSERT_TRUE(ctx.hard_stop.has_value());
+  EXPECT_EQ(ctx.hard_stop->where, "answer");
+  EXPECT_EQ(ctx.hard_stop->rule_id, "cve");
+}
+
+TEST_F(ChainTest, NoAnswerScanWhenTaskDisablesIt) {
+  config_.tasks["summarize_log"].scan_answer = false;
+  auto g = text_only(R"({"summary": "then deploy it"})");
+  auto ctx = context("summarize_log", g, "x");
+  auto results = run_validators(ctx);
+  EXPECT_EQ(result_named(results, "hard_stop_answer"), nullptr);
+  EXPECT_FALSE(ctx.hard_stop.has_value());
+}
+
+TEST_F(ChainTest, HardStopTakesPrecedenceOverEarlierFailures) {
+  // Low confidence and an escalating label, but the answer also names a CVE.
+  auto g = generation({{"{\"label\": \"", 0.0}, {"unknown", std::log(0.2)}, {"\", \"why\": \"CVE-2023-1234\"}", 0.0}});
+  classify_schema_["additionalProperties"] = true;
+  auto ctx = context("classify_issue", g, "x");
+  auto results = run_validators(ctx);
+  EXPECT_EQ(first_failure_reason(results), Reason::kHardStopSecurity);
+}
+
+}  // namespace
+}  // namespace ladder
