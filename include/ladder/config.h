@@ -64,6 +64,10 @@ struct TaskConfig {
   std::vector<ExampleConfig> examples;
   int max_tokens = 256;
   bool scan_answer = true;  // hard-stop scan of the local answer too
+  // Closed choices (classify labels, macro ids): "content_free" divides the choice
+  // probabilities by those the model gives content-free inputs ("N/A", "[MASK]", ""),
+  // then renormalises (contextual calibration); "none" uses them as they are.
+  std::string calibration = "none";
 };
 
 struct HardStopRule {

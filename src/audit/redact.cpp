@@ -45,7 +45,7 @@ std::vector<SecretPattern> build_patterns() {
       {"jwt", R"(\beyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*)", ""},
       {"bearer", R"((?i)(\bbearer\s+)[A-Za-z0-9\-._~+/]+=*)", "\\1"},
       {"credential",
-       R"((?i)(\b(?:password|passwd|pwd|secret|client_secret|token|access_token|refresh_token|auth_token|api_key|apikey|api-key|private_key)["']?\s*[:=]\s*)(?:"[^"\r\n]*"|'[^'\r\n]*'|[^\s"'&,;\[][^\s"'&,;]*))",
+       R"((?i)(\b[A-Za-z0-9_]*(?:password|passwd|pwd|secret|token|api_key|apikey|api-key|private_key)["']?\s*[:=]\s*)(?:"[^"\r\n]*"|'[^'\r\n]*'|[^\s"'&,;\[][^\s"'&,;]*))",
        "\\1"},
   };
   RE2::Options options;

@@ -36,9 +36,9 @@ std::chrono::milliseconds RetryPolicy::backoff(int retry) const {
   return std::chrono::milliseconds(static_cast<long long>(std::llround(std::max(0.0, delay))));
 }
 
-std::optional<std::chrono::milliseconds> RetryPolicy::next_delay(
-    int retry, const Status& failure, const AttemptHints& hints,
-    std::chrono::milliseconds remaining) const {
+std::optional<std::chrono::milliseconds> RetryPolicy::next_delay(int retry, const Status& failure,
+                                                                 const AttemptHints& hints,
+                                                                 std::chrono::milliseconds remaining) const {
   if (failure.ok() || !failure.retryable()) return std::nullopt;
   if (retry > config_.max_retries) return std::nullopt;
   std::chrono::milliseconds delay;
@@ -56,8 +56,7 @@ std::chrono::milliseconds RetryPolicy::remaining(std::chrono::steady_clock::time
   if (deadline == std::chrono::steady_clock::time_point::max()) {
     return std::chrono::milliseconds::max();
   }
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   return std::max(left, std::chrono::milliseconds(0));
 }
 

@@ -40,8 +40,7 @@ class RetryPolicy {
 
   // Decides whether retry number `retry` may run after `failure`; when yes, returns
   // the delay to wait first. `remaining` is the time left before the overall deadline.
-  std::optional<std::chrono::milliseconds> next_delay(int retry, const Status& failure,
-                                                      const AttemptHints& hints,
+  std::optional<std::chrono::milliseconds> next_delay(int retry, const Status& failure, const AttemptHints& hints,
                                                       std::chrono::milliseconds remaining) const;
 
   void sleep(std::chrono::milliseconds delay) const { sleep_(delay); }
@@ -50,8 +49,7 @@ class RetryPolicy {
   // non-retryable code, or retries run out. `attempts` receives the number of tries.
   template <typename T, typename F>
   Result<T> run(F&& attempt, int* attempts,
-                std::chrono::steady_clock::time_point deadline =
-                    std::chrono::steady_clock::time_point::max()) const {
+                std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max()) const {
     int tries = 0;
     for (int retry = 1;; ++retry) {
       AttemptHints hints;

@@ -52,7 +52,7 @@ const std::vector<std::string> kAllModelKeys = {
 const std::vector<std::string> kTaskKeys = {
     "kind",       "description",    "local",  "labels",   "escalate_labels",
     "min_confidence", "max_input_chars", "max_tokens", "output_schema", "prompt",
-    "examples",   "scan_answer"};
+    "examples",   "scan_answer", "calibration"};
 const std::vector<std::string> kPlaceholders = {"input", "labels", "examples", "macros"};
 
 std::string resolve_path(const std::string& base_dir, const std::string& path) {
@@ -360,6 +360,18 @@ bool PolicyParser::parse_task(const std::string& name, const At& at, TaskConfig&
   set_int(*f, "max_input_chars", task.max_input_chars, 1);
   set_int(*f, "max_tokens", task.max_tokens, 1);
   set_bool(*f, "scan_answer", task.scan_answer);
+  if (f->count("calibration")) {
+    const At& c = f->at("calibration");
+    if (auto mode = r_.get_string(c)) {
+      if (*mode != "none" && *mode != "content_free") {
+        r_.error(c.line, c.path, "expected one of none, content_free, got " + quote(*mode));
+      } else if (task.kind != TaskKind::kClassify && task.kind != TaskKind::kRouteMacro) {
+        r_.error(c.line, c.path, "only classify and route_macro tasks make closed choices to calibrate");
+      } else {
+        task.calibration = *mode;
+      }
+    }
+  }
   if (f->count("output_schema")) {
     const At& s = f->at("output_schema");
     if (!s.node.IsMap()) {
@@ -414,16 +426,20 @@ bool PolicyParser::parse_task(const std::string& name, const At& at, TaskConfig&
 void PolicyParser::check_prompt(const At& at, const std::string& prompt) {
   static const std::regex kPlaceholder("\\{\\{\\s*([^}]*?)\\s*\\}\\}");
   bool has_input = false;
+  bool has_examples = false;
   for (auto it = std::sregex_iterator(prompt.begin(), prompt.end(), kPlaceholder);
        it != std::sregex_iterator(); ++it) {
     std::string name = (*it)[1].str();
     if (name == "input") has_input = true;
+    if (name == "examples") has_examples = true;
     if (!contains(kPlaceholders, name)) {
       r_.error(at.line, at.path,
                "unknown placeholder {{" + name + "}} (expected input, labels, examples or macros)");
     }
   }
-  if (!has_input) r_.error(at.line, at.path, "the prompt must contain {{input}}");
+  // Without {{input}} the prompt is a header: the examples and the input follow it.
+  if (has_examples && !has_input)
+    r_.error(at.line, at.path, "{{examples}} needs {{input}} (a prompt without {{input}} is a header)");
 }
 
 void PolicyParser::check_schema_at(const At& at, const nlohmann::json& schema) {

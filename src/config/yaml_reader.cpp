@@ -76,8 +76,10 @@ std::string join_path(const std::string& parent, const std::string& name) {
 }
 
 std::string format_number(double v) {
-  nlohmann::json j = v;
-  return j.dump();
+  if (v == static_cast<double>(static_cast<long long>(v))) {
+    return std::to_string(static_cast<long long>(v));
+  }
+  return nlohmann::json(v).dump();
 }
 
 }  // namespace

@@ -66,12 +66,26 @@ void add_unique(std::vector<std::string>& out, std::set<std::string>& seen, std:
 
 }  // namespace
 
+std::string closed_choice_prefix(std::string_view key) {
+  return "{" + nlohmann::json(std::string(key)).dump() + ": \"";
+}
+
 std::string closed_choice_grammar(std::string_view key, const std::vector<std::string>& choices) {
   std::vector<std::string> items;
   items.reserve(choices.size());
   for (const auto& c : choices) items.push_back(json_string_gbnf(c));
-  return "root ::= " + gbnf_literal("{" + nlohmann::json(std::string(key)).dump() + ": ") + " " +
+  return "root ::= \" \"? " + gbnf_literal("{" + nlohmann::json(std::string(key)).dump() + ": ") + " " +
          alternation(items) + " " + gbnf_literal("}") + "\n";
+}
+
+std::string closed_choice_tail_grammar(const std::vector<std::string>& choices) {
+  std::vector<std::string> items;
+  items.reserve(choices.size());
+  for (const auto& c : choices) {
+    std::string quoted = nlohmann::json(c).dump();
+    items.push_back(gbnf_literal(std::string_view(quoted).substr(1, quoted.size() - 2)));
+  }
+  return "root ::= " + alternation(items) + " " + gbnf_literal("\"}") + "\n";
 }
 
 std::vector<std::string> input_spans(std::string_view input) {
@@ -126,7 +140,7 @@ std::string macro_args_grammar(const nlohmann::json& schema, std::string_view in
   const std::vector<std::string> spans = input_spans(input);
 
   std::string rules;
-  std::string root = "root ::= \"{\"";
+  std::string root = "root ::= \" \"? \"{\"";
   bool first = true;
   for (const auto& name : argument_order(schema)) {
     const auto& p = props[name];

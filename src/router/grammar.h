@@ -13,8 +13,13 @@ namespace ladder {
 // A GBNF string literal for `text` ("..." with escapes).
 std::string gbnf_literal(std::string_view text);
 
-// root ::= '{"<key>": "' ( choice1 | choice2 | ... ) '"}'
+// root ::= ' '? '{"<key>": "' ( choice1 | choice2 | ... ) '"}'
 std::string closed_choice_grammar(std::string_view key, const std::vector<std::string>& choices);
+
+// The same choice when the prompt already ends with closed_choice_prefix(key):
+// root ::= ( choice1 | choice2 | ... ) '"}'. Saves decoding the forced prefix.
+std::string closed_choice_tail_grammar(const std::vector<std::string>& choices);
+std::string closed_choice_prefix(std::string_view key);
 
 // Candidate string values for free-string arguments: identifier-like runs of the input
 // ("acme/checkout", "acme", "checkout", "v2.4.0", "release/2.x"), without trailing

@@ -98,7 +98,7 @@ std::string render_task_prompt(const TaskConfig& task, std::string_view input) {
   if (!out.empty() && out.back() != '\n') out += '\n';
   out += '\n';
   out += render_examples(task);
-  out += "Input: " + one_line(input) + "\nOutput: ";
+  out += "Input: " + one_line(input) + "\nOutput:";
   return out;
 }
 
@@ -125,13 +125,13 @@ std::string macro_prompt_base(const TaskConfig& task, const std::vector<MacroCon
 
 std::string render_macro_choice_prompt(const TaskConfig& task, const std::vector<MacroConfig>& macros,
                                        std::string_view input) {
-  return macro_prompt_base(task, macros) + "Request: " + one_line(input) + "\nMacro: ";
+  return macro_prompt_base(task, macros) + "Request: " + one_line(input) + "\nMacro:";
 }
 
 std::string render_macro_args_prompt(const TaskConfig& task, const std::vector<MacroConfig>& macros,
                                      std::string_view input, std::string_view macro_id) {
-  return render_macro_choice_prompt(task, macros, input) +
-         prompt_json(nlohmann::json{{"macro", std::string(macro_id)}}) + "\nArguments: ";
+  return render_macro_choice_prompt(task, macros, input) + " " +
+         prompt_json(nlohmann::json{{"macro", std::string(macro_id)}}) + "\nArguments:";
 }
 
 nlohmann::json escalation_packet(const TaskConfig* task, std::string_view task_name, std::string_view input,

@@ -15,7 +15,8 @@ namespace ladder {
 // The local prompt for a classify / extract / generate task. When the task's template
 // contains {{input}} it is rendered as written ({{labels}}, {{examples}} substituted);
 // otherwise the template is a header and the examples and the input follow it as
-// "Input: ...\nOutput: <json>" blocks, ending with "Output: " for the model to continue.
+// "Input: ...\nOutput: <json>" blocks, ending with "Output:" for the model to continue
+// (no trailing space: the answer's own first token carries it).
 std::string render_task_prompt(const TaskConfig& task, std::string_view input);
 
 // route_macro, step 1: choose a macro id (or "none").

@@ -1,6 +1,7 @@
 #include "router/router.h"
 
 #include <chrono>
+#include <cmath>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -38,6 +39,14 @@ std::chrono::milliseconds request_timeout(const Config& config, const TierConfig
     if (it != config.models.end()) return std::chrono::milliseconds(it->second.request_timeout_ms);
   }
   return std::chrono::milliseconds(30000);
+}
+
+// A closed choice whose fixed JSON prefix was put in the prompt: rebuild the whole answer,
+// the prefix as one forced token (logprob 0), so spans and confidence read as usual.
+void prepend_prefix(GenerationResult& g, const std::string& prefix) {
+  if (prefix.empty()) return;
+  g.text = prefix + g.text;
+  if (!g.tokens.empty()) g.tokens.insert(g.tokens.begin(), TokenLogprob{prefix, 0.0, {}});
 }
 
 class DroppingSink : public AuditSink {
@@ -136,7 +145,17 @@ void Router::run_classify_like(const TaskConfig& task, const std::string& input,
   req.prompt = render_task_prompt(task, input);
   out.prompt = *req.prompt;
   if (task.output_schema) req.json_schema = *task.output_schema;
-  if (task.kind == TaskKind::kClassify) req.gbnf_grammar = closed_choice_grammar("label", task.labels);
+  std::string prefix;
+  if (task.kind == TaskKind::kClassify) {
+    if (local_takes_prefix()) {
+      prefix = closed_choice_prefix("label");
+      *req.prompt += " " + prefix;
+      req.gbnf_grammar = closed_choice_tail_grammar(task.labels);
+      req.top_logprobs = static_cast<int>(task.labels.size()) + 4;
+    } else {
+      req.gbnf_grammar = closed_choice_grammar("label", task.labels);
+    }
+  }
   req.max_tokens = task.max_tokens;
   req.timeout = request_timeout(*config_, config_->tiers[0]);
 
@@ -145,6 +164,14 @@ void Router::run_classify_like(const TaskConfig& task, const std::string& input,
     out.reason = Reason::kLocalUnavailable;
     out.detail = gen.status().to_string();
     return;
+  }
+  prepend_prefix(*gen, prefix);
+  if (!prefix.empty() && task.calibration == "content_free") {
+    const bool calibrated = calibrate_choice(
+        task.name + "/label", task.labels, prefix, req,
+        [&](std::string_view cf) { return render_task_prompt(task, cf) + " " + prefix; }, *gen);
+    d.validators.push_back({"calibration", true, std::nullopt,
+                            calibrated ? "content-free calibration applied" : "calibration not applicable"});
   }
   d.local_ran = true;
   d.local_answer_text = gen->text;
@@ -159,7 +186,7 @@ void Router::run_classify_like(const TaskConfig& task, const std::string& input,
   if (task.kind == TaskKind::kClassify) ctx.confidence = json_value_confidence(*gen, "label");
 
   auto t0 = Clock::now();
-  d.validators = run_validators(ctx);
+  for (auto& v : run_validators(ctx)) d.validators.push_back(std::move(v));
   d.stages.push_back({"validate", ms_since(t0)});
   d.confidence = ctx.confidence;
   d.local_answer = ctx.answer;
@@ -188,7 +215,15 @@ void Router::run_route_macro(const TaskConfig& task, const std::string& input, D
   // Step 1: a closed choice of macro ids; its probability is the confidence.
   GenerationRequest choose;
   choose.prompt = render_macro_choice_prompt(task, macros, input);
-  choose.gbnf_grammar = closed_choice_grammar("macro", ids);
+  std::string prefix;
+  if (local_takes_prefix()) {
+    prefix = closed_choice_prefix("macro");
+    *choose.prompt += " " + prefix;
+    choose.gbnf_grammar = closed_choice_tail_grammar(ids);
+    choose.top_logprobs = static_cast<int>(ids.size()) + 4;
+  } else {
+    choose.gbnf_grammar = closed_choice_grammar("macro", ids);
+  }
   choose.json_schema = nlohmann::json{{"type", "object"},
                                       {"additionalProperties", false},
                                       {"required", {"macro"}},
@@ -201,6 +236,14 @@ void Router::run_route_macro(const TaskConfig& task, const std::string& input, D
     out.reason = Reason::kLocalUnavailable;
     out.detail = pick.status().to_string();
     return;
+  }
+  prepend_prefix(*pick, prefix);
+  if (!prefix.empty() && task.calibration == "content_free") {
+    const bool calibrated = calibrate_choice(
+        task.name + "/macro", ids, prefix, choose,
+        [&](std::string_view cf) { return render_macro_choice_prompt(task, macros, cf) + " " + prefix; }, *pick);
+    d.validators.push_back({"calibration", true, std::nullopt,
+                            calibrated ? "content-free calibration applied" : "calibration not applicable"});
   }
   d.local_ran = true;
   d.local_answer_text = pick->text;
@@ -259,9 +302,14 @@ void Router::run_route_macro(const TaskConfig& task, const std::string& input, D
   ctx.schema = &macro->input_schema;
   ctx.scanner = scanner_.get();
   ctx.macro = macro;
+  // The decision is as sure as its weakest part: the macro choice or any argument value.
+  for (const auto& name : argument_order(macro->input_schema)) {
+    auto c = json_value_confidence(*args, name);
+    if (c && (!d.confidence || *c < *d.confidence)) d.confidence = c;
+  }
   ctx.confidence = d.confidence;
   auto t0 = Clock::now();
-  d.validators = run_validators(ctx);
+  for (auto& v : run_validators(ctx)) d.validators.push_back(std::move(v));
   d.stages.push_back({"validate", ms_since(t0)});
   d.local_json_valid = ctx.answer.has_value();
   for (const auto& v : d.validators)
@@ -277,6 +325,62 @@ void Router::run_route_macro(const TaskConfig& task, const std::string& input, D
         break;
       }
   }
+}
+
+bool Router::calibrate_choice(const std::string& cache_key, const std::vector<std::string>& choices,
+                              const std::string& prefix, const GenerationRequest& like,
+                              const std::function<std::string(std::string_view)>& prompt_for,
+                              GenerationResult& g) {
+  auto dist = choice_distribution(g, 1, choices);  // token 0 is the prefix
+  if (!dist) return false;
+  std::optional<ChoiceProbs> prior;
+  {
+    std::lock_guard<std::mutex> lock(priors_mu_);
+    auto it = priors_.find(cache_key);
+    if (it == priors_.end()) {
+      Backend* backend = nullptr;
+      for (const auto& name : config_->tiers[0].models) {
+        auto b = backends_.find(name);
+        if (b != backends_.end()) {
+          backend = b->second.get();
+          break;
+        }
+      }
+      std::vector<ChoiceProbs> dists;
+      for (const auto& cf : content_free_inputs()) {
+        if (!backend) break;
+        GenerationRequest r = like;
+        r.prompt = prompt_for(cf);
+        auto out = backend->generate(r);
+        if (!out.ok()) break;
+        prepend_prefix(*out, prefix);
+        auto d = choice_distribution(*out, 1, choices);
+        if (!d) break;
+        dists.push_back(std::move(*d));
+      }
+      if (dists.size() == content_free_inputs().size()) prior = average(dists, choices);
+      priors_[cache_key] = prior;
+    } else {
+      prior = it->second;
+    }
+  }
+  if (!prior) return false;
+  auto [choice, prob] = best_choice(calibrate(*dist, *prior, choices));
+  if (choice.empty() || prob <= 0.0) return false;
+  const std::string quoted = nlohmann::json(choice).dump();
+  const std::string inner = quoted.substr(1, quoted.size() - 2);
+  g.text = prefix + inner + "\"}";
+  g.tokens = {TokenLogprob{prefix, 0.0, {}}, TokenLogprob{inner, std::log(prob), {}}, TokenLogprob{"\"}", 0.0, {}}};
+  return true;
+}
+
+bool Router::local_takes_prefix() const {
+  // The embedded backend continues a raw prompt exactly; chat servers may not.
+  for (const auto& name : config_->tiers[0].models) {
+    auto it = backends_.find(name);
+    if (it != backends_.end()) return it->second->kind() == "embedded";
+  }
+  return false;
 }
 
 Router::LocalOutcome Router::run_local(const TaskConfig& task, const std::string& input, Decision& d) {

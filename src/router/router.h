@@ -5,13 +5,18 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "ladder/audit_sink.h"
 #include "ladder/backend.h"
 #include "ladder/config.h"
 #include "ladder/decision.h"
 #include "policy/gates.h"
+#include "router/calibration.h"
 
 namespace ladder {
 
@@ -56,6 +61,12 @@ class Router {
   LocalOutcome run_local(const TaskConfig& task, const std::string& input, Decision& d);
   void run_classify_like(const TaskConfig& task, const std::string& input, Decision& d, LocalOutcome& out);
   void run_route_macro(const TaskConfig& task, const std::string& input, Decision& d, LocalOutcome& out);
+  bool local_takes_prefix() const;
+  // Rewrites a prefix-mode closed choice (g = prefix + choice + '"}') to the calibrated
+  // choice with its calibrated probability. False when calibration could not be applied.
+  bool calibrate_choice(const std::string& cache_key, const std::vector<std::string>& choices,
+                        const std::string& prefix, const GenerationRequest& like,
+                        const std::function<std::string(std::string_view)>& prompt_for, GenerationResult& g);
   Result<GenerationResult> generate_on_tier(std::size_t tier, const GenerationRequest& req, Decision& d);
   void escalate(const TaskConfig* task, const RouteRequest& req, Decision& d, std::size_t from_tier);
 
@@ -65,6 +76,8 @@ class Router {
   std::map<std::string, Status> backend_errors_;
   std::unique_ptr<AuditSink> audit_;
   RouterOptions options_;
+  std::mutex priors_mu_;  // guards priors_
+  std::map<std::string, std::optional<ChoiceProbs>> priors_;  // per task and choice key
 };
 
 }  // namespace ladder

@@ -9,8 +9,9 @@ ArgumentView argument_view(const ValidationContext& ctx) {
   if (!ctx.answer || !ctx.answer->is_object()) return view;
   const nlohmann::json& answer = *ctx.answer;
   if (ctx.task && ctx.task->kind == TaskKind::kRouteMacro && ctx.macro) {
+    auto macro = answer.find("macro");
     auto args = answer.find("args");
-    if (args != answer.end()) {
+    if (macro != answer.end() && macro->is_string() && args != answer.end()) {
       view.object = &*args;
       view.schema = &ctx.macro->input_schema;
       return view;

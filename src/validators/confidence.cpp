@@ -59,7 +59,11 @@ std::optional<double> span_confidence(const GenerationResult& g, std::size_t beg
 
 std::optional<double> json_value_confidence(const GenerationResult& g, std::string_view key) {
   const std::string_view text = g.text;
-  const std::string needle = "\"" + std::string(key) + "\"";
+  std::string needle;
+  needle.reserve(key.size() + 2);
+  needle.push_back('"');
+  needle.append(key);
+  needle.push_back('"');
   std::size_t from = 0;
   while (true) {
     const std::size_t at = text.find(needle, from);

@@ -28,9 +28,12 @@ class GroundingValidator final : public Validator {
     if (ungrounded.empty()) return validator_pass(kName);
     std::string detail = "not found in the input:";
     for (const auto& name : ungrounded) {
-      detail += " " + name;
+      detail.push_back(' ');
+      detail += name;
       auto value = args.find(name);  // top-level names only; nested ones are just named
-      if (value != args.end()) detail += "=" + short_json(*value, 40);
+      if (value == args.end()) continue;
+      detail.push_back('=');
+      detail += short_json(*value, 40);
     }
     return validator_fail(kName, Reason::kArgsUngrounded, std::move(detail));
   }

@@ -102,18 +102,51 @@ SchemaCache& schema_cache() {
   return cache;
 }
 
-// valijson context ["<root>", "[prCount]", "[0]"] → "/prCount/0".
-std::string error_path(const std::vector<std::string>& context) {
-  std::string path;
+// valijson context ["<root>", "[prCount]", "[0]"] → {"prCount", "0"}.
+std::vector<std::string> error_parts(const std::vector<std::string>& context) {
+  std::vector<std::string> parts;
   for (const auto& part : context) {
     if (part == "<root>") continue;
     std::string_view p = part;
     if (p.size() >= 2 && p.front() == '[' && p.back() == ']') p = p.substr(1, p.size() - 2);
     if (p.size() >= 2 && p.front() == '"' && p.back() == '"') p = p.substr(1, p.size() - 2);
-    path += "/";
-    path += p;
+    parts.emplace_back(p);
   }
-  return path.empty() ? "/" : path;
+  return parts;
+}
+
+// The offending value, when the path leads to a scalar: " (got 80)".
+std::string offending_value(const nlohmann::json& document, const std::vector<std::string>& parts) {
+  const nlohmann::json* node = &document;
+  for (const auto& part : parts) {
+    if (node->is_object()) {
+      auto it = node->find(part);
+      if (it == node->end()) return {};
+      node = &*it;
+    } else if (node->is_array()) {
+      std::size_t index = 0;
+      for (char c : part) {
+        if (c < '0' || c > '9') return {};
+        index = index * 10 + static_cast<std::size_t>(c - '0');
+      }
+      if (part.empty() || index >= node->size()) return {};
+      node = &(*node)[index];
+    } else {
+      return {};
+    }
+  }
+  if (node->is_structured()) return {};
+  std::string value = node->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (value.size() > 60) value = value.substr(0, 57) + "...";
+  return " (got " + value + ")";
+}
+
+std::string error_line(const nlohmann::json& document, const valijson::ValidationResults::Error& error) {
+  const auto parts = error_parts(error.context);
+  std::string path;
+  for (const auto& p : parts) path += "/" + p;
+  if (path.empty()) path = "/";
+  return path + ": " + error.description + offending_value(document, parts);
 }
 
 // valijson wraps each leaf violation in "Failed to validate ..." summaries; the leaves
@@ -142,7 +175,7 @@ Status validate_json_schema(const nlohmann::json& schema, const nlohmann::json& 
   std::vector<std::string> summaries;
   valijson::ValidationResults::Error error;
   while (results.popError(error)) {
-    std::string line = error_path(error.context) + ": " + error.description;
+    std::string line = error_line(document, error);
     (is_summary(error.description) ? summaries : leaves).push_back(std::move(line));
   }
   const auto& chosen = leaves.empty() ? summaries : leaves;

@@ -20,9 +20,10 @@ std::unique_ptr<Validator> make_grounding_validator();
 std::unique_ptr<Validator> make_hard_stop_answer_validator();
 
 // The argument object a route_macro / extract answer carries, with the schema it must
-// match. For route_macro answers of the form {"macro": id, "args": {...}} with ctx.macro
-// set, that is answer.args against the macro's input_schema; otherwise the whole answer
-// against *ctx.schema. `object` is null when there is nothing to read.
+// match. The router hands route_macro validators the args object itself with
+// ctx.schema = the macro's input_schema; an answer of the form {"macro": id, "args": {...}}
+// with ctx.macro set is also understood (answer.args against the macro's input_schema).
+// Otherwise: the whole answer against *ctx.schema. `object` is null when there is nothing to read.
 struct ArgumentView {
   const nlohmann::json* object = nullptr;
   const nlohmann::json* schema = nullptr;

@@ -58,7 +58,7 @@ TEST(EvalReportTest, CountsFalseAcceptsAcceptanceAndAccuracy) {
   std::vector<CaseOutcome> o;
   o.push_back(score_case(local_build, decision("local", "build", 10)));
   o.push_back(score_case(local_test, decision("frontier", "", 20)));
-  o.push_back(score_case(must_escalate, decision("local", "access", 30)));  // a false accept
+  o.push_back(score_case(must_escalate, decision("local", "build", 30)));  // a false accept, wrong label
   Decision md = decision("local", "", 40);
   md.macro = "m";
   md.args = {{"n", 4}};
@@ -67,7 +67,7 @@ TEST(EvalReportTest, CountsFalseAcceptsAcceptanceAndAccuracy) {
   EXPECT_EQ(r["cases"], 4);
   EXPECT_EQ(r["false_accepts"], 1);
   EXPECT_DOUBLE_EQ(r["local_acceptance"].get<double>(), 2.0 / 3.0);
-  EXPECT_DOUBLE_EQ(r["label_accuracy"].get<double>(), 0.5);  // build right, access wrong
+  EXPECT_DOUBLE_EQ(r["label_accuracy"].get<double>(), 0.5);  // build right, build-for-access wrong
   EXPECT_DOUBLE_EQ(r["macro_accuracy"].get<double>(), 1.0);
   EXPECT_DOUBLE_EQ(r["args_exact"].get<double>(), 0.0);      // n differs
   EXPECT_DOUBLE_EQ(r["json_validity"].get<double>(), 1.0);

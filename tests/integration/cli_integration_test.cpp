@@ -30,6 +30,8 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
 class CliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    // The example policy's frontier reads its key from here; the fake checks it arrives.
+    setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-not-secret", 1);
     dir_ = new std::string(fs::temp_directory_path() / ("ladder-it-" + std::to_string(getpid())));
     fs::create_directories(*dir_);
     fake_ = new ServerProcess({"python3", kSource + "/tests/fakes/fake_frontier.py"});
@@ -110,21 +112,42 @@ TEST_F(CliTest, PolicyCheckNamesLineOfBadYaml) {
   EXPECT_NE(r.err.find("kill_swtich"), std::string::npos) << r.err;
 }
 
-TEST_F(CliTest, ObviousCompilerErrorIsAcceptedLocallyAsBuild) {
-  auto r = route("classify_issue",
-                 "src/net/socket.cpp:57:12: error: 'struct Conn' has no member named 'fd_'\n"
-                 "   57 |     return c.fd_;\n"
-                 "make[1]: *** [Makefile:40: socket.o] Error 1\n");
+TEST_F(CliTest, ObviousResolutionErrorIsAcceptedLocallyAsDependency) {
+  auto r = route("classify_issue", "ERROR: No matching distribution found for requests==99.0\n");
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   json d = json::parse(r.out);
   EXPECT_EQ(d["route"], "local") << d.dump(2);
-  EXPECT_EQ(d["label"], "build") << d.dump(2);
+  EXPECT_EQ(d["label"], "dependency") << d.dump(2);
+  EXPECT_EQ(d["answer"]["label"], "dependency");
   EXPECT_TRUE(d["local_json_valid"].get<bool>());
   ASSERT_TRUE(d["confidence"].is_number());
-  EXPECT_GT(d["confidence"].get<double>(), 0.0);
+  EXPECT_GE(d["confidence"].get<double>(), 0.5);
   EXPECT_LE(d["confidence"].get<double>(), 1.0);
   EXPECT_EQ(d["tiers"][0]["backend"], "embedded");
+  EXPECT_NE(d["tiers"][0]["model"].get<std::string>().find("gemma-3-270m"), std::string::npos);
   EXPECT_TRUE(frontier_requests().empty()) << "a local accept must not reach the frontier";
+}
+
+TEST_F(CliTest, CompilerErrorIsLabelledBuildAndRoutedByItsMeasuredConfidence) {
+  auto r = route("classify_issue",
+                 "src/net/socket.cpp:57:12: error: 'struct Conn' has no member named 'fd_'\n"
+                 "make[1]: *** [Makefile:40: socket.o] Error 1\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  json d = json::parse(r.out);
+  ASSERT_TRUE(d["local_ran"].get<bool>());
+  EXPECT_EQ(d["local_answer"]["label"], "build") << d.dump(2);
+  const double confidence = d["confidence"].get<double>();
+  if (confidence >= 0.5) {
+    EXPECT_EQ(d["route"], "local") << d.dump(2);
+  } else {
+    EXPECT_EQ(d["route"], "frontier") << d.dump(2);
+    EXPECT_EQ(d["reason"], "confidence_low");
+    // the escalation packet carries the local answer up
+    json reqs = frontier_requests();
+    ASSERT_EQ(reqs.size(), 1u);
+    json packet = json::parse(reqs[0]["body"]["messages"].back()["content"].get<std::string>());
+    EXPECT_NE(packet["local_answer"].get<std::string>().find("build"), std::string::npos);
+  }
 }
 
 TEST_F(CliTest, HardStopEscalatesWithPacketAndAuditRedactsSecrets) {
@@ -133,8 +156,9 @@ TEST_F(CliTest, HardStopEscalatesWithPacketAndAuditRedactsSecrets) {
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   json d = json::parse(r.out);
   EXPECT_EQ(d["route"], "frontier");
-  EXPECT_EQ(d["reason"], "hard_stop_access");
-  EXPECT_EQ(d["hard_stop"]["category"], "access");
+  // A token pasted into a log is a leaked secret: security outranks access.
+  EXPECT_EQ(d["reason"], "hard_stop_security");
+  EXPECT_EQ(d["hard_stop"]["category"], "security");
   EXPECT_TRUE(d["frontier_ok"].get<bool>());
   EXPECT_FALSE(d["local_ran"].get<bool>()) << "a hard stop on the input needs no local call";
 
@@ -143,7 +167,7 @@ TEST_F(CliTest, HardStopEscalatesWithPacketAndAuditRedactsSecrets) {
   std::string packet_text = reqs[0]["body"]["messages"].back()["content"];
   json packet = json::parse(packet_text);
   EXPECT_EQ(packet["task"], "classify_issue");
-  EXPECT_EQ(packet["reason"], "hard_stop_access");
+  EXPECT_EQ(packet["reason"], "hard_stop_security");
   EXPECT_NE(packet["input"].get<std::string>().find("Permission denied"), std::string::npos);
 
   std::string audit = read_file(audit_path());

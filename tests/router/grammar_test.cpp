@@ -24,6 +24,12 @@ TEST(GrammarTest, ClosedChoiceListsEveryChoiceOnce) {
   EXPECT_NE(g.find("{\\\"label\\\": "), std::string::npos) << g;
 }
 
+TEST(GrammarTest, TailGrammarContinuesThePrefix) {
+  EXPECT_EQ(closed_choice_prefix("label"), "{\"label\": \"");
+  std::string g = closed_choice_tail_grammar({"build", "say \"hi\""});
+  EXPECT_EQ(g, "root ::= (\"build\" | \"say \\\\\\\"hi\\\\\\\"\") \"\\\"}\"\n") << g;
+}
+
 TEST(GrammarTest, InputSpansSplitOwnerRepoAndTrimPunctuation) {
   auto spans = input_spans("Check the last 3 PRs in acme/checkout. Then acme/infra#63, v2.4.0!");
   EXPECT_TRUE(contains(spans, "acme/checkout"));

@@ -20,8 +20,8 @@ TEST(PromptTest, HeaderModeAppendsExamplesAndInput) {
   EXPECT_EQ(p.rfind("Classify the log as one of: build, test.", 0), 0u) << p;
   EXPECT_NE(p.find("Input: make: *** error 1\nOutput: {\"label\": \"build\"}"), std::string::npos) << p;
   // the input is flattened to one line and the prompt ends where the answer starts
-  EXPECT_NE(p.find("Input: FAIL test_x expected 1\nOutput: "), std::string::npos) << p;
-  EXPECT_EQ(p.substr(p.size() - 8), "Output: ");
+  EXPECT_NE(p.find("Input: FAIL test_x expected 1\nOutput:"), std::string::npos) << p;
+  EXPECT_EQ(p.substr(p.size() - 7), "Output:");  // no trailing space
 }
 
 TEST(PromptTest, TemplateModeSubstitutesSlots) {
@@ -44,10 +44,11 @@ TEST(PromptTest, MacroPromptsListMacrosAndContinueWithChoice) {
   EXPECT_NE(choice.find("- repo_triage_v1: label pull requests"), std::string::npos) << choice;
   EXPECT_NE(choice.find("- none:"), std::string::npos);
   EXPECT_NE(choice.find("Arguments: {\"repositoryOwner\": \"acme\"}"), std::string::npos) << choice;
-  EXPECT_EQ(choice.substr(choice.size() - 7), "Macro: ");
+  EXPECT_EQ(choice.substr(choice.size() - 6), "Macro:");
   std::string args = render_macro_args_prompt(t, macros, "triage foo/bar", "repo_triage_v1");
   EXPECT_EQ(args.rfind(choice, 0), 0u);
-  EXPECT_EQ(args.substr(args.size() - 11), "Arguments: ");
+  EXPECT_EQ(args.substr(args.size() - 10), "Arguments:");
+  EXPECT_NE(args.find("Macro: {\"macro\": \"repo_triage_v1\"}\nArguments:"), std::string::npos) << args;
 }
 
 TEST(PromptTest, EscalationPacketIsShortAndStatesReason) {

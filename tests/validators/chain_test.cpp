@@ -73,7 +73,8 @@ class ChainTest : public ::testing::Test {
 
     std::ifstream in(LADDER_SOURCE_DIR "/../shared/eval/macros.json");
     ASSERT_TRUE(in.good());
-    for (const auto& m : json::parse(in).at("macros")) {
+    const json pack = json::parse(in);
+    for (const auto& m : pack.at("macros")) {
       MacroConfig macro;
       macro.id = m.at("id").get<std::string>();
       macro.intent = m.at("intent").get<std::string>();
@@ -81,6 +82,7 @@ class ChainTest : public ::testing::Test {
       if (m.contains("irreversible_when")) macro.irreversible_when = m.at("irreversible_when");
       config_.macros.push_back(macro);
     }
+    ASSERT_EQ(config_.macros.size(), 8u);
 
     config_.hard_stops.security = {{"cve", R"(\bCVE-\d{4}-\d+)"}};
     config_.hard_stops.access = {{"http_401_403", R"(\b(401|403)\b)"}};
@@ -331,6 +333,52 @@ TEST_F(ChainTest, HardStopTakesPrecedenceOverEarlierFailures) {
   auto ctx = context("classify_issue", g, "x");
   auto results = run_validators(ctx);
   EXPECT_EQ(first_failure_reason(results), Reason::kHardStopSecurity);
+}
+
+// The router's form: the answer is the args object itself, ctx.schema is the macro's
+// input schema, ctx.macro and the macro-choice confidence are set before the chain runs.
+TEST_F(ChainTest, RouterFormArgsObject) {
+  const MacroConfig* macro = config_.find_macro("stale_sweep_v1");
+  ASSERT_NE(macro, nullptr);
+  auto g = text_only(R"({"owner": "acme", "repo": "web", "days": 45, "action": "close"})");
+  auto ctx = context("route_macro", g, "close acme/web issues idle for forty five days");
+  ctx.schema = &macro->input_schema;
+  ctx.macro = macro;
+  ctx.confidence = 0.97;
+  auto results = run_validators(ctx);
+  EXPECT_TRUE(result_named(results, "json_schema")->passed);
+  EXPECT_TRUE(result_named(results, "grounding")->passed) << result_named(results, "grounding")->detail;
+  EXPECT_EQ(first_failure_reason(results), Reason::kHardStopProduction);
+  ASSERT_TRUE(ctx.hard_stop.has_value());
+  EXPECT_EQ(ctx.hard_stop->rule_id, "irreversible:stale_sweep_v1.action");
+
+  auto g2 = text_only(R"({"owner": "acme", "repo": "web", "days": 45, "extra": 1})");
+  auto ctx2 = context("route_macro", g2, "label acme/web issues idle for 45 days");
+  ctx2.schema = &macro->input_schema;
+  ctx2.macro = macro;
+  auto results2 = run_validators(ctx2);
+  EXPECT_FALSE(result_named(results2, "json_schema")->passed);  // additionalProperties
+  EXPECT_FALSE(result_named(results2, "grounding")->passed);    // "extra": 1 is not stated
+  EXPECT_EQ(first_failure_reason(results2), Reason::kSchemaInvalid);
+}
+
+TEST_F(ChainTest, RouterFormUngroundedDays) {
+  const MacroConfig* macro = config_.find_macro("stale_sweep_v1");
+  auto g = text_only(R"({"owner": "acme", "repo": "web", "days": 30})");
+  auto ctx = context("route_macro", g, "label stale issues in acme/web");
+  ctx.schema = &macro->input_schema;
+  ctx.macro = macro;
+  auto results = run_validators(ctx);
+  const auto* grounding = result_named(results, "grounding");
+  ASSERT_NE(grounding, nullptr);
+  EXPECT_FALSE(grounding->passed);
+  EXPECT_NE(grounding->detail.find("days=30"), std::string::npos) << grounding->detail;
+  // The default (60) is grounded even though the input never says it.
+  auto g2 = text_only(R"({"owner": "acme", "repo": "web", "days": 60})");
+  auto ctx2 = context("route_macro", g2, "label stale issues in acme/web");
+  ctx2.schema = &macro->input_schema;
+  ctx2.macro = macro;
+  EXPECT_FALSE(first_failure_reason(run_validators(ctx2)).has_value());
 }
 
 }  // namespace

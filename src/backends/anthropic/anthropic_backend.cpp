@@ -18,8 +18,7 @@ int usage_int(const json& usage, const char* key) {
 
 class AnthropicBackend final : public Backend {
  public:
-  AnthropicBackend(const ModelConfig& model, SleepFn sleep)
-      : endpoint_("anthropic", model, std::move(sleep)) {}
+  AnthropicBackend(const ModelConfig& model, SleepFn sleep) : endpoint_("anthropic", model, std::move(sleep)) {}
 
   Result<GenerationResult> generate(const GenerationRequest& request) override {
     auto body = build_body(request);
@@ -30,8 +29,7 @@ class AnthropicBackend final : public Backend {
         request.timeout, [&](milliseconds timeout, AttemptHints& hints) -> Result<GenerationResult> {
           auto reply = endpoint_.call(kMessagesPath, &body.value(), headers.value(), timeout, hints);
           if (!reply.ok()) return reply.status();
-          return http::parse_boundary<GenerationResult>(endpoint_, kMessagesPath,
-                                                        [&] { return parse(reply.value()); });
+          return http::parse_boundary<GenerationResult>(endpoint_, kMessagesPath, [&] { return parse(reply.value()); });
         });
   }
 
@@ -82,8 +80,7 @@ class AnthropicBackend final : public Backend {
 
   Result<GenerationResult> parse(const json& reply) const {
     if (reply.contains("type") && reply["type"].is_string() && reply["type"] != "message") {
-      return endpoint_.error(ErrorCode::kBadResponse, endpoint_.url(kMessagesPath) +
-                                                          ": unexpected response type '" +
+      return endpoint_.error(ErrorCode::kBadResponse, endpoint_.url(kMessagesPath) + ": unexpected response type '" +
                                                           reply["type"].get<std::string>() + "'");
     }
     GenerationResult result;
@@ -105,7 +102,7 @@ class AnthropicBackend final : public Backend {
       result.cached_prompt_tokens = usage_int(usage, "cache_read_input_tokens");
     }
     result.model = reply.contains("model") && reply["model"].is_string() ? reply["model"].get<std::string>()
-                                                                          : endpoint_.model().model;
+                                                                         : endpoint_.model().model;
     if (reply.contains("stop_reason") && reply["stop_reason"].is_string()) {
       result.finish_reason = reply["stop_reason"].get<std::string>();
     }
@@ -123,8 +120,7 @@ Result<std::unique_ptr<Backend>> make_anthropic_backend(const ModelConfig& model
                       "models." + model.name + ".base_url: required for the anthropic backend");
   }
   if (model.model.empty()) {
-    return make_error(ErrorCode::kConfigInvalid,
-                      "models." + model.name + ".model: required for the anthropic backend");
+    return make_error(ErrorCode::kConfigInvalid, "models." + model.name + ".model: required for the anthropic backend");
   }
   auto url = http::parse_url(model.base_url);
   if (!url.ok()) {

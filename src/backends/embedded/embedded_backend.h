@@ -1,6 +1,13 @@
 // llama.cpp in-process: model loaded once and kept warm, JSON-Schema-constrained decoding
 // through llama.cpp grammars, token probabilities renormalised over what the grammar
 // allows, KV-cache prefix reuse across requests that share a prompt prefix.
+//
+// Thread safety: generate() may be called from any thread; a mutex per backend lets one
+// request at a time use the llama.cpp context (callers wanting parallelism create more
+// backends). Decoding is greedy: temperature is ignored. Errors: missing model file
+// kNotFound, llama.cpp load failure kUnavailable, prompt over the context
+// kPayloadTooLarge, bad grammar or schema kInvalidArgument, deadline kTimeout, decode
+// failure kInternal.
 #pragma once
 
 #include <memory>

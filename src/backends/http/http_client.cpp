@@ -30,8 +30,7 @@ constexpr std::string_view kUserAgent = "ladder/0.1";
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -40,22 +39,18 @@ enum class Phase { kConnect, kHandshake, kWrite, kRead };
 std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
 bool is_cut(const ErrorCodeB& ec) {
-  return ec == bhttp::error::partial_message || ec == bhttp::error::end_of_stream ||
-         ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::connection_aborted || ec == asio::error::broken_pipe ||
-         ec == asio::ssl::error::stream_truncated;
+  return ec == bhttp::error::partial_message || ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::connection_aborted ||
+         ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated;
 }
 
 // One place that turns a transport error into a code from the error table.
-Status transport_status(Phase phase, const ErrorCodeB& ec, const std::string& what,
-                        const Request& request) {
+Status transport_status(Phase phase, const ErrorCodeB& ec, const std::string& what, const Request& request) {
   if (ec == beast::error::timeout) {
     if (phase == Phase::kConnect || phase == Phase::kHandshake) {
-      return make_error(ErrorCode::kTimeout,
-                        what + ": connect timed out (" + ms_text(request.connect_timeout) + ")");
+      return make_error(ErrorCode::kTimeout, what + ": connect timed out (" + ms_text(request.connect_timeout) + ")");
     }
-    return make_error(ErrorCode::kTimeout,
-                      what + ": no complete response within " + ms_text(request.total_timeout));
+    return make_error(ErrorCode::kTimeout, what + ": no complete response within " + ms_text(request.total_timeout));
   }
   switch (phase) {
     case Phase::kConnect:
@@ -63,20 +58,17 @@ Status transport_status(Phase phase, const ErrorCodeB& ec, const std::string& wh
     case Phase::kHandshake:
       return make_error(ErrorCode::kUnavailable, what + ": TLS handshake failed: " + ec.message());
     case Phase::kWrite:
-      return make_error(ErrorCode::kConnectionReset,
-                        what + ": connection lost while sending: " + ec.message());
+      return make_error(ErrorCode::kConnectionReset, what + ": connection lost while sending: " + ec.message());
     case Phase::kRead:
       break;
   }
   if (ec == bhttp::error::body_limit) {
     return make_error(ErrorCode::kBadResponse,
-                      what + ": response body over " + std::to_string(request.max_body_bytes) +
-                          " bytes");
+                      what + ": response body over " + std::to_string(request.max_body_bytes) + " bytes");
   }
   if (is_cut(ec)) {
     return make_error(ErrorCode::kConnectionReset,
-                      what + ": connection closed before the response was complete: " +
-                          ec.message());
+                      what + ": connection closed before the response was complete: " + ec.message());
   }
   if (ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category()) {
     return make_error(ErrorCode::kBadResponse, what + ": malformed HTTP response: " + ec.message());
@@ -91,9 +83,8 @@ class Exchange {
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
-  Exchange(Stream& stream, const Request& request, const Url& url,
-           const tcp::resolver::results_type& endpoints, Clock::time_point connect_deadline,
-           Clock::time_point deadline)
+  Exchange(Stream& stream, const Request& request, const Url& url, const tcp::resolver::results_type& endpoints,
+           Clock::time_point connect_deadline, Clock::time_point deadline)
       : stream_(stream),
         request_(request),
         url_(url),
@@ -175,10 +166,9 @@ class Exchange {
 };
 
 template <class Stream>
-Result<Response> run_exchange(asio::io_context& ioc, Stream& stream, const Request& request,
-                              const Url& url, const tcp::resolver::results_type& endpoints,
-                              Clock::time_point connect_deadline, Clock::time_point deadline,
-                              const std::string& what) {
+Result<Response> run_exchange(asio::io_context& ioc, Stream& stream, const Request& request, const Url& url,
+                              const tcp::resolver::results_type& endpoints, Clock::time_point connect_deadline,
+                              Clock::time_point deadline, const std::string& what) {
   Exchange<Stream> exchange(stream, request, url, endpoints, connect_deadline, deadline);
   const bool default_port = (url.tls() && url.port == "443") || (!url.tls() && url.port == "80");
   std::string host_header = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
@@ -222,7 +212,9 @@ Result<Url> parse_url(std::string_view text) {
   url.target = path_start == std::string_view::npos ? "/" : std::string(rest.substr(path_start));
   if (!url.target.empty() && url.target.front() == '?') url.target.insert(0, "/");
   if (authority.find('@') != std::string_view::npos) {
-    return bad("credentials in the URL are not allowed; use api_key_env");
+    // Not echoed: the URL carries a secret.
+    return make_error(ErrorCode::kConfigInvalid,
+                      "invalid URL: credentials in the URL are not allowed; use api_key_env");
   }
   if (authority.empty()) return bad("missing host");
   std::string_view port;
@@ -248,8 +240,7 @@ Result<Url> parse_url(std::string_view text) {
   if (port.empty()) {
     url.port = url.tls() ? "443" : "80";
   } else {
-    if (port.size() > 5 || !std::all_of(port.begin(), port.end(),
-                                        [](unsigned char c) { return std::isdigit(c); })) {
+    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); })) {
       return bad("port must be a number");
     }
     int value = std::stoi(std::string(port));
@@ -338,20 +329,18 @@ Result<Response> Client::send(const Request& request) const {
         resolver.cancel();
       }
     });
-    resolver.async_resolve(url.host, url.port,
-                           [&](const ErrorCodeB& ec, tcp::resolver::results_type results) {
-                             resolve_timer.cancel();
-                             resolve_error = ec;
-                             endpoints = std::move(results);
-                           });
+    resolver.async_resolve(url.host, url.port, [&](const ErrorCodeB& ec, tcp::resolver::results_type results) {
+      resolve_timer.cancel();
+      resolve_error = ec;
+      endpoints = std::move(results);
+    });
     ioc.run();
     if (resolve_timed_out) {
-      return make_error(ErrorCode::kTimeout, what + ": name resolution timed out (" +
-                                                 ms_text(request.connect_timeout) + ")");
+      return make_error(ErrorCode::kTimeout,
+                        what + ": name resolution timed out (" + ms_text(request.connect_timeout) + ")");
     }
     if (resolve_error) {
-      return make_error(ErrorCode::kUnavailable,
-                        what + ": cannot resolve host: " + resolve_error.message());
+      return make_error(ErrorCode::kUnavailable, what + ": cannot resolve host: " + resolve_error.message());
     }
     ioc.restart();
 

@@ -48,8 +48,8 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 struct Request {
   std::string method = "GET";  // "GET" or "POST"
   std::string url;
-  Headers headers;             // Host, User-Agent and Content-Length are added
-  std::string body;            // sent with Content-Type application/json when non-empty
+  Headers headers;                                  // Host, User-Agent and Content-Length are added
+  std::string body;                                 // sent with Content-Type application/json when non-empty
   std::chrono::milliseconds connect_timeout{2000};  // DNS + TCP connect + TLS handshake
   std::chrono::milliseconds total_timeout{30000};   // whole exchange, connect included
   std::size_t max_body_bytes = 8 * 1024 * 1024;

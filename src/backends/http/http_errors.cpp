@@ -47,8 +47,7 @@ std::string upstream_error_text(std::string_view body) {
   return one_line(body);
 }
 
-Status status_from_response(std::string_view backend, const std::string& url,
-                            const Response& response) {
+Status status_from_response(std::string_view backend, const std::string& url, const Response& response) {
   const int code = response.status;
   if (code >= 200 && code < 300) return Status::ok_status();
   std::string message = std::string(backend) + ": " + url + " answered HTTP " + std::to_string(code);

@@ -22,8 +22,7 @@ namespace ladder::http {
 std::string upstream_error_text(std::string_view body);
 
 // Status for a non-2xx response; ok for 2xx.
-Status status_from_response(std::string_view backend, const std::string& url,
-                            const Response& response);
+Status status_from_response(std::string_view backend, const std::string& url, const Response& response);
 
 // Retry-After header as a delay: delta-seconds only (HTTP dates are treated as absent).
 std::optional<std::chrono::milliseconds> retry_after(const Response& response);

@@ -17,9 +17,8 @@ Result<std::optional<std::string>> JsonEndpoint::api_key() const {
   if (model_.api_key_env.empty()) return std::optional<std::string>();
   const char* value = std::getenv(model_.api_key_env.c_str());
   if (value == nullptr || *value == '\0') {
-    return make_error(ErrorCode::kConfigInvalid,
-                      kind_ + ": environment variable " + model_.api_key_env +
-                          " (api_key_env of model '" + model_.name + "') is not set");
+    return make_error(ErrorCode::kConfigInvalid, kind_ + ": environment variable " + model_.api_key_env +
+                                                     " (api_key_env of model '" + model_.name + "') is not set");
   }
   return std::optional<std::string>(value);
 }
@@ -40,9 +39,8 @@ Status JsonEndpoint::prefixed(const Status& status) const {
   return error(status.code(), status.message());
 }
 
-Result<nlohmann::json> JsonEndpoint::call(std::string_view path, const nlohmann::json* body,
-                                          const Headers& headers, milliseconds timeout,
-                                          AttemptHints& hints) const {
+Result<nlohmann::json> JsonEndpoint::call(std::string_view path, const nlohmann::json* body, const Headers& headers,
+                                          milliseconds timeout, AttemptHints& hints) const {
   Request request;
   request.method = body != nullptr ? "POST" : "GET";
   request.url = url(path);
@@ -60,10 +58,8 @@ Result<nlohmann::json> JsonEndpoint::call(std::string_view path, const nlohmann:
   }
   auto parsed = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
-    return error(ErrorCode::kBadResponse, request.url + " answered HTTP " +
-                                              std::to_string(response->status) +
-                                              " with a body that is not JSON: " +
-                                              upstream_error_text(response->body));
+    return error(ErrorCode::kBadResponse, request.url + " answered HTTP " + std::to_string(response->status) +
+                                              " with a body that is not JSON: " + upstream_error_text(response->body));
   }
   if (!parsed.is_object()) {
     return error(ErrorCode::kBadResponse, request.url + ": expected a JSON object");
@@ -71,18 +67,16 @@ Result<nlohmann::json> JsonEndpoint::call(std::string_view path, const nlohmann:
   return parsed;
 }
 
-Result<GenerationResult> JsonEndpoint::generate_with_retries(milliseconds budget,
-                                                             const Attempt& attempt) const {
+Result<GenerationResult> JsonEndpoint::generate_with_retries(milliseconds budget, const Attempt& attempt) const {
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + std::max(budget, milliseconds(1));
   int attempts = 0;
   auto result = retry_.run<GenerationResult>(
       [&](AttemptHints& hints) -> Result<GenerationResult> {
-        auto left = std::chrono::duration_cast<milliseconds>(deadline -
-                                                             std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
-          return error(ErrorCode::kTimeout, model_.base_url + ": request budget of " +
-                                                std::to_string(budget.count()) + " ms spent");
+          return error(ErrorCode::kTimeout,
+                       model_.base_url + ": request budget of " + std::to_string(budget.count()) + " ms spent");
         }
         auto timeout = std::min(left, milliseconds(std::max(1, model_.request_timeout_ms)));
         return attempt(timeout, hints);
@@ -90,8 +84,7 @@ Result<GenerationResult> JsonEndpoint::generate_with_retries(milliseconds budget
       &attempts, deadline);
   if (result.ok()) {
     result->attempts = attempts;
-    result->latency_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    result->latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   }
   return result;
 }

@@ -35,16 +35,14 @@ class JsonEndpoint {
 
   // One exchange, no retries. `body` null means GET. The response must be a 2xx with a
   // JSON body; Retry-After on failures is reported through `hints`.
-  Result<nlohmann::json> call(std::string_view path, const nlohmann::json* body,
-                              const Headers& headers, std::chrono::milliseconds timeout,
-                              AttemptHints& hints) const;
+  Result<nlohmann::json> call(std::string_view path, const nlohmann::json* body, const Headers& headers,
+                              std::chrono::milliseconds timeout, AttemptHints& hints) const;
 
   // Runs `attempt(timeout, hints)` under the retry policy with an overall deadline of
   // `budget` from now; each attempt's timeout is min(request_timeout_ms, time left).
   // Sets latency_ms and attempts on success.
   using Attempt = std::function<Result<GenerationResult>(std::chrono::milliseconds, AttemptHints&)>;
-  Result<GenerationResult> generate_with_retries(std::chrono::milliseconds budget,
-                                                 const Attempt& attempt) const;
+  Result<GenerationResult> generate_with_retries(std::chrono::milliseconds budget, const Attempt& attempt) const;
 
   // kUnavailable / kTimeout / ... from a quick GET of `path`.
   Status probe(std::string_view path, const Headers& headers) const;
@@ -69,8 +67,7 @@ Result<T> parse_boundary(const JsonEndpoint& endpoint, std::string_view path, F&
   try {
     return parse();
   } catch (const nlohmann::json::exception& e) {
-    return endpoint.error(ErrorCode::kBadResponse,
-                          endpoint.url(path) + ": unexpected response shape: " + e.what());
+    return endpoint.error(ErrorCode::kBadResponse, endpoint.url(path) + ": unexpected response shape: " + e.what());
   }
 }
 

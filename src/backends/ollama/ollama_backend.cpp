@@ -22,8 +22,7 @@ int count_field(const json& reply, const char* key) {
 
 class OllamaBackend final : public Backend {
  public:
-  OllamaBackend(const ModelConfig& model, SleepFn sleep)
-      : endpoint_("ollama", model, std::move(sleep)) {}
+  OllamaBackend(const ModelConfig& model, SleepFn sleep) : endpoint_("ollama", model, std::move(sleep)) {}
 
   Result<GenerationResult> generate(const GenerationRequest& request) override {
     const bool raw = request.messages.empty() && request.prompt.has_value();
@@ -38,8 +37,7 @@ class OllamaBackend final : public Backend {
         request.timeout, [&](milliseconds timeout, AttemptHints& hints) -> Result<GenerationResult> {
           auto reply = endpoint_.call(path, &body, headers.value(), timeout, hints);
           if (!reply.ok()) return reply.status();
-          return http::parse_boundary<GenerationResult>(endpoint_, path,
-                                                        [&] { return parse(reply.value(), raw); });
+          return http::parse_boundary<GenerationResult>(endpoint_, path, [&] { return parse(reply.value(), raw); });
         });
   }
 
@@ -93,9 +91,8 @@ class OllamaBackend final : public Backend {
       result.text = reply.at("message").at("content").get<std::string>();
     }
     if (reply.contains("done") && reply["done"].is_boolean() && !reply["done"].get<bool>()) {
-      return endpoint_.error(ErrorCode::kBadResponse,
-                             endpoint_.url(raw ? kGeneratePath : kChatPath) +
-                                 ": answer not done although stream was false");
+      return endpoint_.error(ErrorCode::kBadResponse, endpoint_.url(raw ? kGeneratePath : kChatPath) +
+                                                          ": answer not done although stream was false");
     }
     if (reply.contains("logprobs") && reply["logprobs"].is_array()) {
       result.tokens = http::parse_token_logprobs(reply["logprobs"]);
@@ -104,7 +101,7 @@ class OllamaBackend final : public Backend {
     result.prompt_tokens = count_field(reply, "prompt_eval_count");
     result.completion_tokens = count_field(reply, "eval_count");
     result.model = reply.contains("model") && reply["model"].is_string() ? reply["model"].get<std::string>()
-                                                                          : endpoint_.model().model;
+                                                                         : endpoint_.model().model;
     if (reply.contains("done_reason") && reply["done_reason"].is_string()) {
       result.finish_reason = reply["done_reason"].get<std::string>();
     }
@@ -118,12 +115,10 @@ class OllamaBackend final : public Backend {
 
 Result<std::unique_ptr<Backend>> make_ollama_backend(const ModelConfig& model, SleepFn sleep) {
   if (model.base_url.empty()) {
-    return make_error(ErrorCode::kConfigInvalid,
-                      "models." + model.name + ".base_url: required for the ollama backend");
+    return make_error(ErrorCode::kConfigInvalid, "models." + model.name + ".base_url: required for the ollama backend");
   }
   if (model.model.empty()) {
-    return make_error(ErrorCode::kConfigInvalid,
-                      "models." + model.name + ".model: required for the ollama backend");
+    return make_error(ErrorCode::kConfigInvalid, "models." + model.name + ".model: required for the ollama backend");
   }
   auto url = http::parse_url(model.base_url);
   if (!url.ok()) {

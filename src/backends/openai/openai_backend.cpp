@@ -26,14 +26,12 @@ std::vector<TokenLogprob> parse_legacy_logprobs(const json& logprobs) {
   std::vector<TokenLogprob> tokens;
   const auto& texts = logprobs.at("tokens");
   const auto& values = logprobs.at("token_logprobs");
-  const json* tops = logprobs.contains("top_logprobs") && logprobs["top_logprobs"].is_array()
-                         ? &logprobs["top_logprobs"]
-                         : nullptr;
+  const json* tops =
+      logprobs.contains("top_logprobs") && logprobs["top_logprobs"].is_array() ? &logprobs["top_logprobs"] : nullptr;
   for (std::size_t i = 0; i < texts.size(); ++i) {
     TokenLogprob token;
     token.token = texts.at(i).get<std::string>();
-    token.logprob = values.at(i).is_null() ? -std::numeric_limits<double>::infinity()
-                                           : values.at(i).get<double>();
+    token.logprob = values.at(i).is_null() ? -std::numeric_limits<double>::infinity() : values.at(i).get<double>();
     if (tops != nullptr && i < tops->size() && (*tops)[i].is_object()) {
       for (const auto& [text, value] : (*tops)[i].items()) token.top.emplace_back(text, value.get<double>());
       std::stable_sort(token.top.begin(), token.top.end(),
@@ -46,8 +44,7 @@ std::vector<TokenLogprob> parse_legacy_logprobs(const json& logprobs) {
 
 class OpenAiBackend final : public Backend {
  public:
-  OpenAiBackend(const ModelConfig& model, SleepFn sleep)
-      : endpoint_("openai", model, std::move(sleep)) {}
+  OpenAiBackend(const ModelConfig& model, SleepFn sleep) : endpoint_("openai", model, std::move(sleep)) {}
 
   Result<GenerationResult> generate(const GenerationRequest& request) override {
     const bool raw = request.messages.empty() && request.prompt.has_value();
@@ -62,9 +59,8 @@ class OpenAiBackend final : public Backend {
         request.timeout, [&](milliseconds timeout, AttemptHints& hints) -> Result<GenerationResult> {
           auto reply = endpoint_.call(path, &body, headers.value(), timeout, hints);
           if (!reply.ok()) return reply.status();
-          return http::parse_boundary<GenerationResult>(endpoint_, path, [&] {
-            return raw ? parse_completion(reply.value()) : parse_chat(reply.value());
-          });
+          return http::parse_boundary<GenerationResult>(
+              endpoint_, path, [&] { return raw ? parse_completion(reply.value()) : parse_chat(reply.value()); });
         });
   }
 
@@ -133,9 +129,8 @@ class OpenAiBackend final : public Backend {
     if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) {
       result.finish_reason = choice["finish_reason"].get<std::string>();
     }
-    result.model = reply.contains("model") && reply["model"].is_string()
-                       ? reply["model"].get<std::string>()
-                       : endpoint_.model().model;
+    result.model = reply.contains("model") && reply["model"].is_string() ? reply["model"].get<std::string>()
+                                                                         : endpoint_.model().model;
     if (reply.contains("usage") && reply["usage"].is_object()) {
       const auto& usage = reply["usage"];
       result.prompt_tokens = usage_int(usage, "prompt_tokens");
@@ -158,8 +153,8 @@ class OpenAiBackend final : public Backend {
     }
     GenerationResult result;
     result.text = message["content"].get<std::string>();
-    if (choice.contains("logprobs") && choice["logprobs"].is_object() &&
-        choice["logprobs"].contains("content") && choice["logprobs"]["content"].is_array()) {
+    if (choice.contains("logprobs") && choice["logprobs"].is_object() && choice["logprobs"].contains("content") &&
+        choice["logprobs"]["content"].is_array()) {
       result.tokens = http::parse_token_logprobs(choice["logprobs"]["content"]);
     }
     result.has_logprobs = !result.tokens.empty();
@@ -199,8 +194,7 @@ class OpenAiBackend final : public Backend {
 
 Result<std::unique_ptr<Backend>> make_openai_backend(const ModelConfig& model, SleepFn sleep) {
   if (model.base_url.empty()) {
-    return make_error(ErrorCode::kConfigInvalid,
-                      "models." + model.name + ".base_url: required for the openai backend");
+    return make_error(ErrorCode::kConfigInvalid, "models." + model.name + ".base_url: required for the openai backend");
   }
   auto url = http::parse_url(model.base_url);
   if (!url.ok()) {
