@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "audit/record.h"
+#include "audit/redact.h"
 #include "backends/factory.h"
 #include "ladder/utf8.h"
 #include "policy/hard_stops.h"
@@ -411,8 +412,9 @@ void Router::escalate(const TaskConfig* task, const RouteRequest& req, Decision&
   nlohmann::json macro_schema;
   if (task && task->output_schema) schema = &*task->output_schema;
   const std::string reason = d.reason ? std::string(reason_name(*d.reason)) : "";
-  const nlohmann::json packet =
-      escalation_packet(task, req.task, req.input, d.local_answer_text, reason, schema);
+  // Secrets never leave in a packet: the frontier gets the input with tokens masked.
+  const nlohmann::json packet = escalation_packet(task, req.task, redact_secrets(req.input),
+                                                  redact_secrets(d.local_answer_text), reason, schema);
   for (std::size_t tier = from_tier + 1; tier < config_->tiers.size(); ++tier) {
     GenerationRequest up;
     up.messages = {{"system", escalation_system_prompt()}, {"user", packet.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)}};

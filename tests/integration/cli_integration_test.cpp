@@ -169,6 +169,7 @@ TEST_F(CliTest, HardStopEscalatesWithPacketAndAuditRedactsSecrets) {
   EXPECT_EQ(packet["task"], "classify_issue");
   EXPECT_EQ(packet["reason"], "hard_stop_security");
   EXPECT_NE(packet["input"].get<std::string>().find("Permission denied"), std::string::npos);
+  EXPECT_EQ(packet_text.find(secret), std::string::npos) << "a token must not leave in the packet";
 
   std::string audit = read_file(audit_path());
   EXPECT_NE(audit.find(d["request_id"].get<std::string>()), std::string::npos);
