@@ -187,7 +187,7 @@ TEST_F(HttpClientTest, BodyOverCapIsBadResponse) {
   Request request = get("/v1/models");
   request.max_body_bytes = 10;
   auto response = client_.send(request);
-  ASSERT_FALSE(response.ok());
+  ASSERT_FALSE(response.ok()) << "status " << response->status << " body '" << response->body << "'";
   EXPECT_EQ(response.status().code(), ErrorCode::kBadResponse) << response.status().to_string();
 }
 

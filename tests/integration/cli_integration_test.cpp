@@ -176,6 +176,34 @@ TEST_F(CliTest, HardStopEscalatesWithPacketAndAuditRedactsSecrets) {
   EXPECT_EQ(audit.find(secret), std::string::npos) << "the audit log must never hold a token";
 }
 
+TEST_F(CliTest, ShadowModeAnswersFromFrontierAndRecordsWhatLocalWouldDo) {
+  std::string text = read_file(*policy_);
+  replace_all(text, "\nshadow: false", "\nshadow: true");
+  std::string policy = input_file("shadow.yaml", text);
+  auto r = route("classify_issue", "ERROR: No matching distribution found for requests==99.0\n", {}, policy);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  json d = json::parse(r.out);
+  EXPECT_TRUE(d["shadow"].get<bool>()) << d.dump(2);
+  EXPECT_EQ(d["shadow_route"], "local");
+  EXPECT_EQ(d["route"], "frontier");
+  EXPECT_TRUE(d["frontier_ok"].get<bool>());
+  EXPECT_EQ(d["local_answer"]["label"], "dependency");
+  EXPECT_EQ(frontier_requests().size(), 1u);
+  std::string audit = read_file(audit_path());
+  EXPECT_NE(audit.find("\"shadow_route\":\"local\""), std::string::npos) << audit.substr(0, 2000);
+}
+
+TEST_F(CliTest, KillSwitchSendsEverythingUp) {
+  std::string text = read_file(*policy_);
+  replace_all(text, "\nkill_switch: false", "\nkill_switch: true");
+  std::string policy = input_file("kill.yaml", text);
+  auto r = route("classify_issue", "ERROR: No matching distribution found for requests==99.0\n", {}, policy);
+  json d = json::parse(r.out);
+  EXPECT_EQ(d["route"], "frontier");
+  EXPECT_EQ(d["reason"], "manual_override");
+  EXPECT_FALSE(d["local_ran"].get<bool>());
+}
+
 TEST_F(CliTest, FrontierOnlyTaskAndUnknownTaskEscalateWithTheirReasons) {
   auto r = route("security_review", "review this diff: + exec(user_input)");
   json d = json::parse(r.out);

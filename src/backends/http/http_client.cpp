@@ -178,6 +178,12 @@ Result<Response> run_exchange(asio::io_context& ioc, Stream& stream, const Reque
   ioc.run();
   if (exchange.failed()) return transport_status(exchange.phase(), exchange.error(), what, request);
   auto message = exchange.parser().release();
+  // Beast enforces body_limit only on some read patterns (a body that arrives in a later
+  // read than its headers can slip through): check the received size as well.
+  if (request.max_body_bytes > 0 && message.body().size() > request.max_body_bytes) {
+    return make_error(ErrorCode::kBadResponse,
+                      what + ": response body over " + std::to_string(request.max_body_bytes) + " bytes");
+  }
   Response response;
   response.status = static_cast<int>(message.result_int());
   for (const auto& field : message) {
