@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -304,10 +305,17 @@ void Router::run_route_macro(const TaskConfig& task, const std::string& input, D
   ctx.scanner = scanner_.get();
   ctx.macro = macro;
   // The decision is as sure as its weakest part: the macro choice or any argument value.
+  char part[96];
+  std::snprintf(part, sizeof part, "macro=%.3f", d.confidence.value_or(-1.0));
+  std::string parts = part;
   for (const auto& name : argument_order(macro->input_schema)) {
     auto c = json_value_confidence(*args, name);
-    if (c && (!d.confidence || *c < *d.confidence)) d.confidence = c;
+    if (!c) continue;
+    std::snprintf(part, sizeof part, " %s=%.3f", name.c_str(), *c);
+    parts += part;
+    if (!d.confidence || *c < *d.confidence) d.confidence = c;
   }
+  d.validators.push_back({"confidence_parts", true, std::nullopt, parts});
   ctx.confidence = d.confidence;
   auto t0 = Clock::now();
   for (auto& v : run_validators(ctx)) d.validators.push_back(std::move(v));

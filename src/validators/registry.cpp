@@ -17,6 +17,7 @@ constexpr ValidatorFactory kValidatorTable[] = {
     make_escalate_labels_validator, // escalate_labels
     make_confidence_validator,      // confidence
     make_grounding_validator,       // grounding
+    make_pairing_validator,         // pairing
     make_hard_stop_answer_validator,  // hard_stop_answer
 };
 

@@ -8,7 +8,7 @@
 
 namespace ladder {
 
-// Ordered: parse, json_schema, labels, escalate_labels, confidence, grounding,
+// Ordered: parse, json_schema, labels, escalate_labels, confidence, grounding, pairing,
 // hard_stop_answer.
 const std::vector<std::unique_ptr<Validator>>& validator_chain();
 

@@ -17,6 +17,7 @@ std::unique_ptr<Validator> make_labels_validator();
 std::unique_ptr<Validator> make_escalate_labels_validator();
 std::unique_ptr<Validator> make_confidence_validator();
 std::unique_ptr<Validator> make_grounding_validator();
+std::unique_ptr<Validator> make_pairing_validator();
 std::unique_ptr<Validator> make_hard_stop_answer_validator();
 
 // The argument object a route_macro / extract answer carries, with the schema it must

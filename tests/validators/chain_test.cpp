@@ -121,7 +121,7 @@ TEST_F(ChainTest, RegistryOrderIsFixed) {
   std::vector<std::string> names;
   for (const auto& v : validator_chain()) names.emplace_back(v->name());
   EXPECT_EQ(names, (std::vector<std::string>{"parse", "json_schema", "labels", "escalate_labels", "confidence",
-                                             "grounding", "hard_stop_answer"}));
+                                             "grounding", "pairing", "hard_stop_answer"}));
 }
 
 TEST_F(ChainTest, GoodClassifyAnswerPassesEverything) {
@@ -256,6 +256,61 @@ TEST_F(ChainTest, RouteMacroGroundedPasses) {
   ASSERT_NE(ctx.macro, nullptr);
   EXPECT_EQ(ctx.macro->id, "repo_triage_v1");
   ASSERT_NE(result_named(results, "grounding"), nullptr);
+}
+
+TEST_F(ChainTest, RouteMacroSwappedOwnerAndRepoBreakThePairing) {
+  auto g = text_only(R"({"macro": "stale_sweep_v1", "args": {"owner": "undici", "repo": "nodejs"}})");
+  auto ctx = context("route_macro", g, "label stale issues in nodejs/undici");
+  auto results = run_validators(ctx);
+  const auto* grounding = result_named(results, "grounding");
+  ASSERT_NE(grounding, nullptr);
+  EXPECT_TRUE(grounding->passed) << "both values do occur in the input";
+  const auto* pairing = result_named(results, "pairing");
+  ASSERT_NE(pairing, nullptr);
+  EXPECT_FALSE(pairing->passed);
+  EXPECT_EQ(pairing->reason, Reason::kArgsUngrounded);
+  EXPECT_NE(pairing->detail.find("nodejs/undici"), std::string::npos) << pairing->detail;
+}
+
+TEST_F(ChainTest, RouteMacroValueCutFromAPathBreaksThePairing) {
+  auto cut = text_only(R"({"macro": "ci_failure_summary_v1", "args": {"owner": "pallets", "repo": "flask", "branch": "2.x"}})");
+  auto ctx = context("route_macro", cut, "what broke on the release/2.x branch of pallets/flask?");
+  auto results = run_validators(ctx);
+  const auto* pairing = result_named(results, "pairing");
+  ASSERT_NE(pairing, nullptr);
+  EXPECT_FALSE(pairing->passed) << "branch is the whole release/2.x";
+
+  auto whole = text_only(R"({"macro": "ci_failure_summary_v1", "args": {"owner": "pallets", "repo": "flask", "branch": "release/2.x"}})");
+  auto ok_ctx = context("route_macro", whole, "what broke on the release/2.x branch of pallets/flask?");
+  auto ok_results = run_validators(ok_ctx);
+  const auto* ok = result_named(ok_results, "pairing");
+  ASSERT_NE(ok, nullptr);
+  EXPECT_TRUE(ok->passed) << ok->detail;
+}
+
+TEST_F(ChainTest, RouteMacroMismatchedOwnerForRepoBreaksThePairing) {
+  auto g = text_only(R"({"macro": "release_notes_v1", "args": {"owner": "axum", "repo": "axum", "fromTag": "v1", "toTag": "v2"}})");
+  auto ctx = context("route_macro", g, "release notes for tokio-rs/axum from v1 to v2");
+  auto results = run_validators(ctx);
+  const auto* pairing = result_named(results, "pairing");
+  ASSERT_NE(pairing, nullptr);
+  EXPECT_FALSE(pairing->passed);
+}
+
+TEST_F(ChainTest, PairingLeavesUnpairedNeighboursAndRepeatedOwnersAlone) {
+  auto g = text_only(R"({"macro": "ci_failure_summary_v1", "args": {"owner": "acme", "repo": "checkout", "branch": "main"}})");
+  auto ctx = context("route_macro", g, "Summarize why CI is failing on main in acme/checkout");
+  auto results = run_validators(ctx);
+  const auto* pairing = result_named(results, "pairing");
+  ASSERT_NE(pairing, nullptr);
+  EXPECT_TRUE(pairing->passed) << pairing->detail;
+
+  auto two = text_only(R"({"macro": "dependency_audit_v1", "args": {"owner": "acme", "repo": "api"}})");
+  auto ctx2 = context("route_macro", two, "compare acme/web with acme/api and audit the dependencies of acme/api");
+  auto results2 = run_validators(ctx2);
+  const auto* pairing2 = result_named(results2, "pairing");
+  ASSERT_NE(pairing2, nullptr);
+  EXPECT_TRUE(pairing2->passed) << pairing2->detail;
 }
 
 TEST_F(ChainTest, RouteMacroHallucinatedOwnerIsUngrounded) {

@@ -1,0 +1,122 @@
+// "pairing": string arguments that the input writes together as a slash-joined pair
+// ("nodejs/undici", "release/2.x") keep that pairing and its order. For consecutive free
+// string arguments a, b (in the schema's argument order: required first), a part of the
+// input that reads "P/Q" with Q == b requires a == P, one with P == a requires b == Q, and
+// "b/a" is a swap; unless the input also writes exactly "a/b" somewhere.
+// Catches swapped owner/repo and values cut out of a path, which substring grounding
+// alone accepts.
+#include <cctype>
+#include <string>
+#include <vector>
+
+#include "validators/validators.h"
+
+namespace ladder {
+namespace {
+
+constexpr std::string_view kName = "pairing";
+
+bool is_span_char(unsigned char c) {
+  return std::isalnum(c) || c == '.' || c == '_' || c == '-' || c == '/' || c >= 0x80;
+}
+
+// Slash-joined runs of the input, each split into its parts.
+std::vector<std::vector<std::string>> slash_runs(std::string_view input) {
+  std::vector<std::vector<std::string>> runs;
+  std::size_t i = 0;
+  while (i < input.size()) {
+    if (!is_span_char(static_cast<unsigned char>(input[i]))) {
+      ++i;
+      continue;
+    }
+    std::size_t j = i;
+    while (j < input.size() && is_span_char(static_cast<unsigned char>(input[j]))) ++j;
+    std::string run(input.substr(i, j - i));
+    while (!run.empty() && (run.back() == '.' || run.back() == '/' || run.back() == '-' || run.back() == '_'))
+      run.pop_back();
+    if (run.find('/') != std::string::npos) {
+      std::vector<std::string> parts;
+      std::size_t start = 0;
+      while (start <= run.size()) {
+        std::size_t slash = run.find('/', start);
+        if (slash == std::string::npos) slash = run.size();
+        parts.push_back(run.substr(start, slash - start));
+        start = slash + 1;
+      }
+      runs.push_back(std::move(parts));
+    }
+    i = j;
+  }
+  return runs;
+}
+
+// Free string arguments (type string, no enum) in argument order: required first, in the
+// order `required` lists them, then the rest by name.
+std::vector<std::string> free_string_order(const nlohmann::json& schema) {
+  std::vector<std::string> order;
+  if (!schema.contains("properties") || !schema["properties"].is_object()) return order;
+  const auto& props = schema["properties"];
+  auto is_free = [&](const std::string& name) {
+    const auto& p = props[name];
+    return p.is_object() && p.value("type", "") == "string" && !p.contains("enum");
+  };
+  if (schema.contains("required") && schema["required"].is_array())
+    for (const auto& r : schema["required"])
+      if (r.is_string() && props.contains(r.get<std::string>()) && is_free(r.get<std::string>()))
+        order.push_back(r.get<std::string>());
+  for (const auto& [name, _] : props.items()) {
+    bool seen = false;
+    for (const auto& o : order) seen = seen || o == name;
+    if (!seen && is_free(name)) order.push_back(name);
+  }
+  return order;
+}
+
+class PairingValidator final : public Validator {
+ public:
+  std::string_view name() const override { return kName; }
+  bool applies(const ValidationContext& ctx) const override {
+    if (!ctx.answer || !ctx.task) return false;
+    if (ctx.task->kind != TaskKind::kRouteMacro && ctx.task->kind != TaskKind::kExtract) return false;
+    ArgumentView view = argument_view(ctx);
+    return view.object != nullptr && view.object->is_object() && view.schema != nullptr;
+  }
+
+  ValidatorResult validate(ValidationContext& ctx) const override {
+    ArgumentView view = argument_view(ctx);
+    const auto order = free_string_order(*view.schema);
+    const auto runs = slash_runs(ctx.input);
+    for (std::size_t k = 0; k + 1 < order.size(); ++k) {
+      const auto a = view.object->find(order[k]);
+      const auto b = view.object->find(order[k + 1]);
+      if (a == view.object->end() || b == view.object->end() || !a->is_string() || !b->is_string()) continue;
+      const std::string va = a->get<std::string>(), vb = b->get<std::string>();
+      // A pair of the input breaks this argument pair when b stands second after another
+      // first part, a stands first before another second part, or the two are reversed.
+      // An exact "a/b" anywhere in the input clears it ("acme/web and acme/api").
+      std::string involved;
+      bool exact = false;
+      for (const auto& parts : runs) {
+        for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+          const std::string& p = parts[i];
+          const std::string& q = parts[i + 1];
+          if (p == va && q == vb) exact = true;
+          const bool broken = (q == vb && p != va) || (p == va && q != vb) || (p == vb && q == va);
+          if (broken && involved.empty()) involved = p + "/" + q;
+        }
+      }
+      if (!involved.empty() && !exact) {
+        return validator_fail(kName, Reason::kArgsUngrounded,
+                              "the input writes \"" + involved + "\" but " + order[k] + "=" + short_json(*a, 40) +
+                                  ", " + order[k + 1] + "=" + short_json(*b, 40));
+      }
+    }
+    return validator_pass(kName);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Validator> make_pairing_validator() { return std::make_unique<PairingValidator>(); }
+
+}  // namespace ladder
