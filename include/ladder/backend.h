@@ -53,7 +53,7 @@ struct GenerationResult {
   int cached_prompt_tokens = 0;  // prompt tokens served from a reused prefix
   std::string model;             // model id as the backend reports it
   double latency_ms = 0.0;
-  int attempts = 1;              // tries including retries
+  int attempts = 1;  // tries including retries
   std::string finish_reason;
 };
 

@@ -28,8 +28,8 @@ struct ModelConfig {
   int threads = 0;  // 0: hardware concurrency
   int batch_size = 512;
   // network backends
-  std::string base_url;  // http://host:port[/prefix]
-  std::string model;     // model id sent upstream
+  std::string base_url;     // http://host:port[/prefix]
+  std::string model;        // model id sent upstream
   std::string api_key_env;  // environment variable holding the key, if any
   int connect_timeout_ms = 2000;
   int request_timeout_ms = 30000;

@@ -17,8 +17,8 @@ enum class HardStopCategory;
 struct HardStopMatch {
   std::string category;  // "security" | "access" | "production"
   std::string rule_id;
-  std::string where;     // "input" | "answer" | "args"
-  std::string matched;   // the matched text (redacted before it is stored)
+  std::string where;    // "input" | "answer" | "args"
+  std::string matched;  // the matched text (redacted before it is stored)
 };
 
 struct ValidatorResult {
@@ -36,7 +36,7 @@ struct TierAttempt {
   std::string backend;     // embedded | openai | ollama | anthropic
   std::string model;       // model id/version the backend reported
   bool ok = false;
-  std::string error;       // error name + message when !ok
+  std::string error;  // error name + message when !ok
   double latency_ms = 0.0;
   int attempts = 0;
   int prompt_tokens = 0;
@@ -52,10 +52,10 @@ struct StageTiming {
 struct Decision {
   std::string request_id;
   std::string task;
-  std::string route;  // "local" | "frontier"
+  std::string route;             // "local" | "frontier"
   std::optional<Reason> reason;  // set whenever route == "frontier"
   std::string reason_detail;
-  bool frontier_ok = false;       // the escalated call got an answer
+  bool frontier_ok = false;  // the escalated call got an answer
   std::string frontier_error;
 
   std::string answer_text;        // final answer given to the caller
@@ -65,9 +65,9 @@ struct Decision {
   bool local_ran = false;
   bool local_json_valid = false;  // parsed and matched its schema
 
-  std::string label;           // classify
-  std::string macro;           // route_macro ("" when none)
-  nlohmann::json args;         // route_macro, defaults applied
+  std::string label;    // classify
+  std::string macro;    // route_macro ("" when none)
+  nlohmann::json args;  // route_macro, defaults applied
   std::optional<double> confidence;
 
   std::vector<ValidatorResult> validators;

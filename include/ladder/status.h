@@ -15,21 +15,21 @@ enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
 enum class ErrorCode {
   kOk,
-  kInvalidArgument,    // bad user input (CLI flag, request field)
-  kInvalidUtf8,        // input is not valid UTF-8
-  kPayloadTooLarge,    // input over a configured ceiling
-  kConfigInvalid,      // policy file failed validation
-  kParseError,         // malformed YAML or JSON
-  kNotFound,           // unknown task, model, file
-  kSchemaInvalid,      // an answer does not match its JSON Schema
-  kUnavailable,        // backend down, connection refused, model not loaded
-  kTimeout,            // connect or request timeout
-  kRateLimited,        // upstream 429
-  kUpstreamError,      // upstream 5xx
-  kUpstreamRejected,   // upstream 4xx other than 429 (auth, bad request)
-  kBadResponse,        // upstream answered garbage
-  kConnectionReset,    // stream cut, connection reset
-  kInternal,           // invariant broken inside ladder
+  kInvalidArgument,   // bad user input (CLI flag, request field)
+  kInvalidUtf8,       // input is not valid UTF-8
+  kPayloadTooLarge,   // input over a configured ceiling
+  kConfigInvalid,     // policy file failed validation
+  kParseError,        // malformed YAML or JSON
+  kNotFound,          // unknown task, model, file
+  kSchemaInvalid,     // an answer does not match its JSON Schema
+  kUnavailable,       // backend down, connection refused, model not loaded
+  kTimeout,           // connect or request timeout
+  kRateLimited,       // upstream 429
+  kUpstreamError,     // upstream 5xx
+  kUpstreamRejected,  // upstream 4xx other than 429 (auth, bad request)
+  kBadResponse,       // upstream answered garbage
+  kConnectionReset,   // stream cut, connection reset
+  kInternal,          // invariant broken inside ladder
 };
 
 struct ErrorInfo {
@@ -60,14 +60,12 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status make_error(ErrorCode code, std::string message) {
-  return Status(code, std::move(message));
-}
+inline Status make_error(ErrorCode code, std::string message) { return Status(code, std::move(message)); }
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : data_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : data_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(data_).ok() && "Result constructed from an ok Status");
   }

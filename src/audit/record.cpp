@@ -21,8 +21,8 @@ std::string rfc3339_now() {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   return buf;
 }
 
@@ -115,7 +115,8 @@ nlohmann::json make_audit_record(const Decision& decision, std::string_view inpu
   record["total_ms"] = d.total_ms;
 
   record["input_sha256"] = sha256_hex(input);
-  record["local_answer_sha256"] = d.local_ran ? nlohmann::json(sha256_hex(d.local_answer_text)) : nlohmann::json(nullptr);
+  record["local_answer_sha256"] =
+      d.local_ran ? nlohmann::json(sha256_hex(d.local_answer_text)) : nlohmann::json(nullptr);
   record["answer_sha256"] = sha256_hex(d.answer_text);
   record["preview"] = redacted_preview(input, cfg.preview_chars > 0 ? static_cast<std::size_t>(cfg.preview_chars) : 0);
 

@@ -115,9 +115,12 @@ std::string redacted_preview(std::string_view text, std::size_t max_chars) {
     // Copy one whole code point (the text is valid UTF-8 after sanitize_utf8).
     std::size_t len = 1;
     const auto lead = static_cast<unsigned char>(clean[i]);
-    if (lead >= 0xF0) len = 4;
-    else if (lead >= 0xE0) len = 3;
-    else if (lead >= 0xC0) len = 2;
+    if (lead >= 0xF0)
+      len = 4;
+    else if (lead >= 0xE0)
+      len = 3;
+    else if (lead >= 0xC0)
+      len = 2;
     out.append(clean, i, len);
     i += len;
     ++chars;

@@ -37,8 +37,7 @@ class JsonlSink final : public AuditSink {
       const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return make_error(ErrorCode::kUnavailable,
-                          "cannot write audit log '" + path_ + "': " + std::strerror(errno));
+        return make_error(ErrorCode::kUnavailable, "cannot write audit log '" + path_ + "': " + std::strerror(errno));
       }
       done += static_cast<std::size_t>(n);
     }
@@ -49,8 +48,7 @@ class JsonlSink final : public AuditSink {
     std::lock_guard<std::mutex> lock(mutex_);
     // Lines go straight to the kernel (no user-space buffer); flush makes them durable.
     if (::fdatasync(fd_) != 0 && errno != EINVAL && errno != EROFS)
-      return make_error(ErrorCode::kUnavailable,
-                        "cannot flush audit log '" + path_ + "': " + std::strerror(errno));
+      return make_error(ErrorCode::kUnavailable, "cannot flush audit log '" + path_ + "': " + std::strerror(errno));
     return Status::ok_status();
   }
 
@@ -64,8 +62,7 @@ class JsonlSink final : public AuditSink {
 
 class SqliteSink final : public AuditSink {
  public:
-  SqliteSink(std::string path, sqlite3* db, sqlite3_stmt* insert)
-      : path_(std::move(path)), db_(db), insert_(insert) {}
+  SqliteSink(std::string path, sqlite3* db, sqlite3_stmt* insert) : path_(std::move(path)), db_(db), insert_(insert) {}
   ~SqliteSink() override {
     sqlite3_finalize(insert_);
     sqlite3_close(db_);
@@ -119,8 +116,8 @@ class DropSink final : public AuditSink {
 };
 
 Status sqlite_error(sqlite3* db, const std::string& path, const std::string& what) {
-  std::string message = "cannot " + what + " audit database '" + path + "': " +
-                        (db ? sqlite3_errmsg(db) : "out of memory");
+  std::string message =
+      "cannot " + what + " audit database '" + path + "': " + (db ? sqlite3_errmsg(db) : "out of memory");
   return make_error(ErrorCode::kUnavailable, std::move(message));
 }
 
@@ -147,7 +144,8 @@ Result<std::unique_ptr<AuditSink>> open_jsonl_sink(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) {
     const int err = errno;
-    const ErrorCode code = (err == EISDIR || err == ENAMETOOLONG) ? ErrorCode::kInvalidArgument : ErrorCode::kUnavailable;
+    const ErrorCode code =
+        (err == EISDIR || err == ENAMETOOLONG) ? ErrorCode::kInvalidArgument : ErrorCode::kUnavailable;
     return make_error(code, "cannot open audit log '" + path + "' for appending: " + std::strerror(err));
   }
   return std::unique_ptr<AuditSink>(std::make_unique<JsonlSink>(path, fd));
@@ -156,8 +154,8 @@ Result<std::unique_ptr<AuditSink>> open_jsonl_sink(const std::string& path) {
 Result<std::unique_ptr<AuditSink>> open_sqlite_sink(const std::string& path) {
   if (path.empty()) return make_error(ErrorCode::kInvalidArgument, "audit database path is empty");
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     Status s = sqlite_error(db, path, "open");
     sqlite3_close(db);

@@ -24,8 +24,7 @@ Result<std::string> read_input(const std::string& path, std::size_t max_bytes) {
     in->read(buf, sizeof buf);
     data.append(buf, static_cast<std::size_t>(in->gcount()));
     if (data.size() > max_bytes)
-      return make_error(ErrorCode::kPayloadTooLarge,
-                        "input is larger than " + std::to_string(max_bytes) + " bytes");
+      return make_error(ErrorCode::kPayloadTooLarge, "input is larger than " + std::to_string(max_bytes) + " bytes");
   }
   return data;
 }

@@ -63,8 +63,10 @@ int run_eval(const EvalArgs& args) {
       std::cout << (r["ok"].get<bool>() ? "  ok  " : " MISS ") << r["id"].get<std::string>() << "  expect "
                 << r["expect_route"].get<std::string>() << ", got " << r["route"].get<std::string>();
       if (r.contains("reason")) std::cout << " (" << r["reason"].get<std::string>() << ")";
-      if (r.contains("label")) std::cout << " label " << r["label"].get<std::string>() << "/" << r["expect_label"].get<std::string>();
-      if (r.contains("macro") && !r["macro"].get<std::string>().empty()) std::cout << " macro " << r["macro"].get<std::string>();
+      if (r.contains("label"))
+        std::cout << " label " << r["label"].get<std::string>() << "/" << r["expect_label"].get<std::string>();
+      if (r.contains("macro") && !r["macro"].get<std::string>().empty())
+        std::cout << " macro " << r["macro"].get<std::string>();
       if (r.contains("error")) std::cout << " error " << r["error"].get<std::string>();
       std::cout << "\n";
     }

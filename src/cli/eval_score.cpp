@@ -55,8 +55,7 @@ Result<std::vector<EvalCase>> parse_corpus(std::string_view text, const std::str
     if (!j.contains("expect") || !j["expect"].is_object())
       return line_error(source, line_no, "expect: expected an object");
     const auto& e = j["expect"];
-    if (!e.contains("route") || !e["route"].is_string() ||
-        (e["route"] != "local" && e["route"] != "frontier"))
+    if (!e.contains("route") || !e["route"].is_string() || (e["route"] != "local" && e["route"] != "frontier"))
       return line_error(source, line_no, "expect.route: expected \"local\" or \"frontier\"");
     c.expect_route = e["route"];
     bool bad = false;
@@ -156,15 +155,16 @@ nlohmann::json make_report(const std::vector<CaseOutcome>& outcomes) {
       all.push_back(o.decision_ms);
       (accepted ? local_lat : frontier_lat).push_back(o.decision_ms);
     }
-    json r = {{"id", o.id},
-              {"task", o.task},
-              {"expect_route", o.expect_route},
-              {"route", o.route},
-              {"ok", o.route == o.expect_route && (!accepted || o.task != "classify_issue" || o.label == o.expect_label) &&
-                         (!accepted || o.task != "route_macro" || (o.macro == o.expect_macro && args_ok))},
-              {"decision_ms", o.decision_ms},
-              {"local_ran", o.local_ran},
-              {"json_valid", o.json_valid}};
+    json r = {
+        {"id", o.id},
+        {"task", o.task},
+        {"expect_route", o.expect_route},
+        {"route", o.route},
+        {"ok", o.route == o.expect_route && (!accepted || o.task != "classify_issue" || o.label == o.expect_label) &&
+                   (!accepted || o.task != "route_macro" || (o.macro == o.expect_macro && args_ok))},
+        {"decision_ms", o.decision_ms},
+        {"local_ran", o.local_ran},
+        {"json_valid", o.json_valid}};
     if (!o.reason.empty()) r["reason"] = o.reason;
     if (o.expect_reason) r["expect_reason"] = *o.expect_reason;
     if (o.confidence) r["confidence"] = *o.confidence;

@@ -7,10 +7,14 @@ namespace {
 
 std::string_view kind_name(TaskKind kind) {
   switch (kind) {
-    case TaskKind::kClassify: return "classify";
-    case TaskKind::kExtract: return "extract";
-    case TaskKind::kGenerate: return "generate";
-    case TaskKind::kRouteMacro: return "route_macro";
+    case TaskKind::kClassify:
+      return "classify";
+    case TaskKind::kExtract:
+      return "extract";
+    case TaskKind::kGenerate:
+      return "generate";
+    case TaskKind::kRouteMacro:
+      return "route_macro";
   }
   return "generate";
 }
@@ -54,21 +58,18 @@ std::string explain_policy(const Config& config) {
       out << "    labels: " << join(task.labels) << "\n";
       out << "    escalate labels: " << join(task.escalate_labels) << "\n";
     }
-    out << "    min_confidence " << task.min_confidence << ", max_input_chars "
-        << task.max_input_chars << ", max_tokens " << task.max_tokens << ", examples "
-        << task.examples.size() << ", answer scan " << (task.scan_answer ? "on" : "off")
-        << "\n";
+    out << "    min_confidence " << task.min_confidence << ", max_input_chars " << task.max_input_chars
+        << ", max_tokens " << task.max_tokens << ", examples " << task.examples.size() << ", answer scan "
+        << (task.scan_answer ? "on" : "off") << "\n";
   }
   const auto& hs = config.hard_stops;
-  out << "hard stops: security " << hs.security.size() << " rules, access " << hs.access.size()
-      << " rules, production " << hs.production.size() << " rules (priority security > access > "
+  out << "hard stops: security " << hs.security.size() << " rules, access " << hs.access.size() << " rules, production "
+      << hs.production.size() << " rules (priority security > access > "
       << "production)\n";
   const auto& caps = config.capabilities;
-  out << "capabilities: privacy forces local " << (caps.privacy_forces_local ? "yes" : "no")
-      << ", max context tokens " << caps.max_context_tokens << ", max tool chain "
-      << caps.max_tool_chain << "\n";
-  out << "kill switch: " << (config.kill_switch ? "ON (every task goes to the frontier)" : "off")
-      << "\n";
+  out << "capabilities: privacy forces local " << (caps.privacy_forces_local ? "yes" : "no") << ", max context tokens "
+      << caps.max_context_tokens << ", max tool chain " << caps.max_tool_chain << "\n";
+  out << "kill switch: " << (config.kill_switch ? "ON (every task goes to the frontier)" : "off") << "\n";
   out << "shadow: " << (config.shadow ? "on" : "off") << "\n";
   out << "macros (" << config.macros.size() << "):\n";
   for (const auto& macro : config.macros) {
@@ -78,9 +79,9 @@ std::string explain_policy(const Config& config) {
     }
     out << "\n";
   }
-  out << "audit: " << (config.audit.jsonl_path.empty() ? "no JSONL file" : config.audit.jsonl_path)
-      << ", raw prompts " << (config.audit.store_raw_prompt ? "stored" : "not stored")
-      << ", preview " << config.audit.preview_chars << " chars\n";
+  out << "audit: " << (config.audit.jsonl_path.empty() ? "no JSONL file" : config.audit.jsonl_path) << ", raw prompts "
+      << (config.audit.store_raw_prompt ? "stored" : "not stored") << ", preview " << config.audit.preview_chars
+      << " chars\n";
   return out.str();
 }
 

@@ -34,25 +34,28 @@ using config_detail::Reader;
 
 constexpr int kIntMax = std::numeric_limits<int>::max();
 
-const std::vector<std::string> kTopKeys = {"version",   "models",       "tiers",  "tasks",
-                                           "hard_stops", "capabilities", "kill_switch",
-                                           "shadow",     "audit",        "macros",
-                                           "macros_file"};
+const std::vector<std::string> kTopKeys = {"version",     "models", "tiers", "tasks",  "hard_stops", "capabilities",
+                                           "kill_switch", "shadow", "audit", "macros", "macros_file"};
 const std::vector<std::string> kBackends = {"embedded", "openai", "ollama", "anthropic"};
-const std::vector<std::string> kEmbeddedKeys = {"backend", "path", "context_size", "threads",
-                                                "batch_size"};
-const std::vector<std::string> kNetworkKeys = {"backend",           "base_url",
-                                               "model",             "api_key_env",
-                                               "connect_timeout_ms", "request_timeout_ms",
-                                               "retry"};
-const std::vector<std::string> kAllModelKeys = {
-    "backend",     "path",  "context_size", "threads",           "batch_size",
-    "base_url",    "model", "api_key_env",  "connect_timeout_ms", "request_timeout_ms",
-    "retry",       "keep_alive", "anthropic_version"};
+const std::vector<std::string> kEmbeddedKeys = {"backend", "path", "context_size", "threads", "batch_size"};
+const std::vector<std::string> kNetworkKeys = {
+    "backend", "base_url", "model", "api_key_env", "connect_timeout_ms", "request_timeout_ms", "retry"};
+const std::vector<std::string> kAllModelKeys = {"backend",
+                                                "path",
+                                                "context_size",
+                                                "threads",
+                                                "batch_size",
+                                                "base_url",
+                                                "model",
+                                                "api_key_env",
+                                                "connect_timeout_ms",
+                                                "request_timeout_ms",
+                                                "retry",
+                                                "keep_alive",
+                                                "anthropic_version"};
 const std::vector<std::string> kTaskKeys = {
-    "kind",       "description",    "local",  "labels",   "escalate_labels",
-    "min_confidence", "max_input_chars", "max_tokens", "output_schema", "prompt",
-    "examples",   "scan_answer", "calibration"};
+    "kind",       "description",   "local",  "labels",   "escalate_labels", "min_confidence", "max_input_chars",
+    "max_tokens", "output_schema", "prompt", "examples", "scan_answer",     "calibration"};
 const std::vector<std::string> kPlaceholders = {"input", "labels", "examples", "macros"};
 
 std::string resolve_path(const std::string& base_dir, const std::string& path) {
@@ -75,8 +78,7 @@ bool contains(const std::vector<std::string>& list, const std::string& value) {
 
 class PolicyParser {
  public:
-  PolicyParser(Reader& reader, std::string base_dir)
-      : r_(reader), base_dir_(std::move(base_dir)) {}
+  PolicyParser(Reader& reader, std::string base_dir) : r_(reader), base_dir_(std::move(base_dir)) {}
 
   void parse(const At& root, Config& config);
 
@@ -99,8 +101,8 @@ class PolicyParser {
   void check_prompt(const At& at, const std::string& prompt);
 
   template <typename T>
-  void set_int(const std::map<std::string, At>& f, const std::string& key, T& out,
-               std::int64_t min, std::int64_t max = kIntMax) {
+  void set_int(const std::map<std::string, At>& f, const std::string& key, T& out, std::int64_t min,
+               std::int64_t max = kIntMax) {
     auto it = f.find(key);
     if (it == f.end()) return;
     if (auto v = r_.get_int(it->second, min, max)) out = static_cast<T>(*v);
@@ -171,8 +173,7 @@ void PolicyParser::parse_model(const std::string& name, const At& at, ModelConfi
   if (!backend) return;
   if (!contains(kBackends, *backend)) {
     const At& b = f->at("backend");
-    r_.error(b.line, b.path,
-             "expected one of embedded, openai, ollama, anthropic, got " + quote(*backend));
+    r_.error(b.line, b.path, "expected one of embedded, openai, ollama, anthropic, got " + quote(*backend));
     return;
   }
   model.backend = *backend;
@@ -180,8 +181,7 @@ void PolicyParser::parse_model(const std::string& name, const At& at, ModelConfi
   bool ok = true;
   for (const auto& [key, value] : *f) {
     if (!contains(allowed, key)) {
-      r_.error(value.line, value.path,
-               "key " + quote(key) + " does not apply to backend " + quote(*backend));
+      r_.error(value.line, value.path, "key " + quote(key) + " does not apply to backend " + quote(*backend));
       ok = false;
     }
   }
@@ -201,8 +201,7 @@ void PolicyParser::parse_model(const std::string& name, const At& at, ModelConfi
       bool http = url->rfind("http://", 0) == 0 && url->size() > 7;
       bool https = url->rfind("https://", 0) == 0 && url->size() > 8;
       if (!http && !https) {
-        r_.error(u.line, u.path, "expected a URL starting with http:// or https://, got " +
-                                     quote(*url));
+        r_.error(u.line, u.path, "expected a URL starting with http:// or https://, got " + quote(*url));
       } else {
         model.base_url = *url;
         while (model.base_url.size() > 1 && model.base_url.back() == '/') model.base_url.pop_back();
@@ -240,9 +239,8 @@ void PolicyParser::parse_retry(const At& at, RetryConfig& retry) {
   }
   if (retry.max_backoff_ms < retry.initial_backoff_ms) {
     const At& where = f->count("max_backoff_ms") ? f->at("max_backoff_ms") : at;
-    r_.error(where.line, where.path.find("max_backoff_ms") == std::string::npos
-                             ? where.path + ".max_backoff_ms"
-                             : where.path,
+    r_.error(where.line,
+             where.path.find("max_backoff_ms") == std::string::npos ? where.path + ".max_backoff_ms" : where.path,
              "must be >= initial_backoff_ms (" + std::to_string(retry.initial_backoff_ms) + ")");
   }
 }
@@ -296,8 +294,7 @@ void PolicyParser::parse_tasks(const At& at, Config& config) {
     task.name = name;
     if (!parse_task(name, value, task)) continue;
     if (task.kind == TaskKind::kRouteMacro && config.macros.empty()) {
-      r_.error(value.line, value.path,
-               "a route_macro task needs a non-empty macros list (macros: or macros_file:)");
+      r_.error(value.line, value.path, "a route_macro task needs a non-empty macros list (macros: or macros_file:)");
     }
     config.tasks.emplace(name, std::move(task));
   }
@@ -319,8 +316,7 @@ bool PolicyParser::parse_task(const std::string& name, const At& at, TaskConfig&
   } else if (*kind == "route_macro") {
     task.kind = TaskKind::kRouteMacro;
   } else {
-    r_.error(k.line, k.path,
-             "expected one of classify, extract, generate, route_macro, got " + quote(*kind));
+    r_.error(k.line, k.path, "expected one of classify, extract, generate, route_macro, got " + quote(*kind));
     return false;
   }
   const bool classify = task.kind == TaskKind::kClassify;
@@ -409,8 +405,7 @@ bool PolicyParser::parse_task(const std::string& name, const At& at, TaskConfig&
             if (classify && example.output.contains("label")) {
               const auto& label = example.output["label"];
               if (!label.is_string() || !contains(task.labels, label.get<std::string>())) {
-                r_.error(o.line, o.path + ".label",
-                         "example label " + label.dump() + " is not in labels");
+                r_.error(o.line, o.path + ".label", "example label " + label.dump() + " is not in labels");
               }
             }
           }
@@ -427,14 +422,12 @@ void PolicyParser::check_prompt(const At& at, const std::string& prompt) {
   static const std::regex kPlaceholder("\\{\\{\\s*([^}]*?)\\s*\\}\\}");
   bool has_input = false;
   bool has_examples = false;
-  for (auto it = std::sregex_iterator(prompt.begin(), prompt.end(), kPlaceholder);
-       it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(prompt.begin(), prompt.end(), kPlaceholder); it != std::sregex_iterator(); ++it) {
     std::string name = (*it)[1].str();
     if (name == "input") has_input = true;
     if (name == "examples") has_examples = true;
     if (!contains(kPlaceholders, name)) {
-      r_.error(at.line, at.path,
-               "unknown placeholder {{" + name + "}} (expected input, labels, examples or macros)");
+      r_.error(at.line, at.path, "unknown placeholder {{" + name + "}} (expected input, labels, examples or macros)");
     }
   }
   // Without {{input}} the prompt is a header: the examples and the input follow it.
@@ -459,8 +452,7 @@ void PolicyParser::parse_hard_stops(const At& at, HardStopConfig& config) {
   }
 }
 
-void PolicyParser::parse_rules(const At& at, const std::string& category,
-                               std::vector<HardStopRule>& out,
+void PolicyParser::parse_rules(const At& at, const std::string& category, std::vector<HardStopRule>& out,
                                std::map<std::string, std::string>& ids) {
   auto list = r_.items(at);
   if (!list) return;
@@ -474,8 +466,7 @@ void PolicyParser::parse_rules(const At& at, const std::string& category,
       if (auto id = r_.get_string(i)) {
         auto [it, inserted] = ids.emplace(*id, category);
         if (!inserted) {
-          r_.error(i.line, i.path,
-                   "duplicate hard-stop id " + quote(*id) + " (already used in " + it->second + ")");
+          r_.error(i.line, i.path, "duplicate hard-stop id " + quote(*id) + " (already used in " + it->second + ")");
           ok = false;
         }
         rule.id = *id;
@@ -493,8 +484,7 @@ void PolicyParser::parse_rules(const At& at, const std::string& category,
         options.set_log_errors(false);
         RE2 re(*pattern, options);
         if (!re.ok()) {
-          r_.error(p.line, p.path, "pattern of rule " + quote(rule.id) +
-                                       " does not compile: " + re.error());
+          r_.error(p.line, p.path, "pattern of rule " + quote(rule.id) + " does not compile: " + re.error());
           ok = false;
         }
         rule.pattern = *pattern;
@@ -531,8 +521,7 @@ void PolicyParser::check_macro(const MacroConfig& macro, int line, const std::st
   if (!schema.is_object()) return;  // reported by the caller
   std::vector<config_detail::SchemaProblem> problems = config_detail::check_schema(schema);
   for (const auto& problem : problems) {
-    r_.error(line, problem.path.empty() ? path + ".input_schema"
-                                        : path + ".input_schema." + problem.path,
+    r_.error(line, problem.path.empty() ? path + ".input_schema" : path + ".input_schema." + problem.path,
              problem.what);
   }
   auto type = schema.find("type");
@@ -541,8 +530,7 @@ void PolicyParser::check_macro(const MacroConfig& macro, int line, const std::st
   }
   auto props = schema.find("properties");
   if (props == schema.end() || !props->is_object()) {
-    r_.error(line, path + ".input_schema.properties",
-             "a macro's input schema needs a properties mapping");
+    r_.error(line, path + ".input_schema.properties", "a macro's input schema needs a properties mapping");
     return;
   }
   for (const auto& [arg, value] : macro.irreversible_when.items()) {
@@ -580,7 +568,10 @@ void PolicyParser::parse_macros(const At& at, std::vector<MacroConfig>& out) {
       ok = false;
     }
     if (r_.require(*f, item, "intent")) {
-      if (auto intent = r_.get_string(f->at("intent"))) macro.intent = *intent; else ok = false;
+      if (auto intent = r_.get_string(f->at("intent")))
+        macro.intent = *intent;
+      else
+        ok = false;
     } else {
       ok = false;
     }
@@ -600,8 +591,7 @@ void PolicyParser::parse_macros(const At& at, std::vector<MacroConfig>& out) {
     if (f->count("irreversible_when")) {
       const At& w = f->at("irreversible_when");
       if (!w.node.IsMap()) {
-        r_.error(w.line, w.path, "expected a mapping of argument to value, got " +
-                                     Reader::describe(w.node));
+        r_.error(w.line, w.path, "expected a mapping of argument to value, got " + Reader::describe(w.node));
         ok = false;
       } else if (auto when = r_.get_json(w)) {
         macro.irreversible_when = std::move(*when);
@@ -632,8 +622,7 @@ void PolicyParser::parse_macros_file(const At& at, std::vector<MacroConfig>& out
   try {
     doc = nlohmann::json::parse(buffer.str());
   } catch (const nlohmann::json::exception& e) {
-    r_.error(at.line, at.path, quote(*rel) + " is not valid JSON: " + e.what(),
-             ErrorCode::kParseError);
+    r_.error(at.line, at.path, quote(*rel) + " is not valid JSON: " + e.what(), ErrorCode::kParseError);
     return;
   }
   const std::string file_path = at.path + "(" + *rel + ")";
@@ -698,8 +687,7 @@ void PolicyParser::parse_macros_file(const At& at, std::vector<MacroConfig>& out
 }
 
 std::size_t line_at_offset(std::string_view text, std::size_t offset) {
-  return 1 + static_cast<std::size_t>(
-                 std::count(text.begin(), text.begin() + static_cast<long>(offset), '\n'));
+  return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<long>(offset), '\n'));
 }
 
 }  // namespace
@@ -709,13 +697,11 @@ nlohmann::json classify_output_schema(const std::vector<std::string>& labels) {
       {"type", "object"},
       {"additionalProperties", false},
       {"required", nlohmann::json::array({"label"})},
-      {"properties",
-       {{"label", {{"type", "string"}, {"enum", nlohmann::json(labels)}}}}},
+      {"properties", {{"label", {{"type", "string"}, {"enum", nlohmann::json(labels)}}}}},
   };
 }
 
-Result<ConfigPtr> load_policy_yaml(std::string_view yaml, const std::string& source_name,
-                                   const std::string& base_dir) {
+Result<ConfigPtr> load_policy_yaml(std::string_view yaml, const std::string& source_name, const std::string& base_dir) {
   Reader reader(source_name);
   if (std::size_t bad = first_invalid_utf8(yaml); bad != std::string_view::npos) {
     reader.error(static_cast<int>(line_at_offset(yaml, bad)), "(document)",
@@ -736,8 +722,7 @@ Result<ConfigPtr> load_policy_yaml(std::string_view yaml, const std::string& sou
   }
   if (docs.size() > 1) {
     int line = config_detail::line_of(docs[1], 1);
-    reader.error(line, "(document)", "expected one YAML document, found " +
-                                         std::to_string(docs.size()));
+    reader.error(line, "(document)", "expected one YAML document, found " + std::to_string(docs.size()));
     return reader.status();
   }
   auto config = std::make_shared<Config>();

@@ -16,8 +16,7 @@ namespace ladder {
 Result<ConfigPtr> load_policy_file(const std::string& path);
 
 // Same, from text. `source_name` prefixes error messages; `base_dir` resolves paths.
-Result<ConfigPtr> load_policy_yaml(std::string_view yaml, const std::string& source_name,
-                                   const std::string& base_dir);
+Result<ConfigPtr> load_policy_yaml(std::string_view yaml, const std::string& source_name, const std::string& base_dir);
 
 // The JSON Schema a classify task's answer must match: {"label": <one of labels>}.
 nlohmann::json classify_output_schema(const std::vector<std::string>& labels);

@@ -6,12 +6,9 @@
 namespace ladder::config_detail {
 namespace {
 
-const std::set<std::string> kTypes = {"object", "array",   "string", "number",
-                                      "integer", "boolean", "null"};
+const std::set<std::string> kTypes = {"object", "array", "string", "number", "integer", "boolean", "null"};
 
-std::string sub(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
-}
+std::string sub(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
 
 void check(const nlohmann::json& s, const std::string& path, std::vector<SchemaProblem>& out);
 
@@ -92,16 +89,13 @@ void check(const nlohmann::json& s, const std::string& path, std::vector<SchemaP
     }
   }
   if (auto it = s.find("not"); it != s.end()) check_sub(*it, sub(path, "not"), out);
-  for (const char* key : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-                          "multipleOf"}) {
+  for (const char* key : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}) {
     if (auto it = s.find(key); it != s.end() && !it->is_number()) {
       out.push_back({sub(path, key), "expected a number"});
     }
   }
-  for (const char* key : {"minLength", "maxLength", "minItems", "maxItems", "minProperties",
-                          "maxProperties"}) {
-    if (auto it = s.find(key); it != s.end() &&
-                               !(it->is_number_integer() && it->get<long long>() >= 0)) {
+  for (const char* key : {"minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"}) {
+    if (auto it = s.find(key); it != s.end() && !(it->is_number_integer() && it->get<long long>() >= 0)) {
       out.push_back({sub(path, key), "expected a non-negative integer"});
     }
   }

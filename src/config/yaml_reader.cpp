@@ -16,9 +16,7 @@ constexpr std::string_view kFloatTag = "tag:yaml.org,2002:float";
 constexpr std::string_view kBoolTag = "tag:yaml.org,2002:bool";
 constexpr std::string_view kNullTag = "tag:yaml.org,2002:null";
 
-bool is_null_text(const std::string& s) {
-  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
-}
+bool is_null_text(const std::string& s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
 
 std::optional<bool> bool_text(const std::string& s) {
   if (s == "true" || s == "True" || s == "TRUE") return true;
@@ -60,8 +58,7 @@ bool float_text(const std::string& s, double& out) {
   static const std::regex kInf("[-+]?\\.(inf|Inf|INF)");
   static const std::regex kNan("\\.(nan|NaN|NAN)");
   if (std::regex_match(s, kInf)) {
-    out = s[0] == '-' ? -std::numeric_limits<double>::infinity()
-                      : std::numeric_limits<double>::infinity();
+    out = s[0] == '-' ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
     return true;
   }
   if (std::regex_match(s, kNan)) {
@@ -91,14 +88,12 @@ int line_of(const YAML::Node& node, int fallback) {
 }
 
 std::string quote(std::string_view text) {
-  return nlohmann::json(std::string(text)).dump(-1, ' ', false,
-                                                nlohmann::json::error_handler_t::replace);
+  return nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void Reader::error(int line, std::string_view path, std::string_view what, ErrorCode code) {
   std::string p = path.empty() ? std::string("(root)") : std::string(path);
-  issues_.emplace_back(code, source_ + ":" + std::to_string(line) + ": " + p + ": " +
-                                 std::string(what));
+  issues_.emplace_back(code, source_ + ":" + std::to_string(line) + ": " + p + ": " + std::string(what));
 }
 
 Status Reader::status() const {
@@ -111,8 +106,7 @@ Status Reader::status() const {
   return make_error(issues_.front().first, std::move(message));
 }
 
-At Reader::child(const At& parent, const YAML::Node& key, const YAML::Node& value,
-                 const std::string& name) {
+At Reader::child(const At& parent, const YAML::Node& key, const YAML::Node& value, const std::string& name) {
   int key_line = line_of(key, parent.line);
   return At{value, join_path(parent.path, name), line_of(value, key_line)};
 }
@@ -197,8 +191,7 @@ std::optional<std::vector<std::pair<std::string, At>>> Reader::entries(const At&
   return out;
 }
 
-std::optional<std::map<std::string, At>> Reader::fields(const At& at,
-                                                        const std::vector<std::string>& allowed) {
+std::optional<std::map<std::string, At>> Reader::fields(const At& at, const std::vector<std::string>& allowed) {
   auto list = entries(at);
   if (!list) return std::nullopt;
   std::map<std::string, At> out;
@@ -209,8 +202,7 @@ std::optional<std::map<std::string, At>> Reader::fields(const At& at,
     if (!known) {
       std::string expected;
       for (const auto& a : allowed) expected += (expected.empty() ? "" : ", ") + a;
-      error(value.line, value.path,
-            "unknown key " + quote(name) + " (expected one of: " + expected + ")");
+      error(value.line, value.path, "unknown key " + quote(name) + " (expected one of: " + expected + ")");
       ok = false;
       continue;
     }
@@ -230,8 +222,7 @@ std::optional<std::vector<At>> Reader::items(const At& at) {
   return out;
 }
 
-bool Reader::require(const std::map<std::string, At>& f, const At& parent,
-                     const std::string& key) {
+bool Reader::require(const std::map<std::string, At>& f, const At& parent, const std::string& key) {
   if (f.count(key)) return true;
   error(parent.line, join_path(parent.path, key), "required key is missing");
   return false;
@@ -256,8 +247,7 @@ std::optional<std::string> Reader::get_string(const At& at, bool allow_empty) {
 
 std::optional<std::int64_t> Reader::get_int(const At& at, std::int64_t min, std::int64_t max) {
   std::string range;
-  if (max == std::numeric_limits<std::int64_t>::max() ||
-      max == std::numeric_limits<int>::max()) {
+  if (max == std::numeric_limits<std::int64_t>::max() || max == std::numeric_limits<int>::max()) {
     range = " >= " + std::to_string(min);
   } else {
     range = " in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
@@ -272,13 +262,11 @@ std::optional<std::int64_t> Reader::get_int(const At& at, std::int64_t min, std:
 
 std::optional<double> Reader::get_number(const At& at, double min, double max) {
   Scalar s = at.node.IsScalar() ? resolve(at.node) : Scalar{};
-  bool numeric = at.node.IsScalar() &&
-                 (s.kind == ScalarKind::kInt || s.kind == ScalarKind::kFloat) &&
-                 !std::isnan(s.number);
+  bool numeric =
+      at.node.IsScalar() && (s.kind == ScalarKind::kInt || s.kind == ScalarKind::kFloat) && !std::isnan(s.number);
   if (!numeric || s.number < min || s.number > max) {
     error(at.line, at.path,
-          "expected a number in [" + format_number(min) + ", " + format_number(max) +
-              "], got " + describe(at.node));
+          "expected a number in [" + format_number(min) + ", " + format_number(max) + "], got " + describe(at.node));
     return std::nullopt;
   }
   return s.number;

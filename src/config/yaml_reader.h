@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "ladder/status.h"
 
@@ -41,24 +41,21 @@ class Reader {
  public:
   explicit Reader(std::string source) : source_(std::move(source)) {}
 
-  void error(int line, std::string_view path, std::string_view what,
-             ErrorCode code = ErrorCode::kConfigInvalid);
+  void error(int line, std::string_view path, std::string_view what, ErrorCode code = ErrorCode::kConfigInvalid);
   bool has_errors() const { return !issues_.empty(); }
   // All recorded problems, newline-separated, with the code of the first one.
   Status status() const;
   const std::string& source() const { return source_; }
 
   // Child positions.
-  static At child(const At& parent, const YAML::Node& key, const YAML::Node& value,
-                  const std::string& name);
+  static At child(const At& parent, const YAML::Node& key, const YAML::Node& value, const std::string& name);
   static At item(const At& parent, const YAML::Node& value, std::size_t index);
 
   // Checks `at` is a mapping and returns its entries by key; unknown keys (not in
   // `allowed`), duplicate keys and non-string keys are errors. An empty `allowed` list
   // accepts any key (used for user-named maps such as models and tasks).
   std::optional<std::vector<std::pair<std::string, At>>> entries(const At& at);
-  std::optional<std::map<std::string, At>> fields(const At& at,
-                                                  const std::vector<std::string>& allowed);
+  std::optional<std::map<std::string, At>> fields(const At& at, const std::vector<std::string>& allowed);
   // Checks `at` is a sequence and returns its items.
   std::optional<std::vector<At>> items(const At& at);
 

@@ -13,9 +13,7 @@ std::size_t count_chars(std::string_view text) {
 
 }  // namespace
 
-int estimate_tokens(std::string_view text) {
-  return static_cast<int>((text.size() + 3) / 4);
-}
+int estimate_tokens(std::string_view text) { return static_cast<int>((text.size() + 3) / 4); }
 
 GateDecision evaluate_gates(const Config& config, const TaskConfig* task, std::string_view input,
                             const RequestOptions& options) {
@@ -27,8 +25,7 @@ GateDecision evaluate_gates(const Config& config, const TaskConfig* task, std::s
   auto escalate = [&](Reason reason, std::string detail) {
     d.reason = reason;
     d.go_local = d.local_only;
-    d.detail = d.local_only ? std::move(detail) + "; privacy keeps it on the local tier"
-                            : std::move(detail);
+    d.detail = d.local_only ? std::move(detail) + "; privacy keeps it on the local tier" : std::move(detail);
     return d;
   };
 
@@ -47,27 +44,24 @@ GateDecision evaluate_gates(const Config& config, const TaskConfig* task, std::s
     return escalate(Reason::kManualOverride, "the caller asked for the frontier");
   }
   if (!task->local_allowed) {
-    return escalate(Reason::kPolicyRequiresFrontier,
-                    "task " + task->name + " is not allowed to run locally");
+    return escalate(Reason::kPolicyRequiresFrontier, "task " + task->name + " is not allowed to run locally");
   }
   std::size_t chars = count_chars(input);
   if (chars > static_cast<std::size_t>(task->max_input_chars)) {
-    return escalate(Reason::kInputTooLarge,
-                    "input has " + std::to_string(chars) + " characters, over max_input_chars " +
-                        std::to_string(task->max_input_chars));
+    return escalate(Reason::kInputTooLarge, "input has " + std::to_string(chars) +
+                                                " characters, over max_input_chars " +
+                                                std::to_string(task->max_input_chars));
   }
   int tokens = estimate_tokens(input);
   if (tokens > config.capabilities.max_context_tokens) {
-    return escalate(Reason::kInputTooLarge,
-                    "input is about " + std::to_string(tokens) +
-                        " tokens, over max_context_tokens " +
-                        std::to_string(config.capabilities.max_context_tokens));
+    return escalate(Reason::kInputTooLarge, "input is about " + std::to_string(tokens) +
+                                                " tokens, over max_context_tokens " +
+                                                std::to_string(config.capabilities.max_context_tokens));
   }
   if (options.tool_chain_length > config.capabilities.max_tool_chain) {
-    return escalate(Reason::kPolicyRequiresFrontier,
-                    "tool chain of " + std::to_string(options.tool_chain_length) +
-                        " steps is longer than max_tool_chain " +
-                        std::to_string(config.capabilities.max_tool_chain));
+    return escalate(Reason::kPolicyRequiresFrontier, "tool chain of " + std::to_string(options.tool_chain_length) +
+                                                         " steps is longer than max_tool_chain " +
+                                                         std::to_string(config.capabilities.max_tool_chain));
   }
   if (d.local_only) d.detail = "privacy keeps this request on the local tier";
   return d;

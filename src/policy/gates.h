@@ -11,14 +11,14 @@
 namespace ladder {
 
 struct RequestOptions {
-  bool privacy = false;          // the input must not leave this machine
-  int tool_chain_length = 0;     // steps of the agent's tool chain behind this request
-  bool force_frontier = false;   // caller's manual override
+  bool privacy = false;         // the input must not leave this machine
+  int tool_chain_length = 0;    // steps of the agent's tool chain behind this request
+  bool force_frontier = false;  // caller's manual override
 };
 
 struct GateDecision {
-  bool go_local = true;      // false: skip the local tier, escalate at once
-  bool local_only = false;   // privacy: never send this input beyond tier 0
+  bool go_local = true;          // false: skip the local tier, escalate at once
+  bool local_only = false;       // privacy: never send this input beyond tier 0
   std::optional<Reason> reason;  // why it goes up (when !go_local)
   std::string detail;            // one sentence for the audit record
 };

@@ -52,8 +52,7 @@ struct HardStopScanner::Impl {
     return hits;
   }
 
-  HardStopMatch make_match(const Category& category, int index, std::string_view text,
-                           std::string_view where) const {
+  HardStopMatch make_match(const Category& category, int index, std::string_view text, std::string_view where) const {
     HardStopMatch match;
     match.category = category.name;
     match.rule_id = category.rules[static_cast<std::size_t>(index)].id;
@@ -87,27 +86,24 @@ Result<std::unique_ptr<HardStopScanner>> HardStopScanner::create(const HardStopC
     for (const auto& rule : category.rules) {
       auto re = std::make_unique<RE2>(rule.pattern, rule_options());
       if (!re->ok()) {
-        return make_error(ErrorCode::kConfigInvalid,
-                          "hard_stops." + category.name + ": rule \"" + rule.id +
-                              "\" does not compile: " + re->error());
+        return make_error(ErrorCode::kConfigInvalid, "hard_stops." + category.name + ": rule \"" + rule.id +
+                                                         "\" does not compile: " + re->error());
       }
       std::string error;
       if (category.set->Add(re2::StringPiece(rule.pattern), &error) < 0) {
-        return make_error(ErrorCode::kConfigInvalid, "hard_stops." + category.name + ": rule \"" +
-                                                         rule.id + "\" does not compile: " + error);
+        return make_error(ErrorCode::kConfigInvalid,
+                          "hard_stops." + category.name + ": rule \"" + rule.id + "\" does not compile: " + error);
       }
       category.regexes.push_back(std::move(re));
     }
     if (!category.set->Compile()) {
-      return make_error(ErrorCode::kConfigInvalid,
-                        "hard_stops." + category.name + ": the rule set does not compile");
+      return make_error(ErrorCode::kConfigInvalid, "hard_stops." + category.name + ": the rule set does not compile");
     }
   }
   return std::unique_ptr<HardStopScanner>(new HardStopScanner(std::move(impl)));
 }
 
-std::optional<HardStopMatch> HardStopScanner::scan(std::string_view text,
-                                                   std::string_view where) const {
+std::optional<HardStopMatch> HardStopScanner::scan(std::string_view text, std::string_view where) const {
   for (const auto& category : impl_->categories) {
     auto hits = impl_->matching(category, text);
     if (!hits.empty()) return impl_->make_match(category, hits.front(), text, where);
@@ -115,8 +111,7 @@ std::optional<HardStopMatch> HardStopScanner::scan(std::string_view text,
   return std::nullopt;
 }
 
-std::vector<HardStopMatch> HardStopScanner::scan_all(std::string_view text,
-                                                     std::string_view where) const {
+std::vector<HardStopMatch> HardStopScanner::scan_all(std::string_view text, std::string_view where) const {
   std::vector<HardStopMatch> out;
   for (const auto& category : impl_->categories) {
     for (int index : impl_->matching(category, text)) {

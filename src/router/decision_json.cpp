@@ -50,10 +50,16 @@ nlohmann::json decision_to_json(const Decision& d) {
   j["validators"] = std::move(validators);
   json tiers = json::array();
   for (const auto& t : d.tiers) {
-    json tj = {{"tier", t.tier},       {"tier_name", t.tier_name},   {"model_name", t.model_name},
-               {"backend", t.backend}, {"model", t.model},           {"ok", t.ok},
-               {"latency_ms", t.latency_ms}, {"prompt_tokens", t.prompt_tokens},
-               {"completion_tokens", t.completion_tokens}, {"cached_prompt_tokens", t.cached_prompt_tokens}};
+    json tj = {{"tier", t.tier},
+               {"tier_name", t.tier_name},
+               {"model_name", t.model_name},
+               {"backend", t.backend},
+               {"model", t.model},
+               {"ok", t.ok},
+               {"latency_ms", t.latency_ms},
+               {"prompt_tokens", t.prompt_tokens},
+               {"completion_tokens", t.completion_tokens},
+               {"cached_prompt_tokens", t.cached_prompt_tokens}};
     if (!t.error.empty()) tj["error"] = t.error;
     tiers.push_back(std::move(tj));
   }

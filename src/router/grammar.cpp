@@ -15,11 +15,21 @@ std::string gbnf_literal(std::string_view text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           static const char* kHex = "0123456789ABCDEF";
@@ -38,9 +48,7 @@ std::string gbnf_literal(std::string_view text) {
 namespace {
 
 // A JSON string literal (with quotes) as it appears in the answer, then as GBNF.
-std::string json_string_gbnf(std::string_view value) {
-  return gbnf_literal(nlohmann::json(std::string(value)).dump());
-}
+std::string json_string_gbnf(std::string_view value) { return gbnf_literal(nlohmann::json(std::string(value)).dump()); }
 
 std::string alternation(const std::vector<std::string>& gbnf_items) {
   std::string out = "(";
@@ -57,8 +65,7 @@ bool is_span_char(unsigned char c) {
 }
 
 void add_unique(std::vector<std::string>& out, std::set<std::string>& seen, std::string s) {
-  while (!s.empty() && (s.back() == '.' || s.back() == '-' || s.back() == '/' || s.back() == '_'))
-    s.pop_back();
+  while (!s.empty() && (s.back() == '.' || s.back() == '-' || s.back() == '/' || s.back() == '_')) s.pop_back();
   while (!s.empty() && (s.front() == '.' || s.front() == '-' || s.front() == '/')) s.erase(0, 1);
   if (s.empty() || s.size() > 100) return;
   if (seen.insert(s).second) out.push_back(std::move(s));
@@ -153,8 +160,10 @@ std::string macro_args_grammar(const nlohmann::json& schema, std::string_view in
     if (p.contains("enum") && p["enum"].is_array()) {
       for (const auto& e : p["enum"]) add_value(e.dump());
     } else if (type == "integer" || type == "number") {
-      const long long lo = p.contains("minimum") && p["minimum"].is_number() ? p["minimum"].get<long long>() : LLONG_MIN;
-      const long long hi = p.contains("maximum") && p["maximum"].is_number() ? p["maximum"].get<long long>() : LLONG_MAX;
+      const long long lo =
+          p.contains("minimum") && p["minimum"].is_number() ? p["minimum"].get<long long>() : LLONG_MIN;
+      const long long hi =
+          p.contains("maximum") && p["maximum"].is_number() ? p["maximum"].get<long long>() : LLONG_MAX;
       if (p.contains("default") && p["default"].is_number_integer()) add_value(p["default"].dump());
       for (long long n : numbers)
         if (n >= lo && n <= hi) add_value(std::to_string(n));
@@ -181,7 +190,8 @@ std::string macro_args_grammar(const nlohmann::json& schema, std::string_view in
       continue;
     }
     std::string rule_name = "arg-";
-    for (char c : name) rule_name += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '-';
+    for (char c : name)
+      rule_name += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '-';
     rule_name += "-" + std::to_string(rules.size());
     rules += rule_name + " ::= " + alternation(values) + "\n";
     root += " " + gbnf_literal((first ? "" : ", ") + nlohmann::json(name).dump() + ": ") + " " + rule_name;

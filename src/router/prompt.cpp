@@ -115,8 +115,7 @@ std::string macro_prompt_base(const TaskConfig& task, const std::vector<MacroCon
     const std::string macro = ex.output.value("macro", "none");
     out += "Request: " + one_line(ex.input) + "\n";
     out += "Macro: " + prompt_json(nlohmann::json{{"macro", macro}}) + "\n";
-    if (macro != "none" && ex.output.contains("args"))
-      out += "Arguments: " + prompt_json(ex.output["args"]) + "\n";
+    if (macro != "none" && ex.output.contains("args")) out += "Arguments: " + prompt_json(ex.output["args"]) + "\n";
     out += "\n";
   }
   return out;
@@ -135,8 +134,8 @@ std::string render_macro_args_prompt(const TaskConfig& task, const std::vector<M
 }
 
 nlohmann::json escalation_packet(const TaskConfig* task, std::string_view task_name, std::string_view input,
-                                 const std::string& local_answer, std::string_view reason,
-                                 const nlohmann::json* schema, std::size_t max_input_chars) {
+                                 const std::string& local_answer, std::string_view reason, const nlohmann::json* schema,
+                                 std::size_t max_input_chars) {
   std::string cut(input.substr(0, std::min(input.size(), max_input_chars)));
   // Never cut inside a UTF-8 sequence.
   while (!cut.empty() && !valid_utf8(cut)) cut.pop_back();

@@ -31,9 +31,8 @@ std::string prompt_json(const nlohmann::json& value);
 
 // The escalation packet sent to the next tier: task, what the task wants, the input, the
 // local answer (if any) and the reason. Kept short: the input is cut to `max_input_chars`.
-nlohmann::json escalation_packet(const TaskConfig* task, std::string_view task_name,
-                                 std::string_view input, const std::string& local_answer,
-                                 std::string_view reason, const nlohmann::json* schema,
+nlohmann::json escalation_packet(const TaskConfig* task, std::string_view task_name, std::string_view input,
+                                 const std::string& local_answer, std::string_view reason, const nlohmann::json* schema,
                                  std::size_t max_input_chars = 8000);
 std::string escalation_system_prompt();
 

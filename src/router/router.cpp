@@ -23,9 +23,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double ms_since(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 std::string new_request_id() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -101,8 +99,7 @@ Result<std::unique_ptr<Router>> Router::create(ConfigPtr config, std::unique_ptr
   return router;
 }
 
-Result<GenerationResult> Router::generate_on_tier(std::size_t tier_index, const GenerationRequest& req,
-                                                  Decision& d) {
+Result<GenerationResult> Router::generate_on_tier(std::size_t tier_index, const GenerationRequest& req, Decision& d) {
   const TierConfig& tier = config_->tiers.at(tier_index);
   Status last = make_error(ErrorCode::kUnavailable, "tier '" + tier.name + "' has no models");
   for (const auto& name : tier.models) {
@@ -260,8 +257,7 @@ void Router::run_route_macro(const TaskConfig& task, const std::string& input, D
   if (!macro) {
     d.local_json_valid = macro_id == "none";
     d.local_answer = nlohmann::json{{"macro", macro_id.empty() ? nlohmann::json() : nlohmann::json(macro_id)}};
-    d.validators.push_back({"macro_choice", false,
-                            macro_id == "none" ? Reason::kNoMacroMatch : Reason::kSchemaInvalid,
+    d.validators.push_back({"macro_choice", false, macro_id == "none" ? Reason::kNoMacroMatch : Reason::kSchemaInvalid,
                             macro_id == "none" ? "the local model chose no macro"
                                                : "answer is not one of the registered macros: " + pick->text});
     out.reason = d.validators.back().reason;
@@ -338,8 +334,7 @@ void Router::run_route_macro(const TaskConfig& task, const std::string& input, D
 
 bool Router::calibrate_choice(const std::string& cache_key, const std::vector<std::string>& choices,
                               const std::string& prefix, const GenerationRequest& like,
-                              const std::function<std::string(std::string_view)>& prompt_for,
-                              GenerationResult& g) {
+                              const std::function<std::string(std::string_view)>& prompt_for, GenerationResult& g) {
   auto dist = choice_distribution(g, 1, choices);  // token 0 is the prefix
   if (!dist) return false;
   std::optional<ChoiceProbs> prior;
@@ -421,11 +416,12 @@ void Router::escalate(const TaskConfig* task, const RouteRequest& req, Decision&
   if (task && task->output_schema) schema = &*task->output_schema;
   const std::string reason = d.reason ? std::string(reason_name(*d.reason)) : "";
   // Secrets never leave in a packet: the frontier gets the input with tokens masked.
-  const nlohmann::json packet = escalation_packet(task, req.task, redact_secrets(req.input),
-                                                  redact_secrets(d.local_answer_text), reason, schema);
+  const nlohmann::json packet =
+      escalation_packet(task, req.task, redact_secrets(req.input), redact_secrets(d.local_answer_text), reason, schema);
   for (std::size_t tier = from_tier + 1; tier < config_->tiers.size(); ++tier) {
     GenerationRequest up;
-    up.messages = {{"system", escalation_system_prompt()}, {"user", packet.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)}};
+    up.messages = {{"system", escalation_system_prompt()},
+                   {"user", packet.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)}};
     if (schema) up.json_schema = *schema;
     up.max_tokens = 1024;
     up.want_logprobs = false;

@@ -76,7 +76,7 @@ class Router {
   std::map<std::string, Status> backend_errors_;
   std::unique_ptr<AuditSink> audit_;
   RouterOptions options_;
-  std::mutex priors_mu_;  // guards priors_
+  std::mutex priors_mu_;                                      // guards priors_
   std::map<std::string, std::optional<ChoiceProbs>> priors_;  // per task and choice key
 };
 

@@ -21,18 +21,19 @@ std::string format_probability(double p) {
 // The key whose value decides the answer, or empty when the task kind has none.
 std::string_view decisive_key(const TaskConfig& task) {
   switch (task.kind) {
-    case TaskKind::kClassify: return "label";
-    case TaskKind::kRouteMacro: return "macro";
-    default: return {};
+    case TaskKind::kClassify:
+      return "label";
+    case TaskKind::kRouteMacro:
+      return "macro";
+    default:
+      return {};
   }
 }
 
 class ConfidenceValidator final : public Validator {
  public:
   std::string_view name() const override { return kName; }
-  bool applies(const ValidationContext& ctx) const override {
-    return ctx.answer.has_value() && ctx.task != nullptr;
-  }
+  bool applies(const ValidationContext& ctx) const override { return ctx.answer.has_value() && ctx.task != nullptr; }
 
   ValidatorResult validate(ValidationContext& ctx) const override {
     const TaskConfig& task = *ctx.task;
@@ -44,17 +45,16 @@ class ConfidenceValidator final : public Validator {
     if (!ctx.confidence) {
       if (threshold <= 0.0) return validator_pass(kName, "no confidence measured; task sets no threshold");
       const bool no_logprobs = !ctx.generation || !ctx.generation->has_logprobs || ctx.generation->tokens.empty();
-      std::string detail = no_logprobs
-                               ? "confidence could not be measured: logprobs were unavailable"
-                               : "confidence could not be measured from the token logprobs";
+      std::string detail = no_logprobs ? "confidence could not be measured: logprobs were unavailable"
+                                       : "confidence could not be measured from the token logprobs";
       detail += " (min_confidence " + format_probability(threshold) + ")";
       return validator_fail(kName, Reason::kConfidenceLow, std::move(detail));
     }
     const double measured = *ctx.confidence;
     if (measured < threshold)
-      return validator_fail(kName, Reason::kConfidenceLow,
-                            "confidence " + format_probability(measured) + " < min_confidence " +
-                                format_probability(threshold));
+      return validator_fail(
+          kName, Reason::kConfidenceLow,
+          "confidence " + format_probability(measured) + " < min_confidence " + format_probability(threshold));
     return validator_pass(kName, "confidence " + format_probability(measured));
   }
 };

@@ -29,8 +29,6 @@ class EscalateLabelsValidator final : public Validator {
 
 }  // namespace
 
-std::unique_ptr<Validator> make_escalate_labels_validator() {
-  return std::make_unique<EscalateLabelsValidator>();
-}
+std::unique_ptr<Validator> make_escalate_labels_validator() { return std::make_unique<EscalateLabelsValidator>(); }
 
 }  // namespace ladder

@@ -17,32 +17,56 @@ struct Fold {
 };
 constexpr std::array<Fold, 36> kFolds = {{
     // single quotes, primes, backtick-likes
-    {"\xE2\x80\x98", '\''}, {"\xE2\x80\x99", '\''}, {"\xE2\x80\x9A", '\''}, {"\xE2\x80\x9B", '\''},
-    {"\xE2\x80\xB2", '\''}, {"\xC2\xB4", '\''}, {"\xE2\x80\xB9", '\''}, {"\xE2\x80\xBA", '\''},
+    {"\xE2\x80\x98", '\''},
+    {"\xE2\x80\x99", '\''},
+    {"\xE2\x80\x9A", '\''},
+    {"\xE2\x80\x9B", '\''},
+    {"\xE2\x80\xB2", '\''},
+    {"\xC2\xB4", '\''},
+    {"\xE2\x80\xB9", '\''},
+    {"\xE2\x80\xBA", '\''},
     // double quotes
-    {"\xE2\x80\x9C", '"'}, {"\xE2\x80\x9D", '"'}, {"\xE2\x80\x9E", '"'}, {"\xE2\x80\x9F", '"'},
-    {"\xE2\x80\xB3", '"'}, {"\xC2\xAB", '"'}, {"\xC2\xBB", '"'},
+    {"\xE2\x80\x9C", '"'},
+    {"\xE2\x80\x9D", '"'},
+    {"\xE2\x80\x9E", '"'},
+    {"\xE2\x80\x9F", '"'},
+    {"\xE2\x80\xB3", '"'},
+    {"\xC2\xAB", '"'},
+    {"\xC2\xBB", '"'},
     // dashes and minus signs
-    {"\xE2\x80\x90", '-'}, {"\xE2\x80\x91", '-'}, {"\xE2\x80\x92", '-'}, {"\xE2\x80\x93", '-'},
-    {"\xE2\x80\x94", '-'}, {"\xE2\x80\x95", '-'}, {"\xE2\x88\x92", '-'}, {"\xEF\xB9\xA3", '-'},
+    {"\xE2\x80\x90", '-'},
+    {"\xE2\x80\x91", '-'},
+    {"\xE2\x80\x92", '-'},
+    {"\xE2\x80\x93", '-'},
+    {"\xE2\x80\x94", '-'},
+    {"\xE2\x80\x95", '-'},
+    {"\xE2\x88\x92", '-'},
+    {"\xEF\xB9\xA3", '-'},
     {"\xEF\xBC\x8D", '-'},
     // spaces
-    {"\xC2\xA0", ' '}, {"\xE2\x80\x80", ' '}, {"\xE2\x80\x82", ' '}, {"\xE2\x80\x83", ' '},
-    {"\xE2\x80\x89", ' '}, {"\xE2\x80\x8A", ' '}, {"\xE2\x80\xAF", ' '}, {"\xE3\x80\x80", ' '},
+    {"\xC2\xA0", ' '},
+    {"\xE2\x80\x80", ' '},
+    {"\xE2\x80\x82", ' '},
+    {"\xE2\x80\x83", ' '},
+    {"\xE2\x80\x89", ' '},
+    {"\xE2\x80\x8A", ' '},
+    {"\xE2\x80\xAF", ' '},
+    {"\xE3\x80\x80", ' '},
     // zero-width characters
-    {"\xE2\x80\x8B", '\0'}, {"\xE2\x80\x8C", '\0'}, {"\xE2\x80\x8D", '\0'}, {"\xEF\xBB\xBF", '\0'},
+    {"\xE2\x80\x8B", '\0'},
+    {"\xE2\x80\x8C", '\0'},
+    {"\xE2\x80\x8D", '\0'},
+    {"\xEF\xBB\xBF", '\0'},
 }};
 
 bool is_word_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' ||
-         static_cast<unsigned char>(c) >= 0x80;
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || static_cast<unsigned char>(c) >= 0x80;
 }
 
 constexpr std::array<std::string_view, 20> kUnits = {
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-    "nineteen"};
-constexpr std::array<std::string_view, 8> kTens = {"twenty", "thirty", "forty",  "fifty",
+    "zero", "one",    "two",    "three",    "four",     "five",    "six",     "seven",     "eight",    "nine",
+    "ten",  "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
+constexpr std::array<std::string_view, 8> kTens = {"twenty", "thirty",  "forty",  "fifty",
                                                    "sixty",  "seventy", "eighty", "ninety"};
 
 std::optional<long long> unit_value(std::string_view w) {
@@ -128,8 +152,7 @@ std::optional<long long> as_integer(const nlohmann::json& v) {
   if (v.is_number_integer()) return v.get<long long>();
   if (v.is_number_float()) {
     double d = v.get<double>();
-    if (d == static_cast<double>(static_cast<long long>(d)) && d > -9e18 && d < 9e18)
-      return static_cast<long long>(d);
+    if (d == static_cast<double>(static_cast<long long>(d)) && d > -9e18 && d < 9e18) return static_cast<long long>(d);
   }
   return std::nullopt;
 }
@@ -153,12 +176,10 @@ bool is_closed_choice(const nlohmann::json* schema) {
 }
 
 void check_value(const std::string& name, const nlohmann::json& value, const nlohmann::json* schema,
-                 std::string_view input, const std::vector<long long>& numbers,
-                 std::vector<std::string>& ungrounded);
+                 std::string_view input, const std::vector<long long>& numbers, std::vector<std::string>& ungrounded);
 
 void check_object(const std::string& prefix, const nlohmann::json& object, const nlohmann::json& schema,
-                  std::string_view input, const std::vector<long long>& numbers,
-                  std::vector<std::string>& ungrounded) {
+                  std::string_view input, const std::vector<long long>& numbers, std::vector<std::string>& ungrounded) {
   for (auto it = object.begin(); it != object.end(); ++it) {
     const std::string name = prefix.empty() ? it.key() : prefix + "." + it.key();
     check_value(name, it.value(), property_schema(schema, it.key()), input, numbers, ungrounded);
@@ -166,8 +187,7 @@ void check_object(const std::string& prefix, const nlohmann::json& object, const
 }
 
 void check_value(const std::string& name, const nlohmann::json& value, const nlohmann::json* schema,
-                 std::string_view input, const std::vector<long long>& numbers,
-                 std::vector<std::string>& ungrounded) {
+                 std::string_view input, const std::vector<long long>& numbers, std::vector<std::string>& ungrounded) {
   if (is_closed_choice(schema) || equals_default(schema, value)) return;
   if (value.is_boolean() || value.is_null()) return;
   if (value.is_string()) {
@@ -214,9 +234,12 @@ std::string normalize_for_grounding(std::string_view text) {
   while (i < text.size()) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
-      if (std::isspace(c)) emit(' ');
-      else if (c == '`') emit('\'');
-      else emit(static_cast<char>(std::tolower(c)));
+      if (std::isspace(c))
+        emit(' ');
+      else if (c == '`')
+        emit('\'');
+      else
+        emit(static_cast<char>(std::tolower(c)));
       ++i;
       continue;
     }

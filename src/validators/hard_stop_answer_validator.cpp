@@ -17,13 +17,11 @@ bool wants_text_scan(const ValidationContext& ctx) {
 }
 
 bool wants_irreversible_check(const ValidationContext& ctx) {
-  return ctx.task && ctx.task->kind == TaskKind::kRouteMacro && ctx.macro &&
-         ctx.macro->irreversible_when.is_object() && !ctx.macro->irreversible_when.empty();
+  return ctx.task && ctx.task->kind == TaskKind::kRouteMacro && ctx.macro && ctx.macro->irreversible_when.is_object() &&
+         !ctx.macro->irreversible_when.empty();
 }
 
-std::string scalar_text(const nlohmann::json& v) {
-  return v.is_string() ? v.get<std::string>() : short_json(v, 40);
-}
+std::string scalar_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : short_json(v, 40); }
 
 class HardStopAnswerValidator final : public Validator {
  public:
@@ -65,8 +63,6 @@ class HardStopAnswerValidator final : public Validator {
 
 }  // namespace
 
-std::unique_ptr<Validator> make_hard_stop_answer_validator() {
-  return std::make_unique<HardStopAnswerValidator>();
-}
+std::unique_ptr<Validator> make_hard_stop_answer_validator() { return std::make_unique<HardStopAnswerValidator>(); }
 
 }  // namespace ladder

@@ -151,9 +151,7 @@ std::string error_line(const nlohmann::json& document, const valijson::Validatio
 
 // valijson wraps each leaf violation in "Failed to validate ..." summaries; the leaves
 // say what is wrong.
-bool is_summary(const std::string& description) {
-  return description.rfind("Failed to validate", 0) == 0;
-}
+bool is_summary(const std::string& description) { return description.rfind("Failed to validate", 0) == 0; }
 
 }  // namespace
 

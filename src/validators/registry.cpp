@@ -11,13 +11,13 @@ using ValidatorFactory = std::unique_ptr<Validator> (*)();
 
 // The validator chain, in order. Adding a validator means adding one line here.
 constexpr ValidatorFactory kValidatorTable[] = {
-    make_parse_validator,           // parse
-    make_json_schema_validator,     // json_schema
-    make_labels_validator,          // labels
-    make_escalate_labels_validator, // escalate_labels
-    make_confidence_validator,      // confidence
-    make_grounding_validator,       // grounding
-    make_pairing_validator,         // pairing
+    make_parse_validator,             // parse
+    make_json_schema_validator,       // json_schema
+    make_labels_validator,            // labels
+    make_escalate_labels_validator,   // escalate_labels
+    make_confidence_validator,        // confidence
+    make_grounding_validator,         // grounding
+    make_pairing_validator,           // pairing
     make_hard_stop_answer_validator,  // hard_stop_answer
 };
 

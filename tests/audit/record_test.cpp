@@ -56,10 +56,33 @@ Decision sample_decision() {
 
 TEST(AuditRecordTest, HasEveryField) {
   const json r = make_audit_record(sample_decision(), "make: *** [all] Error 2", AuditConfig{});
-  for (const char* key : {"schema_version", "ts", "request_id", "task", "route", "reason", "reason_detail", "tiers",
-                          "validators", "hard_stop", "confidence", "stages", "total_ms", "tokens", "input_sha256",
-                          "local_answer_sha256", "answer_sha256", "preview", "label", "macro", "args", "shadow",
-                          "shadow_route", "local_ran", "local_json_valid", "frontier_ok", "frontier_error"})
+  for (const char* key : {"schema_version",
+                          "ts",
+                          "request_id",
+                          "task",
+                          "route",
+                          "reason",
+                          "reason_detail",
+                          "tiers",
+                          "validators",
+                          "hard_stop",
+                          "confidence",
+                          "stages",
+                          "total_ms",
+                          "tokens",
+                          "input_sha256",
+                          "local_answer_sha256",
+                          "answer_sha256",
+                          "preview",
+                          "label",
+                          "macro",
+                          "args",
+                          "shadow",
+                          "shadow_route",
+                          "local_ran",
+                          "local_json_valid",
+                          "frontier_ok",
+                          "frontier_error"})
     EXPECT_TRUE(r.contains(key)) << key;
   EXPECT_FALSE(r.contains("raw_prompt"));
   EXPECT_EQ(r["schema_version"], 1);
@@ -68,8 +91,8 @@ TEST(AuditRecordTest, HasEveryField) {
   EXPECT_EQ(r["label"], "test");
   EXPECT_TRUE(r["macro"].is_null());
   EXPECT_DOUBLE_EQ(r["confidence"].get<double>(), 0.41);
-  EXPECT_TRUE(std::regex_match(r["ts"].get<std::string>(),
-                               std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)")))
+  EXPECT_TRUE(
+      std::regex_match(r["ts"].get<std::string>(), std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)")))
       << r["ts"];
 
   ASSERT_EQ(r["tiers"].size(), 2u);
@@ -125,7 +148,7 @@ TEST(AuditRecordTest, RawPromptOnlyWhenAsked) {
 }
 
 TEST(AuditRecordTest, PreviewIsCutAndValidUtf8) {
-  std::string input = "x";  // shifts every multi-byte char off a 4-byte boundary
+  std::string input = "x";                                        // shifts every multi-byte char off a 4-byte boundary
   for (int i = 0; i < 400; ++i) input += "\xE2\x9C\x96\xC3\xA9";  // ✖é
   const json r = make_audit_record(sample_decision(), input, AuditConfig{});
   const std::string preview = r["preview"].get<std::string>();
@@ -158,12 +181,18 @@ TEST(AuditRecordTest, InvalidUtf8NeverBreaksSerialization) {
 
 TEST(AuditRecordTest, SecretsNeverAppearAnywhere) {
   const std::vector<std::string> secrets = {
-      "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789", "glpat-abcDEF0123456789xyzQ",
-      "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", "AKIAIOSFODNN7EXAMPLE",
-      "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "npm_abcdefghijklmnopqrstuvwxyz0123456789",
-      "sk-ant-api03-Abcdefghijklmnopqrstuvwxyz_0123456789-AA", "s3cr3tP4ss", "hunter2hunter2",
+      "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+      "glpat-abcDEF0123456789xyzQ",
+      "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+      "AKIAIOSFODNN7EXAMPLE",
+      "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+      "npm_abcdefghijklmnopqrstuvwxyz0123456789",
+      "sk-ant-api03-Abcdefghijklmnopqrstuvwxyz_0123456789-AA",
+      "s3cr3tP4ss",
+      "hunter2hunter2",
       "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-      "MIIEowIBAAKCAQEA7Zq1", "abc.def-ghi_jkl123"};
+      "MIIEowIBAAKCAQEA7Zq1",
+      "abc.def-ghi_jkl123"};
   const std::string input =
       "npm ERR! 401 with npm_abcdefghijklmnopqrstuvwxyz0123456789; GH_TOKEN=ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 "
       "glpat-abcDEF0123456789xyzQ xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx AKIAIOSFODNN7EXAMPLE "

@@ -19,7 +19,8 @@ struct SecretCase {
 // Fake credentials in each supported format.
 std::vector<SecretCase> secret_cases() {
   return {
-      {"github_token", "token is ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 ok", "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"},
+      {"github_token", "token is ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 ok",
+       "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"},
       {"github_token", "oauth gho_ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210", "gho_ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210"},
       {"github_token", "app ghs_1234567890abcdefghijABCDEFGHIJ123456", "ghs_1234567890abcdefghijABCDEFGHIJ123456"},
       {"github_token", "pat github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCD",
@@ -34,8 +35,10 @@ std::vector<SecretCase> secret_cases() {
        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
       {"npm_token", "//registry.npmjs.org/:_authToken npm_abcdefghijklmnopqrstuvwxyz0123456789",
        "npm_abcdefghijklmnopqrstuvwxyz0123456789"},
-      {"api_key", "OPENAI_API_KEY sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789", "sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789"},
-      {"api_key", "anthropic sk-ant-api03-Abcdefghijklmnopqrstuvwxyz_0123456789-AA", "sk-ant-api03-Abcdefghijklmnopqrstuvwxyz_0123456789-AA"},
+      {"api_key", "OPENAI_API_KEY sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789",
+       "sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789"},
+      {"api_key", "anthropic sk-ant-api03-Abcdefghijklmnopqrstuvwxyz_0123456789-AA",
+       "sk-ant-api03-Abcdefghijklmnopqrstuvwxyz_0123456789-AA"},
       {"bearer", "curl -H 'X: Bearer abc.def-ghi_jkl123' url", "abc.def-ghi_jkl123"},
       {"authorization", "Authorization: Basic dXNlcjpwYXNzd29yZA==\nnext line", "dXNlcjpwYXNzd29yZA=="},
       {"basic_auth", "git clone https://deploybot:s3cr3tP4ss@git.example.com/acme/infra.git", "s3cr3tP4ss"},
@@ -47,7 +50,8 @@ std::vector<SecretCase> secret_cases() {
       {"credential", "export GITHUB_TOKEN=abc123xyz789", "abc123xyz789"},
       {"credential", "MY_APP_SECRET: 'quoted value here'", "quoted value here"},
       {"private_key",
-       "key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7Zq1\nq2w3e4r5t6y7u8i9o0p\n-----END RSA PRIVATE KEY-----\ndone",
+       "key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7Zq1\nq2w3e4r5t6y7u8i9o0p\n-----END RSA PRIVATE "
+       "KEY-----\ndone",
        "MIIEowIBAAKCAQEA7Zq1"},
       {"private_key", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA (truncated)",
        "b3BlbnNzaC1rZXktdjEAAAAA"},
@@ -101,7 +105,10 @@ TEST(RedactTest, PreviewRedactsBeforeCutting) {
 
 TEST(RedactTest, SanitizeReplacesInvalidBytes) {
   EXPECT_EQ(sanitize_utf8("ok"), "ok");
-  EXPECT_EQ(sanitize_utf8("a\xff" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(sanitize_utf8("a\xff"
+                          "b"),
+            "a\xEF\xBF\xBD"
+            "b");
   EXPECT_TRUE(valid_utf8(sanitize_utf8("\xC3")));
   EXPECT_TRUE(valid_utf8(sanitize_utf8("\xed\xa0\x80 x \xc0\xaf")));
 }

@@ -46,8 +46,11 @@ std::vector<std::string> read_lines(const std::string& path) {
 }
 
 json record(int n) {
-  return {{"ts", "2024-01-01T00:00:00.000Z"}, {"request_id", "req-" + std::to_string(n)}, {"task", "classify_issue"},
-          {"route", n % 2 ? "frontier" : "local"}, {"reason", n % 2 ? json("confidence_low") : json(nullptr)},
+  return {{"ts", "2024-01-01T00:00:00.000Z"},
+          {"request_id", "req-" + std::to_string(n)},
+          {"task", "classify_issue"},
+          {"route", n % 2 ? "frontier" : "local"},
+          {"reason", n % 2 ? json("confidence_low") : json(nullptr)},
           {"preview", "multi\nline\ttext"}};
 }
 

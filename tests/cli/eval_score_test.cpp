@@ -69,7 +69,7 @@ TEST(EvalReportTest, CountsFalseAcceptsAcceptanceAndAccuracy) {
   EXPECT_DOUBLE_EQ(r["local_acceptance"].get<double>(), 2.0 / 3.0);
   EXPECT_DOUBLE_EQ(r["label_accuracy"].get<double>(), 0.5);  // build right, build-for-access wrong
   EXPECT_DOUBLE_EQ(r["macro_accuracy"].get<double>(), 1.0);
-  EXPECT_DOUBLE_EQ(r["args_exact"].get<double>(), 0.0);      // n differs
+  EXPECT_DOUBLE_EQ(r["args_exact"].get<double>(), 0.0);  // n differs
   EXPECT_DOUBLE_EQ(r["json_validity"].get<double>(), 1.0);
   EXPECT_EQ(r["latency_ms"]["p50"], 20.0);
   EXPECT_EQ(r["latency_ms"]["p95"], 40.0);

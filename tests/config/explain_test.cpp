@@ -18,7 +18,8 @@ TEST(ExplainTest, ExamplePolicySummary) {
   std::string text = explain_policy(c);
   EXPECT_THAT(text, HasSubstr("tiers (2):"));
   EXPECT_THAT(text, HasSubstr("0 local [local]: gemma-local (embedded "));
-  EXPECT_THAT(text, HasSubstr("1 frontier [frontier]: frontier (anthropic claude-sonnet-4-5 at http://127.0.0.1:8089)"));
+  EXPECT_THAT(text,
+              HasSubstr("1 frontier [frontier]: frontier (anthropic claude-sonnet-4-5 at http://127.0.0.1:8089)"));
   EXPECT_THAT(text, HasSubstr("tasks (5):"));
   EXPECT_THAT(text, HasSubstr("classify_issue [classify, local first]"));
   EXPECT_THAT(text, HasSubstr("propose_code_change [generate, frontier only]"));
@@ -26,9 +27,8 @@ TEST(ExplainTest, ExamplePolicySummary) {
   EXPECT_THAT(text, HasSubstr("route_macro [route_macro, local first]"));
   EXPECT_THAT(text, HasSubstr("escalate labels: security, access, unknown"));
   EXPECT_THAT(text, HasSubstr("hard stops: security " + std::to_string(c.hard_stops.security.size()) +
-                              " rules, access " + std::to_string(c.hard_stops.access.size()) +
-                              " rules, production " + std::to_string(c.hard_stops.production.size()) +
-                              " rules"));
+                              " rules, access " + std::to_string(c.hard_stops.access.size()) + " rules, production " +
+                              std::to_string(c.hard_stops.production.size()) + " rules"));
   EXPECT_THAT(text, HasSubstr("privacy forces local yes, max context tokens 3000, max tool chain 8"));
   EXPECT_THAT(text, HasSubstr("kill switch: off"));
   EXPECT_THAT(text, HasSubstr("macros (8):"));

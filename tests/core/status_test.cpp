@@ -1,5 +1,5 @@
-#include "ladder/reason.h"
 #include "ladder/status.h"
+#include "ladder/reason.h"
 
 #include <gtest/gtest.h>
 
@@ -39,10 +39,10 @@ TEST(StatusTest, ResultHoldsValueOrError) {
 }
 
 TEST(ReasonTest, VocabularyRoundTrips) {
-  const char* names[] = {"unknown_task", "policy_requires_frontier", "input_too_large",
-                         "schema_invalid", "confidence_low", "label_escalates", "no_macro_match",
-                         "args_ungrounded", "hard_stop_security", "hard_stop_access",
-                         "hard_stop_production", "local_unavailable", "manual_override"};
+  const char* names[] = {"unknown_task",       "policy_requires_frontier", "input_too_large",      "schema_invalid",
+                         "confidence_low",     "label_escalates",          "no_macro_match",       "args_ungrounded",
+                         "hard_stop_security", "hard_stop_access",         "hard_stop_production", "local_unavailable",
+                         "manual_override"};
   for (const char* n : names) {
     auto r = reason_from_name(n);
     ASSERT_TRUE(r.has_value()) << n;

@@ -69,8 +69,9 @@ class CliTest : public ::testing::Test {
   std::string audit_path() const { return *dir_ + "/audit.jsonl"; }
   RunResult route(const std::string& task, const std::string& input, std::vector<std::string> extra = {},
                   const std::string& policy = "") {
-    std::vector<std::string> argv = {kLadder, "route", "--policy", policy.empty() ? *policy_ : policy,
-                                     "--task", task, "--json", "--audit", audit_path()};
+    std::vector<std::string> argv = {kLadder,     "route", "--policy", policy.empty() ? *policy_ : policy,
+                                     "--task",    task,    "--json",   "--audit",
+                                     audit_path()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return run_process(argv, input);
   }
@@ -303,8 +304,8 @@ TEST_F(CliTest, IrreversibleMacroRequestIsAHardStop) {
 }
 
 TEST_F(CliTest, EvalReportsEveryFigure) {
-  auto r = run_process({kLadder, "eval", "--policy", *policy_, "--corpus", kSource + "/tests/integration/data/mini.jsonl",
-                        "--json", "--audit", audit_path()});
+  auto r = run_process({kLadder, "eval", "--policy", *policy_, "--corpus",
+                        kSource + "/tests/integration/data/mini.jsonl", "--json", "--audit", audit_path()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json rep = json::parse(r.out);
   for (const char* key : {"cases", "false_accepts", "local_acceptance", "label_accuracy", "macro_accuracy",
@@ -319,7 +320,9 @@ TEST_F(CliTest, EvalReportsEveryFigure) {
 }
 
 TEST_F(CliTest, EvalRejectsMalformedCorpusNamingTheLine) {
-  std::string corpus = input_file("bad.jsonl", "{\"id\":\"a\",\"task\":\"classify_issue\",\"input\":\"x\",\"expect\":{\"route\":\"local\"}}\n{oops\n");
+  std::string corpus = input_file(
+      "bad.jsonl",
+      "{\"id\":\"a\",\"task\":\"classify_issue\",\"input\":\"x\",\"expect\":{\"route\":\"local\"}}\n{oops\n");
   auto r = run_process({kLadder, "eval", "--policy", *policy_, "--corpus", corpus});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("bad.jsonl:2"), std::string::npos) << r.err;

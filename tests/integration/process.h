@@ -14,8 +14,7 @@ struct RunResult {
 };
 
 // Runs argv[0] with argv, feeding `stdin_data`, and waits (killing it after timeout_s).
-RunResult run_process(const std::vector<std::string>& argv, const std::string& stdin_data = "",
-                      int timeout_s = 300);
+RunResult run_process(const std::vector<std::string>& argv, const std::string& stdin_data = "", int timeout_s = 300);
 
 class ServerProcess {
  public:

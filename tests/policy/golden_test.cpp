@@ -72,8 +72,7 @@ PreModel decide(const Config& config, const HardStopScanner& scanner, const Gold
 void check_keys(const YAML::Node& node, const std::set<std::string>& allowed, const std::string& where) {
   ASSERT_TRUE(node.IsMap()) << where << ": expected a mapping";
   for (auto it = node.begin(); it != node.end(); ++it) {
-    ASSERT_TRUE(allowed.count(it->first.as<std::string>()))
-        << where << ": unknown key " << it->first.as<std::string>();
+    ASSERT_TRUE(allowed.count(it->first.as<std::string>())) << where << ": unknown key " << it->first.as<std::string>();
   }
 }
 
@@ -161,8 +160,7 @@ TEST(GoldenTest, AllCasesPass) {
       ASSERT_TRUE(reason_from_name(*c.expect_reason).has_value()) << "not a reason: " << *c.expect_reason;
       EXPECT_EQ(got.reason ? std::string(reason_name(*got.reason)) : "(none)", *c.expect_reason);
     } else {
-      EXPECT_FALSE(got.reason.has_value())
-          << "unexpected reason " << reason_name(*got.reason) << " rule " << got.rule;
+      EXPECT_FALSE(got.reason.has_value()) << "unexpected reason " << reason_name(*got.reason) << " rule " << got.rule;
     }
     if (c.expect_rule) EXPECT_EQ(got.rule, *c.expect_rule);
     if (c.expect_local_only) EXPECT_EQ(got.local_only, *c.expect_local_only);

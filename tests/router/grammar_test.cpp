@@ -63,8 +63,8 @@ TEST(GrammarTest, MacroArgsDrawValuesFromInputSchemaAndDefaults) {
   ASSERT_FALSE(g.empty());
   EXPECT_NE(g.find("\"\\\"acme\\\"\""), std::string::npos) << g;
   EXPECT_NE(g.find("\"3\""), std::string::npos) << g;
-  EXPECT_NE(g.find("\"5\""), std::string::npos) << g;          // default
-  EXPECT_EQ(g.find("\"99\""), std::string::npos) << g;         // over maximum
+  EXPECT_NE(g.find("\"5\""), std::string::npos) << g;   // default
+  EXPECT_EQ(g.find("\"99\""), std::string::npos) << g;  // over maximum
   EXPECT_NE(g.find("\\\"conventional\\\""), std::string::npos) << g;
   // the pattern keeps "acme/checkout" (has a slash) out of repositoryOwner's values
   auto owner_rule = g.substr(g.find("arg-repositoryowner"));

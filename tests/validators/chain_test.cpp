@@ -250,7 +250,8 @@ TEST_F(ChainTest, PresetConfidenceIsUsed) {
 TEST_F(ChainTest, RouteMacroGroundedPasses) {
   auto g = text_only(
       R"({"macro": "repo_triage_v1", "args": {"repositoryOwner": "acme", "repositoryName": "checkout", "prCount": 3, "labelStrategy": "conventional"}})");
-  auto ctx = context("route_macro", g, "Check the last 3 PRs in acme/checkout and label them with conventional commits");
+  auto ctx =
+      context("route_macro", g, "Check the last 3 PRs in acme/checkout and label them with conventional commits");
   auto results = run_validators(ctx);
   for (const auto& r : results) EXPECT_TRUE(r.passed) << r.validator << ": " << r.detail;
   ASSERT_NE(ctx.macro, nullptr);
@@ -273,14 +274,16 @@ TEST_F(ChainTest, RouteMacroSwappedOwnerAndRepoBreakThePairing) {
 }
 
 TEST_F(ChainTest, RouteMacroValueCutFromAPathBreaksThePairing) {
-  auto cut = text_only(R"({"macro": "ci_failure_summary_v1", "args": {"owner": "pallets", "repo": "flask", "branch": "2.x"}})");
+  auto cut = text_only(
+      R"({"macro": "ci_failure_summary_v1", "args": {"owner": "pallets", "repo": "flask", "branch": "2.x"}})");
   auto ctx = context("route_macro", cut, "what broke on the release/2.x branch of pallets/flask?");
   auto results = run_validators(ctx);
   const auto* pairing = result_named(results, "pairing");
   ASSERT_NE(pairing, nullptr);
   EXPECT_FALSE(pairing->passed) << "branch is the whole release/2.x";
 
-  auto whole = text_only(R"({"macro": "ci_failure_summary_v1", "args": {"owner": "pallets", "repo": "flask", "branch": "release/2.x"}})");
+  auto whole = text_only(
+      R"({"macro": "ci_failure_summary_v1", "args": {"owner": "pallets", "repo": "flask", "branch": "release/2.x"}})");
   auto ok_ctx = context("route_macro", whole, "what broke on the release/2.x branch of pallets/flask?");
   auto ok_results = run_validators(ok_ctx);
   const auto* ok = result_named(ok_results, "pairing");
@@ -289,7 +292,8 @@ TEST_F(ChainTest, RouteMacroValueCutFromAPathBreaksThePairing) {
 }
 
 TEST_F(ChainTest, RouteMacroMismatchedOwnerForRepoBreaksThePairing) {
-  auto g = text_only(R"({"macro": "release_notes_v1", "args": {"owner": "axum", "repo": "axum", "fromTag": "v1", "toTag": "v2"}})");
+  auto g = text_only(
+      R"({"macro": "release_notes_v1", "args": {"owner": "axum", "repo": "axum", "fromTag": "v1", "toTag": "v2"}})");
   auto ctx = context("route_macro", g, "release notes for tokio-rs/axum from v1 to v2");
   auto results = run_validators(ctx);
   const auto* pairing = result_named(results, "pairing");
@@ -298,7 +302,8 @@ TEST_F(ChainTest, RouteMacroMismatchedOwnerForRepoBreaksThePairing) {
 }
 
 TEST_F(ChainTest, PairingLeavesUnpairedNeighboursAndRepeatedOwnersAlone) {
-  auto g = text_only(R"({"macro": "ci_failure_summary_v1", "args": {"owner": "acme", "repo": "checkout", "branch": "main"}})");
+  auto g = text_only(
+      R"({"macro": "ci_failure_summary_v1", "args": {"owner": "acme", "repo": "checkout", "branch": "main"}})");
   auto ctx = context("route_macro", g, "Summarize why CI is failing on main in acme/checkout");
   auto results = run_validators(ctx);
   const auto* pairing = result_named(results, "pairing");
@@ -314,7 +319,8 @@ TEST_F(ChainTest, PairingLeavesUnpairedNeighboursAndRepeatedOwnersAlone) {
 }
 
 TEST_F(ChainTest, RouteMacroHallucinatedOwnerIsUngrounded) {
-  auto g = text_only(R"({"macro": "issue_label_v1", "args": {"owner": "octo-org", "repo": "infra", "issueNumber": 482}})");
+  auto g =
+      text_only(R"({"macro": "issue_label_v1", "args": {"owner": "octo-org", "repo": "infra", "issueNumber": 482}})");
   auto ctx = context("route_macro", g, "Please label issue #482 in the infra repo");
   auto results = run_validators(ctx);
   const auto* grounding = result_named(results, "grounding");
@@ -327,7 +333,8 @@ TEST_F(ChainTest, RouteMacroHallucinatedOwnerIsUngrounded) {
 }
 
 TEST_F(ChainTest, RouteMacroArgsCheckedAgainstMacroSchema) {
-  auto g = text_only(R"({"macro": "repo_triage_v1", "args": {"repositoryOwner": "acme", "repositoryName": "checkout", "prCount": 80}})");
+  auto g = text_only(
+      R"({"macro": "repo_triage_v1", "args": {"repositoryOwner": "acme", "repositoryName": "checkout", "prCount": 80}})");
   auto ctx = context("route_macro", g, "triage the last 80 PRs of acme/checkout");
   auto results = run_validators(ctx);
   const auto* schema = result_named(results, "json_schema");
@@ -337,7 +344,8 @@ TEST_F(ChainTest, RouteMacroArgsCheckedAgainstMacroSchema) {
 }
 
 TEST_F(ChainTest, IrreversibleMacroValueIsAHardStop) {
-  auto g = text_only(R"({"macro": "stale_sweep_v1", "args": {"owner": "acme", "repo": "web", "days": 30, "action": "close"}})");
+  auto g = text_only(
+      R"({"macro": "stale_sweep_v1", "args": {"owner": "acme", "repo": "web", "days": 30, "action": "close"}})");
   auto ctx = context("route_macro", g, "close issues in acme/web with no activity for 30 days");
   auto results = run_validators(ctx);
   const auto* stop = result_named(results, "hard_stop_answer");

@@ -61,8 +61,8 @@ TEST(SpanConfidenceTest, NulloptForEmptyOrOutOfRangeSpan) {
 }
 
 TEST(JsonValueConfidenceTest, StringValue) {
-  auto g = make_generation({{"{\"", 0.0}, {"label", 0.0}, {"\":", 0.0}, {" \"", 0.0}, {"test", std::log(0.9)},
-                            {"\"}", 0.0}});
+  auto g = make_generation(
+      {{"{\"", 0.0}, {"label", 0.0}, {"\":", 0.0}, {" \"", 0.0}, {"test", std::log(0.9)}, {"\"}", 0.0}});
   EXPECT_NEAR(*json_value_confidence(g, "label"), 0.9, 1e-9);
 }
 

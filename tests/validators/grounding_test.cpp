@@ -35,12 +35,16 @@ TEST(GroundingTest, NormalizeFoldsCaseQuotesDashesAndSpace) {
   EXPECT_EQ(normalize_for_grounding("  Acme\t\n/  Infra  "), "acme / infra");
   EXPECT_EQ(normalize_for_grounding("\xE2\x80\x9CRelease\xE2\x80\x9D \xE2\x80\x94 it\xE2\x80\x99s"),
             "\"release\" - it's");
-  EXPECT_EQ(normalize_for_grounding("a\xC2\xA0" "b"), "a b");
+  EXPECT_EQ(normalize_for_grounding("a\xC2\xA0"
+                                    "b"),
+            "a b");
 }
 
 TEST(GroundingTest, StringGroundedIgnoresCaseAndQuoteStyle) {
   EXPECT_TRUE(string_grounded("Acme", "check the last PRs in acme/checkout"));
-  EXPECT_TRUE(string_grounded("it's-done", "branch IT\xE2\x80\x99S\xE2\x80\x93" "DONE please"));
+  EXPECT_TRUE(string_grounded("it's-done",
+                              "branch IT\xE2\x80\x99S\xE2\x80\x93"
+                              "DONE please"));
   EXPECT_FALSE(string_grounded("globex", "check the last PRs in acme/checkout"));
   EXPECT_FALSE(string_grounded("acm", "acme/checkout"));  // no cutting through words
   EXPECT_FALSE(string_grounded("", "anything"));
@@ -69,8 +73,8 @@ TEST(GroundingTest, NumbersFromWords) {
 }
 
 TEST(GroundingTest, GroundedArgumentsPass) {
-  json args = {{"repositoryOwner", "acme"}, {"repositoryName", "checkout"}, {"prCount", 3},
-               {"labelStrategy", "conventional"}};
+  json args = {
+      {"repositoryOwner", "acme"}, {"repositoryName", "checkout"}, {"prCount", 3}, {"labelStrategy", "conventional"}};
   EXPECT_TRUE(ungrounded_arguments(args, kTriageSchema, "Check the last 3 PRs in Acme/Checkout").empty());
   json words = {{"repositoryOwner", "acme"}, {"repositoryName", "checkout"}, {"prCount", 12}};
   EXPECT_TRUE(ungrounded_arguments(words, kTriageSchema, "triage a dozen PRs of acme/checkout").empty());
@@ -93,8 +97,8 @@ TEST(GroundingTest, UnstatedIntegerIsUngrounded) {
 TEST(GroundingTest, DefaultsAreGrounded) {
   json args = {{"owner", "acme"}, {"repo", "api"}, {"branch", "main"}, {"runCount", 1}};
   EXPECT_TRUE(ungrounded_arguments(args, kCiSchema, "why is CI red in acme/api?").empty());
-  json triage = {{"repositoryOwner", "acme"}, {"repositoryName", "checkout"}, {"prCount", 5},
-                 {"labelStrategy", "semantic"}};
+  json triage = {
+      {"repositoryOwner", "acme"}, {"repositoryName", "checkout"}, {"prCount", 5}, {"labelStrategy", "semantic"}};
   EXPECT_TRUE(ungrounded_arguments(triage, kTriageSchema, "triage acme/checkout").empty());
 }
 
@@ -106,9 +110,10 @@ TEST(GroundingTest, EnumsAndBooleansAreExempt) {
 }
 
 TEST(GroundingTest, IssueNumberFromHashReference) {
-  const json schema = {{"type", "object"},
-                       {"properties", {{"owner", {{"type", "string"}}}, {"repo", {{"type", "string"}}},
-                                       {"issueNumber", {{"type", "integer"}}}}}};
+  const json schema = {
+      {"type", "object"},
+      {"properties",
+       {{"owner", {{"type", "string"}}}, {"repo", {{"type", "string"}}}, {"issueNumber", {{"type", "integer"}}}}}};
   EXPECT_TRUE(ungrounded_arguments({{"owner", "acme"}, {"repo", "infra"}, {"issueNumber", 63}}, schema,
                                    "label acme/infra#63 please")
                   .empty());
@@ -117,9 +122,7 @@ TEST(GroundingTest, IssueNumberFromHashReference) {
   EXPECT_EQ(bad, std::vector<std::string>{"issueNumber"});
 }
 
-TEST(GroundingTest, NotAnObject) {
-  EXPECT_FALSE(ungrounded_arguments(json::array(), kCiSchema, "x").empty());
-}
+TEST(GroundingTest, NotAnObject) { EXPECT_FALSE(ungrounded_arguments(json::array(), kCiSchema, "x").empty()); }
 
 }  // namespace
 }  // namespace ladder

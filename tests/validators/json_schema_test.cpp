@@ -39,8 +39,11 @@ TEST_F(MacroSchemaTest, AllEightMacroSchemasCompile) {
 
 TEST_F(MacroSchemaTest, ValidDocumentForEveryMacro) {
   const std::map<std::string, json> valid = {
-      {"repo_triage_v1", {{"repositoryOwner", "acme"}, {"repositoryName", "checkout"}, {"prCount", 3},
-                          {"labelStrategy", "conventional"}}},
+      {"repo_triage_v1",
+       {{"repositoryOwner", "acme"},
+        {"repositoryName", "checkout"},
+        {"prCount", 3},
+        {"labelStrategy", "conventional"}}},
       {"issue_label_v1", {{"owner", "acme"}, {"repo", "infra"}, {"issueNumber", 482}}},
       {"release_notes_v1", {{"owner", "acme"}, {"repo", "web"}, {"fromTag", "v1.2.0"}, {"toTag", "v1.3.0"}}},
       {"ci_failure_summary_v1", {{"owner", "acme"}, {"repo", "api"}, {"branch", "develop"}, {"runCount", 3}}},
@@ -57,13 +60,13 @@ TEST_F(MacroSchemaTest, ValidDocumentForEveryMacro) {
 }
 
 TEST_F(MacroSchemaTest, PatternViolation) {
-  Status s = validate_json_schema(schema("repo_triage_v1"),
-                                  {{"repositoryOwner", "-acme"}, {"repositoryName", "checkout"}});
+  Status s =
+      validate_json_schema(schema("repo_triage_v1"), {{"repositoryOwner", "-acme"}, {"repositoryName", "checkout"}});
   EXPECT_EQ(s.code(), ErrorCode::kSchemaInvalid);
   EXPECT_NE(s.message().find("/repositoryOwner"), std::string::npos) << s.message();
-  EXPECT_FALSE(validate_json_schema(schema("repo_triage_v1"),
-                                    {{"repositoryOwner", "acme"}, {"repositoryName", "check out"}})
-                   .ok());
+  EXPECT_FALSE(
+      validate_json_schema(schema("repo_triage_v1"), {{"repositoryOwner", "acme"}, {"repositoryName", "check out"}})
+          .ok());
 }
 
 TEST_F(MacroSchemaTest, MinimumAndMaximum) {
@@ -72,7 +75,8 @@ TEST_F(MacroSchemaTest, MinimumAndMaximum) {
   EXPECT_EQ(high.code(), ErrorCode::kSchemaInvalid);
   EXPECT_NE(high.message().find("/prCount"), std::string::npos) << high.message();
   EXPECT_NE(high.message().find("80"), std::string::npos) << high.message();
-  EXPECT_FALSE(validate_json_schema(schema("issue_label_v1"), {{"owner", "a"}, {"repo", "b"}, {"issueNumber", 0}}).ok());
+  EXPECT_FALSE(
+      validate_json_schema(schema("issue_label_v1"), {{"owner", "a"}, {"repo", "b"}, {"issueNumber", 0}}).ok());
   EXPECT_TRUE(validate_json_schema(schema("issue_label_v1"), {{"owner", "a"}, {"repo", "b"}, {"issueNumber", 1}}).ok());
   EXPECT_TRUE(validate_json_schema(schema("repo_triage_v1"),
                                    {{"repositoryOwner", "a"}, {"repositoryName", "b"}, {"prCount", 50}})
@@ -92,24 +96,30 @@ TEST_F(MacroSchemaTest, RequiredPropertyMissing) {
 }
 
 TEST_F(MacroSchemaTest, EnumViolation) {
-  EXPECT_FALSE(validate_json_schema(schema("stale_sweep_v1"), {{"owner", "a"}, {"repo", "b"}, {"action", "delete"}}).ok());
-  EXPECT_FALSE(validate_json_schema(schema("dependency_audit_v1"), {{"owner", "a"}, {"repo", "b"}, {"ecosystem", "NPM"}}).ok());
-  EXPECT_TRUE(validate_json_schema(schema("stale_sweep_v1"), {{"owner", "a"}, {"repo", "b"}, {"action", "close"}}).ok());
+  EXPECT_FALSE(
+      validate_json_schema(schema("stale_sweep_v1"), {{"owner", "a"}, {"repo", "b"}, {"action", "delete"}}).ok());
+  EXPECT_FALSE(
+      validate_json_schema(schema("dependency_audit_v1"), {{"owner", "a"}, {"repo", "b"}, {"ecosystem", "NPM"}}).ok());
+  EXPECT_TRUE(
+      validate_json_schema(schema("stale_sweep_v1"), {{"owner", "a"}, {"repo", "b"}, {"action", "close"}}).ok());
 }
 
 TEST_F(MacroSchemaTest, WrongTypes) {
-  EXPECT_FALSE(validate_json_schema(schema("issue_label_v1"), {{"owner", "a"}, {"repo", "b"}, {"issueNumber", "482"}}).ok());
-  EXPECT_FALSE(validate_json_schema(schema("issue_label_v1"), {{"owner", "a"}, {"repo", "b"}, {"issueNumber", 4.5}}).ok());
+  EXPECT_FALSE(
+      validate_json_schema(schema("issue_label_v1"), {{"owner", "a"}, {"repo", "b"}, {"issueNumber", "482"}}).ok());
+  EXPECT_FALSE(
+      validate_json_schema(schema("issue_label_v1"), {{"owner", "a"}, {"repo", "b"}, {"issueNumber", 4.5}}).ok());
   EXPECT_FALSE(validate_json_schema(schema("issue_label_v1"), {{"owner", 7}, {"repo", "b"}, {"issueNumber", 4}}).ok());
   EXPECT_FALSE(validate_json_schema(schema("issue_label_v1"), json::array({1, 2})).ok());
 }
 
 TEST_F(MacroSchemaTest, ApplySchemaDefaultsFillsOnlyMissingFields) {
   json args = apply_schema_defaults(schema("repo_triage_v1"), {{"repositoryOwner", "acme"}, {"repositoryName", "x"}});
-  EXPECT_EQ(args, (json{{"repositoryOwner", "acme"}, {"repositoryName", "x"}, {"prCount", 5},
-                        {"labelStrategy", "semantic"}}));
-  json kept = apply_schema_defaults(schema("ci_failure_summary_v1"),
-                                    {{"owner", "a"}, {"repo", "b"}, {"branch", "dev"}});
+  EXPECT_EQ(
+      args,
+      (json{{"repositoryOwner", "acme"}, {"repositoryName", "x"}, {"prCount", 5}, {"labelStrategy", "semantic"}}));
+  json kept =
+      apply_schema_defaults(schema("ci_failure_summary_v1"), {{"owner", "a"}, {"repo", "b"}, {"branch", "dev"}});
   EXPECT_EQ(kept["branch"], "dev");
   EXPECT_EQ(kept["runCount"], 1);
   // No defaults to add: unchanged. Not an object: unchanged.

@@ -140,8 +140,7 @@ class EmbeddedBackend final : public Backend {
   bool grammar_accepts_end(llama_sampler* grammar) const;
   // True when all allowed tokens spell prefixes of one string (the text is forced).
   bool forces_one_text(const std::vector<llama_token_data>& allowed) const;
-  Result<StepChoice> choose_constrained(const float* logits, const GenerationRequest& request,
-                                        llama_sampler* grammar);
+  Result<StepChoice> choose_constrained(const float* logits, const GenerationRequest& request, llama_sampler* grammar);
 
   ModelPtr model_;
   ContextPtr ctx_;
@@ -153,8 +152,8 @@ class EmbeddedBackend final : public Backend {
   std::string chat_template_;
   std::atomic<Clock::rep> deadline_ns_{0};
 
-  std::mutex mutex_;  // guards everything below and all use of ctx_
-  std::vector<llama_token> cached_tokens_;  // tokens whose K/V sit in sequence 0
+  std::mutex mutex_;                          // guards everything below and all use of ctx_
+  std::vector<llama_token> cached_tokens_;    // tokens whose K/V sit in sequence 0
   std::vector<llama_token_data> candidates_;  // scratch, one per vocabulary entry
 };
 
@@ -171,12 +170,12 @@ Result<std::string> EmbeddedBackend::render_prompt(const GenerationRequest& requ
   }
   if (!chat_template_.empty()) {
     std::string buf(2 * total + 256, '\0');
-    int n = llama_chat_apply_template(chat_template_.c_str(), chat.data(), chat.size(), true,
-                                      buf.data(), static_cast<int32_t>(buf.size()));
+    int n = llama_chat_apply_template(chat_template_.c_str(), chat.data(), chat.size(), true, buf.data(),
+                                      static_cast<int32_t>(buf.size()));
     if (n > static_cast<int>(buf.size())) {
       buf.resize(static_cast<size_t>(n));
-      n = llama_chat_apply_template(chat_template_.c_str(), chat.data(), chat.size(), true,
-                                    buf.data(), static_cast<int32_t>(buf.size()));
+      n = llama_chat_apply_template(chat_template_.c_str(), chat.data(), chat.size(), true, buf.data(),
+                                    static_cast<int32_t>(buf.size()));
     }
     if (n >= 0) {
       buf.resize(static_cast<size_t>(n));
@@ -194,8 +193,7 @@ Result<std::string> EmbeddedBackend::render_prompt(const GenerationRequest& requ
   return out;
 }
 
-Result<std::vector<llama_token>> EmbeddedBackend::tokenize(const std::string& text,
-                                                           bool parse_special) const {
+Result<std::vector<llama_token>> EmbeddedBackend::tokenize(const std::string& text, bool parse_special) const {
   if (text.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max() / 2))
     return make_error(ErrorCode::kPayloadTooLarge, "prompt too large to tokenize");
   std::vector<llama_token> tokens(text.size() + 8);
@@ -288,11 +286,10 @@ EmbeddedBackend::StepChoice EmbeddedBackend::choose_unconstrained(const float* l
   if (k > 0) {
     for (int i = 0; i < n_vocab_; ++i) candidates_[static_cast<size_t>(i)] = {i, logits[i], 0.0f};
     auto by_logit = [](const llama_token_data& a, const llama_token_data& b) { return a.logit > b.logit; };
-    std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(k),
-                      candidates_.end(), by_logit);
+    std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(k), candidates_.end(),
+                      by_logit);
     for (size_t i = 0; i < k; ++i)
-      choice.logprob.top.emplace_back(piece(candidates_[i].id),
-                                      static_cast<double>(candidates_[i].logit) - log_z);
+      choice.logprob.top.emplace_back(piece(candidates_[i].id), static_cast<double>(candidates_[i].logit) - log_z);
   }
   return choice;
 }
@@ -319,8 +316,9 @@ bool EmbeddedBackend::forces_one_text(const std::vector<llama_token_data>& allow
                      [&](const std::string& p) { return longest->compare(0, p.size(), p) == 0; });
 }
 
-Result<EmbeddedBackend::StepChoice> EmbeddedBackend::choose_constrained(
-    const float* logits, const GenerationRequest& request, llama_sampler* grammar) {
+Result<EmbeddedBackend::StepChoice> EmbeddedBackend::choose_constrained(const float* logits,
+                                                                        const GenerationRequest& request,
+                                                                        llama_sampler* grammar) {
   // Raw softmax over the whole vocabulary; candidates carry p = raw probability.
   float max_logit = -std::numeric_limits<float>::infinity();
   for (int i = 0; i < n_vocab_; ++i) max_logit = std::max(max_logit, logits[i]);
@@ -336,8 +334,8 @@ Result<EmbeddedBackend::StepChoice> EmbeddedBackend::choose_constrained(
   auto by_logit = [](const llama_token_data& a, const llama_token_data& b) { return a.logit > b.logit; };
   const auto total = candidates_.size();
   size_t checked = 0;
-  double checked_mass = 0.0;  // raw probability examined so far (unnormalised)
-  double allowed_mass = 0.0;  // raw probability of the allowed tokens among them
+  double checked_mass = 0.0;              // raw probability examined so far (unnormalised)
+  double allowed_mass = 0.0;              // raw probability of the allowed tokens among them
   std::vector<llama_token_data> allowed;  // in descending logit order
   for (size_t level = 0;; ++level) {
     const size_t want = level < std::size(kChunkSizes) ? std::min(total, kChunkSizes[level]) : total;
@@ -365,8 +363,8 @@ Result<EmbeddedBackend::StepChoice> EmbeddedBackend::choose_constrained(
     if (!allowed.empty()) {
       // The argmax among allowed tokens is already known (candidates go in logit order).
       // Stop early when the grammar is complete and the model wants to end or only pad.
-      if (grammar_accepts && (llama_vocab_is_eog(vocab_, allowed.front().id) ||
-                              is_whitespace_only(piece(allowed.front().id)))) {
+      if (grammar_accepts &&
+          (llama_vocab_is_eog(vocab_, allowed.front().id) || is_whitespace_only(piece(allowed.front().id)))) {
         break;
       }
       if (!request.want_logprobs) break;
@@ -375,8 +373,7 @@ Result<EmbeddedBackend::StepChoice> EmbeddedBackend::choose_constrained(
     }
   }
   if (allowed.empty())
-    return make_error(ErrorCode::kInvalidArgument,
-                      "grammar allows no token of the model's vocabulary at this point");
+    return make_error(ErrorCode::kInvalidArgument, "grammar allows no token of the model's vocabulary at this point");
 
   StepChoice choice;
   const llama_token best = allowed.front().id;
@@ -397,8 +394,8 @@ Result<EmbeddedBackend::StepChoice> EmbeddedBackend::choose_constrained(
     choice.logprob.logprob = std::min(0.0, std::log(static_cast<double>(allowed.front().p)) - log_allowed);
     const size_t k = std::min(allowed.size(), static_cast<size_t>(std::max(0, request.top_logprobs)));
     for (size_t i = 0; i < k; ++i)
-      choice.logprob.top.emplace_back(
-          piece(allowed[i].id), std::min(0.0, std::log(static_cast<double>(allowed[i].p)) - log_allowed));
+      choice.logprob.top.emplace_back(piece(allowed[i].id),
+                                      std::min(0.0, std::log(static_cast<double>(allowed[i].p)) - log_allowed));
   }
   return choice;
 }
@@ -418,8 +415,8 @@ Result<GenerationResult> EmbeddedBackend::generate(const GenerationRequest& requ
     grammar_text = *request.gbnf_grammar;
     if (grammar_text.empty()) return make_error(ErrorCode::kInvalidArgument, "gbnf_grammar is empty");
   } else if (request.json_schema) {
-    auto conv = gbnf::json_schema_to_gbnf(
-        request.json_schema->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    auto conv =
+        gbnf::json_schema_to_gbnf(request.json_schema->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     if (!conv.ok)
       return make_error(ErrorCode::kInvalidArgument, "json_schema cannot be turned into a grammar: " + conv.error);
     // Few-shot prompts for base models end in "Answer:" and the examples read
@@ -447,9 +444,8 @@ Result<GenerationResult> EmbeddedBackend::generate(const GenerationRequest& requ
   if (tokens.empty()) return make_error(ErrorCode::kInvalidArgument, "prompt is empty");
   const int prompt_tokens = static_cast<int>(tokens.size());
   if (prompt_tokens >= n_ctx_)
-    return make_error(ErrorCode::kPayloadTooLarge,
-                      "prompt has " + std::to_string(prompt_tokens) + " tokens; the context holds " +
-                          std::to_string(n_ctx_));
+    return make_error(ErrorCode::kPayloadTooLarge, "prompt has " + std::to_string(prompt_tokens) +
+                                                       " tokens; the context holds " + std::to_string(n_ctx_));
 
   // Prefix reuse: keep the longest common prefix of the KV cache, re-decode at least
   // the last prompt token so that its logits are fresh.
@@ -510,7 +506,7 @@ Result<GenerationResult> EmbeddedBackend::generate(const GenerationRequest& requ
       result.finish_reason = "grammar";
       break;
     }
-    if (step + 1 >= request.max_tokens) break;  // no need to decode what will not be read
+    if (step + 1 >= request.max_tokens) break;              // no need to decode what will not be read
     if (static_cast<int>(all.size()) + 1 >= n_ctx_) break;  // context full: "length"
 
     all.push_back(choice.token);

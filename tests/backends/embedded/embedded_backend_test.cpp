@@ -64,8 +64,7 @@ std::string classify_prompt(const std::string& input) {
       "Classify each GitHub issue as one of: bug, feature, question.\n"
       "A bug reports broken behaviour. A feature asks for something new. A question asks for help.\n"
       "Answer with JSON.\n\n";
-  for (const auto& s : kShots)
-    p += std::string("Issue: ") + s.input + "\nAnswer: {\"label\": \"" + s.label + "\"}\n\n";
+  for (const auto& s : kShots) p += std::string("Issue: ") + s.input + "\nAnswer: {\"label\": \"" + s.label + "\"}\n\n";
   p += "Issue: " + input + "\nAnswer:";
   return p;
 }
@@ -314,8 +313,7 @@ TEST_F(EmbeddedBackendTest, InvalidGrammarIsInvalidArgument) {
 TEST_F(EmbeddedBackendTest, InvalidSchemaIsInvalidArgument) {
   GenerationRequest r;
   r.prompt = "Hello";
-  r.json_schema = nlohmann::json{{"type", "object"},
-                                 {"properties", {{"a", {{"$ref", "#/definitions/missing"}}}}}};
+  r.json_schema = nlohmann::json{{"type", "object"}, {"properties", {{"a", {{"$ref", "#/definitions/missing"}}}}}};
   auto out = backend_->generate(r);
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().code(), ErrorCode::kInvalidArgument);
@@ -436,8 +434,8 @@ void measure_warm_classify(Backend& backend, const char* label,
   std::printf(
       "[embedded] warm classify (%s): prompt %d tokens (%d cached), %d generated; wall p50 %.1f ms "
       "(min %.1f, max %.1f), process CPU p50 %.1f ms, over %zu requests\n",
-      label, prompt_tokens, cached, completion, wall[wall.size() / 2], wall.front(), wall.back(),
-      cpu[cpu.size() / 2], wall.size());
+      label, prompt_tokens, cached, completion, wall[wall.size() / 2], wall.front(), wall.back(), cpu[cpu.size() / 2],
+      wall.size());
 }
 
 TEST_F(EmbeddedBackendTest, WarmClassifyLatency) {
