@@ -60,10 +60,6 @@ std::string alternation(const std::vector<std::string>& gbnf_items) {
   return out;
 }
 
-bool is_span_char(unsigned char c) {
-  return std::isalnum(c) || c == '.' || c == '_' || c == '-' || c == '/' || c >= 0x80;
-}
-
 void add_unique(std::vector<std::string>& out, std::set<std::string>& seen, std::string s) {
   while (!s.empty() && (s.back() == '.' || s.back() == '-' || s.back() == '/' || s.back() == '_')) s.pop_back();
   while (!s.empty() && (s.front() == '.' || s.front() == '-' || s.front() == '/')) s.erase(0, 1);
@@ -98,27 +94,11 @@ std::string closed_choice_tail_grammar(const std::vector<std::string>& choices) 
 std::vector<std::string> input_spans(std::string_view input) {
   std::vector<std::string> out;
   std::set<std::string> seen;
-  std::size_t i = 0;
-  while (i < input.size()) {
-    if (!is_span_char(static_cast<unsigned char>(input[i]))) {
-      ++i;
-      continue;
-    }
-    std::size_t j = i;
-    while (j < input.size() && is_span_char(static_cast<unsigned char>(input[j]))) ++j;
-    std::string run(input.substr(i, j - i));
+  for (const auto& run : input_runs(input)) {
     add_unique(out, seen, run);
     // Parts of a path-like run: "acme/checkout" → "acme", "checkout".
-    if (run.find('/') != std::string::npos) {
-      std::size_t start = 0;
-      while (start <= run.size()) {
-        std::size_t slash = run.find('/', start);
-        if (slash == std::string::npos) slash = run.size();
-        add_unique(out, seen, run.substr(start, slash - start));
-        start = slash + 1;
-      }
-    }
-    i = j;
+    if (run.find('/') == std::string::npos) continue;
+    for (auto& part : split_slashes(run)) add_unique(out, seen, std::move(part));
   }
   return out;
 }

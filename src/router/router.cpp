@@ -139,6 +139,39 @@ Result<GenerationResult> Router::generate_on_tier(std::size_t tier_index, const 
   return last;
 }
 
+Result<GenerationResult> Router::generate_choice(const TaskConfig& task, const std::string& key,
+                                                 const std::vector<std::string>& choices, const std::string& prefix,
+                                                 const GenerationRequest& req,
+                                                 const std::function<std::string(std::string_view)>& prompt_for,
+                                                 Decision& d) {
+  auto gen = generate_on_tier(0, req, d);
+  if (!gen.ok()) return gen;
+  prepend_prefix(*gen, prefix);
+  if (!prefix.empty() && task.calibration == "content_free") {
+    const bool calibrated = calibrate_choice(task.name + "/" + key, choices, prefix, req, prompt_for, *gen);
+    d.validators.push_back({"calibration", true, std::nullopt,
+                            calibrated ? "content-free calibration applied" : "calibration not applicable"});
+  }
+  return gen;
+}
+
+void Router::validate_local(ValidationContext& ctx, Decision& d, LocalOutcome& out) const {
+  auto t0 = Clock::now();
+  for (auto& v : run_validators(ctx)) d.validators.push_back(std::move(v));
+  d.stages.push_back({"validate", ms_since(t0)});
+  d.local_json_valid = ctx.answer.has_value();
+  for (const auto& v : d.validators)
+    if ((v.validator == "parse" || v.validator == "json_schema") && !v.passed) d.local_json_valid = false;
+  if (ctx.hard_stop) d.hard_stop = ctx.hard_stop;
+  out.reason = first_failure_reason(d.validators);
+  if (!out.reason) return;
+  for (const auto& v : d.validators)
+    if (!v.passed && v.reason == out.reason) {
+      out.detail = v.validator + ": " + v.detail;
+      break;
+    }
+}
+
 void Router::run_classify_like(const TaskConfig& task, const std::string& input, Decision& d, LocalOutcome& out) {
   GenerationRequest req;
   req.prompt = render_task_prompt(task, input);
@@ -158,19 +191,13 @@ void Router::run_classify_like(const TaskConfig& task, const std::string& input,
   req.max_tokens = task.max_tokens;
   req.timeout = request_timeout(*config_, config_->tiers[0]);
 
-  auto gen = generate_on_tier(0, req, d);
+  auto gen = generate_choice(
+      task, "label", task.labels, prefix, req,
+      [&](std::string_view cf) { return render_task_prompt(task, cf) + " " + prefix; }, d);
   if (!gen.ok()) {
     out.reason = Reason::kLocalUnavailable;
     out.detail = gen.status().to_string();
     return;
-  }
-  prepend_prefix(*gen, prefix);
-  if (!prefix.empty() && task.calibration == "content_free") {
-    const bool calibrated = calibrate_choice(
-        task.name + "/label", task.labels, prefix, req,
-        [&](std::string_view cf) { return render_task_prompt(task, cf) + " " + prefix; }, *gen);
-    d.validators.push_back({"calibration", true, std::nullopt,
-                            calibrated ? "content-free calibration applied" : "calibration not applicable"});
   }
   d.local_ran = true;
   d.local_answer_text = gen->text;
@@ -184,25 +211,11 @@ void Router::run_classify_like(const TaskConfig& task, const std::string& input,
   ctx.scanner = scanner_.get();
   if (task.kind == TaskKind::kClassify) ctx.confidence = json_value_confidence(*gen, "label");
 
-  auto t0 = Clock::now();
-  for (auto& v : run_validators(ctx)) d.validators.push_back(std::move(v));
-  d.stages.push_back({"validate", ms_since(t0)});
+  validate_local(ctx, d, out);
   d.confidence = ctx.confidence;
   d.local_answer = ctx.answer;
-  d.local_json_valid = ctx.answer.has_value();
-  for (const auto& v : d.validators)
-    if ((v.validator == "parse" || v.validator == "json_schema") && !v.passed) d.local_json_valid = false;
   if (ctx.answer && ctx.answer->is_object() && ctx.answer->contains("label") && (*ctx.answer)["label"].is_string())
     d.label = (*ctx.answer)["label"].get<std::string>();
-  if (ctx.hard_stop) d.hard_stop = ctx.hard_stop;
-  out.reason = first_failure_reason(d.validators);
-  if (out.reason) {
-    for (const auto& v : d.validators)
-      if (!v.passed && v.reason == out.reason) {
-        out.detail = v.validator + ": " + v.detail;
-        break;
-      }
-  }
 }
 
 void Router::run_route_macro(const TaskConfig& task, const std::string& input, Decision& d, LocalOutcome& out) {
@@ -230,19 +243,13 @@ void Router::run_route_macro(const TaskConfig& task, const std::string& input, D
   choose.max_tokens = 48;
   choose.timeout = request_timeout(*config_, config_->tiers[0]);
   out.prompt = *choose.prompt;
-  auto pick = generate_on_tier(0, choose, d);
+  auto pick = generate_choice(
+      task, "macro", ids, prefix, choose,
+      [&](std::string_view cf) { return render_macro_choice_prompt(task, macros, cf) + " " + prefix; }, d);
   if (!pick.ok()) {
     out.reason = Reason::kLocalUnavailable;
     out.detail = pick.status().to_string();
     return;
-  }
-  prepend_prefix(*pick, prefix);
-  if (!prefix.empty() && task.calibration == "content_free") {
-    const bool calibrated = calibrate_choice(
-        task.name + "/macro", ids, prefix, choose,
-        [&](std::string_view cf) { return render_macro_choice_prompt(task, macros, cf) + " " + prefix; }, *pick);
-    d.validators.push_back({"calibration", true, std::nullopt,
-                            calibrated ? "content-free calibration applied" : "calibration not applicable"});
   }
   d.local_ran = true;
   d.local_answer_text = pick->text;
@@ -313,23 +320,9 @@ void Router::run_route_macro(const TaskConfig& task, const std::string& input, D
   }
   d.validators.push_back({"confidence_parts", true, std::nullopt, parts});
   ctx.confidence = d.confidence;
-  auto t0 = Clock::now();
-  for (auto& v : run_validators(ctx)) d.validators.push_back(std::move(v));
-  d.stages.push_back({"validate", ms_since(t0)});
-  d.local_json_valid = ctx.answer.has_value();
-  for (const auto& v : d.validators)
-    if ((v.validator == "parse" || v.validator == "json_schema") && !v.passed) d.local_json_valid = false;
+  validate_local(ctx, d, out);
   if (ctx.answer && ctx.answer->is_object()) d.args = apply_schema_defaults(macro->input_schema, *ctx.answer);
   d.local_answer = nlohmann::json{{"macro", macro->id}, {"args", d.args}};
-  if (ctx.hard_stop) d.hard_stop = ctx.hard_stop;
-  out.reason = first_failure_reason(d.validators);
-  if (out.reason) {
-    for (const auto& v : d.validators)
-      if (!v.passed && v.reason == out.reason) {
-        out.detail = v.validator + ": " + v.detail;
-        break;
-      }
-  }
 }
 
 bool Router::calibrate_choice(const std::string& cache_key, const std::vector<std::string>& choices,

@@ -15,6 +15,7 @@
 #include "ladder/backend.h"
 #include "ladder/config.h"
 #include "ladder/decision.h"
+#include "ladder/validator.h"
 #include "policy/gates.h"
 #include "router/calibration.h"
 
@@ -62,6 +63,13 @@ class Router {
   void run_classify_like(const TaskConfig& task, const std::string& input, Decision& d, LocalOutcome& out);
   void run_route_macro(const TaskConfig& task, const std::string& input, Decision& d, LocalOutcome& out);
   bool local_takes_prefix() const;
+  // A closed choice on tier 0: generate, rebuild a prompt-side prefix, calibrate.
+  Result<GenerationResult> generate_choice(const TaskConfig& task, const std::string& key,
+                                           const std::vector<std::string>& choices, const std::string& prefix,
+                                           const GenerationRequest& req,
+                                           const std::function<std::string(std::string_view)>& prompt_for, Decision& d);
+  // Runs the validator chain on a local answer and settles the outcome's reason.
+  void validate_local(ValidationContext& ctx, Decision& d, LocalOutcome& out) const;
   // Rewrites a prefix-mode closed choice (g = prefix + choice + '"}') to the calibrated
   // choice with its calibrated probability. False when calibration could not be applied.
   bool calibrate_choice(const std::string& cache_key, const std::vector<std::string>& choices,

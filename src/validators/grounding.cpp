@@ -308,4 +308,39 @@ std::vector<std::string> ungrounded_arguments(const nlohmann::json& args, const 
   return ungrounded;
 }
 
+std::vector<std::string> input_runs(std::string_view input) {
+  auto is_span_char = [](unsigned char c) {
+    return std::isalnum(c) || c == '.' || c == '_' || c == '-' || c == '/' || c >= 0x80;
+  };
+  std::vector<std::string> runs;
+  std::size_t i = 0;
+  while (i < input.size()) {
+    if (!is_span_char(static_cast<unsigned char>(input[i]))) {
+      ++i;
+      continue;
+    }
+    std::size_t j = i;
+    while (j < input.size() && is_span_char(static_cast<unsigned char>(input[j]))) ++j;
+    std::string run(input.substr(i, j - i));
+    while (!run.empty() && (run.back() == '.' || run.back() == '-' || run.back() == '/' || run.back() == '_'))
+      run.pop_back();
+    while (!run.empty() && (run.front() == '.' || run.front() == '-' || run.front() == '/')) run.erase(0, 1);
+    if (!run.empty()) runs.push_back(std::move(run));
+    i = j;
+  }
+  return runs;
+}
+
+std::vector<std::string> split_slashes(std::string_view run) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= run.size()) {
+    std::size_t slash = run.find('/', start);
+    if (slash == std::string_view::npos) slash = run.size();
+    parts.emplace_back(run.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return parts;
+}
+
 }  // namespace ladder

@@ -15,6 +15,14 @@ std::string normalize_for_grounding(std::string_view text);
 // True when the normalised value occurs in the normalised input.
 bool string_grounded(std::string_view value, std::string_view input);
 
+// Identifier-like runs of the input (letters, digits, '.', '_', '-', '/', non-ASCII),
+// with leading and trailing punctuation trimmed: "acme/checkout.", "v2.4.0!" give
+// "acme/checkout", "v2.4.0". In order of appearance, not deduplicated.
+std::vector<std::string> input_runs(std::string_view input);
+
+// The parts of a slash-joined run: "release/2.x" → "release", "2.x".
+std::vector<std::string> split_slashes(std::string_view run);
+
 // Integers stated in the text: digit runs (also inside "#482", "acme/infra#63") and
 // English number words ("two", "twelve", "a dozen").
 std::vector<long long> numbers_in_text(std::string_view text);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "validators/grounding.h"
 #include "validators/validators.h"
 
 namespace ladder {
@@ -16,36 +17,13 @@ namespace {
 
 constexpr std::string_view kName = "pairing";
 
-bool is_span_char(unsigned char c) {
-  return std::isalnum(c) || c == '.' || c == '_' || c == '-' || c == '/' || c >= 0x80;
-}
-
 // Slash-joined runs of the input, each split into its parts.
 std::vector<std::vector<std::string>> slash_runs(std::string_view input) {
   std::vector<std::vector<std::string>> runs;
-  std::size_t i = 0;
-  while (i < input.size()) {
-    if (!is_span_char(static_cast<unsigned char>(input[i]))) {
-      ++i;
-      continue;
-    }
-    std::size_t j = i;
-    while (j < input.size() && is_span_char(static_cast<unsigned char>(input[j]))) ++j;
-    std::string run(input.substr(i, j - i));
-    while (!run.empty() && (run.back() == '.' || run.back() == '/' || run.back() == '-' || run.back() == '_'))
-      run.pop_back();
-    if (run.find('/') != std::string::npos) {
-      std::vector<std::string> parts;
-      std::size_t start = 0;
-      while (start <= run.size()) {
-        std::size_t slash = run.find('/', start);
-        if (slash == std::string::npos) slash = run.size();
-        parts.push_back(run.substr(start, slash - start));
-        start = slash + 1;
-      }
-      runs.push_back(std::move(parts));
-    }
-    i = j;
+  for (const auto& run : input_runs(input)) {
+    if (run.find('/') == std::string::npos) continue;
+    auto parts = split_slashes(run);
+    runs.push_back(std::move(parts));
   }
   return runs;
 }
