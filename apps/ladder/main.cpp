@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
       ladder::cli::add_route_command(app),
       ladder::cli::add_eval_command(app),
       ladder::cli::add_policy_command(app),
+      ladder::cli::add_distill_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -17,5 +17,6 @@ struct Command {
 Command add_route_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
 Command add_policy_command(CLI::App& app);
+Command add_distill_command(CLI::App& app);
 
 }  // namespace ladder::cli
