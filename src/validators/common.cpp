@@ -4,6 +4,13 @@
 
 namespace ladder {
 
+bool has_arguments(const ValidationContext& ctx) {
+  if (!ctx.answer || !ctx.task) return false;
+  if (ctx.task->kind != TaskKind::kRouteMacro && ctx.task->kind != TaskKind::kExtract) return false;
+  ArgumentView view = argument_view(ctx);
+  return view.object != nullptr && view.schema != nullptr;
+}
+
 ArgumentView argument_view(const ValidationContext& ctx) {
   ArgumentView view;
   if (!ctx.answer || !ctx.answer->is_object()) return view;

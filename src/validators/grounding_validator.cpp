@@ -14,12 +14,7 @@ constexpr std::string_view kName = "grounding";
 class GroundingValidator final : public Validator {
  public:
   std::string_view name() const override { return kName; }
-  bool applies(const ValidationContext& ctx) const override {
-    if (!ctx.answer || !ctx.task) return false;
-    if (ctx.task->kind != TaskKind::kRouteMacro && ctx.task->kind != TaskKind::kExtract) return false;
-    ArgumentView view = argument_view(ctx);
-    return view.object != nullptr && view.schema != nullptr;
-  }
+  bool applies(const ValidationContext& ctx) const override { return has_arguments(ctx); }
 
   ValidatorResult validate(ValidationContext& ctx) const override {
     ArgumentView view = argument_view(ctx);

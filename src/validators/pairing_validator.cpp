@@ -54,10 +54,7 @@ class PairingValidator final : public Validator {
  public:
   std::string_view name() const override { return kName; }
   bool applies(const ValidationContext& ctx) const override {
-    if (!ctx.answer || !ctx.task) return false;
-    if (ctx.task->kind != TaskKind::kRouteMacro && ctx.task->kind != TaskKind::kExtract) return false;
-    ArgumentView view = argument_view(ctx);
-    return view.object != nullptr && view.object->is_object() && view.schema != nullptr;
+    return has_arguments(ctx) && argument_view(ctx).object->is_object();
   }
 
   ValidatorResult validate(ValidationContext& ctx) const override {

@@ -31,6 +31,9 @@ struct ArgumentView {
 };
 ArgumentView argument_view(const ValidationContext& ctx);
 
+// A route_macro / extract answer with an argument object and its schema to check.
+bool has_arguments(const ValidationContext& ctx);
+
 ValidatorResult validator_pass(std::string_view name, std::string detail = {});
 ValidatorResult validator_fail(std::string_view name, Reason reason, std::string detail);
 

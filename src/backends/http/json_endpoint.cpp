@@ -13,6 +13,14 @@ using std::chrono::milliseconds;
 JsonEndpoint::JsonEndpoint(std::string kind, ModelConfig model, SleepFn sleep)
     : kind_(std::move(kind)), model_(std::move(model)), retry_(model_.retry, std::move(sleep)) {}
 
+Result<Headers> JsonEndpoint::bearer_headers() const {
+  auto key = api_key();
+  if (!key.ok()) return key.status();
+  Headers headers;
+  if (key.value()) headers.emplace_back("Authorization", "Bearer " + *key.value());
+  return headers;
+}
+
 Result<std::optional<std::string>> JsonEndpoint::api_key() const {
   if (model_.api_key_env.empty()) return std::optional<std::string>();
   const char* value = std::getenv(model_.api_key_env.c_str());

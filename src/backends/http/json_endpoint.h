@@ -32,6 +32,8 @@ class JsonEndpoint {
   // The API key named by api_key_env: nullopt when no variable is configured;
   // kConfigInvalid when it is configured but unset or empty.
   Result<std::optional<std::string>> api_key() const;
+  // "Authorization: Bearer <key>" when a key is configured; none otherwise.
+  Result<Headers> bearer_headers() const;
 
   // One exchange, no retries. `body` null means GET. The response must be a 2xx with a
   // JSON body; Retry-After on failures is reported through `hints`.

@@ -52,13 +52,7 @@ class OllamaBackend final : public Backend {
 
  private:
   // Ollama itself has no auth; a proxy in front of it may want a bearer token.
-  Result<http::Headers> auth_headers() const {
-    auto key = endpoint_.api_key();
-    if (!key.ok()) return key.status();
-    http::Headers headers;
-    if (key.value()) headers.emplace_back("Authorization", "Bearer " + *key.value());
-    return headers;
-  }
+  Result<http::Headers> auth_headers() const { return endpoint_.bearer_headers(); }
 
   json build_body(const GenerationRequest& request, bool raw) const {
     json body = json::object();

@@ -74,13 +74,7 @@ class OpenAiBackend final : public Backend {
   std::string model() const override { return endpoint_.model().model; }
 
  private:
-  Result<http::Headers> auth_headers() const {
-    auto key = endpoint_.api_key();
-    if (!key.ok()) return key.status();
-    http::Headers headers;
-    if (key.value()) headers.emplace_back("Authorization", "Bearer " + *key.value());
-    return headers;
-  }
+  Result<http::Headers> auth_headers() const { return endpoint_.bearer_headers(); }
 
   void common_fields(const GenerationRequest& request, json& body) const {
     if (!endpoint_.model().model.empty()) body["model"] = endpoint_.model().model;
