@@ -106,9 +106,6 @@ namespace {
 // The shared part of both macro prompts: header, examples as request → macro → arguments.
 std::string macro_prompt_base(const TaskConfig& task, const std::vector<MacroConfig>& macros) {
   std::string out = header(task, &macros);
-  if (out.find("{{macros}}") == std::string::npos && task.prompt.find("{{macros}}") == std::string::npos) {
-    // header() already substituted; when the template had no slot, list them after it.
-  }
   if (!out.empty() && out.back() != '\n') out += '\n';
   out += '\n';
   for (const auto& ex : task.examples) {

@@ -405,7 +405,6 @@ void Router::escalate(const TaskConfig* task, const RouteRequest& req, Decision&
   }
   auto t0 = Clock::now();
   const nlohmann::json* schema = nullptr;
-  nlohmann::json macro_schema;
   if (task && task->output_schema) schema = &*task->output_schema;
   const std::string reason = d.reason ? std::string(reason_name(*d.reason)) : "";
   // Secrets never leave in a packet: the frontier gets the input with tokens masked.
