@@ -216,6 +216,14 @@ TEST_F(CliTest, FrontierOnlyTaskAndUnknownTaskEscalateWithTheirReasons) {
   EXPECT_EQ(d["reason"], "unknown_task");
 }
 
+TEST_F(CliTest, LongToolChainGoesUp) {
+  auto r = route("classify_issue", "error: linker failed", {"--tool-chain", "20"});
+  json d = json::parse(r.out);
+  EXPECT_EQ(d["route"], "frontier");
+  EXPECT_EQ(d["reason"], "policy_requires_frontier");
+  EXPECT_FALSE(d["local_ran"].get<bool>());
+}
+
 TEST_F(CliTest, ManualOverrideAndTooLargeInput) {
   auto r = route("classify_issue", "error: linker failed", {"--force-frontier"});
   EXPECT_EQ(json::parse(r.out)["reason"], "manual_override");
@@ -282,6 +290,15 @@ TEST_F(CliTest, BadInputsGiveClearErrors) {
   EXPECT_EQ(r.exit_code, 2);
   r = run_process({kLadder, "frobnicate"});
   EXPECT_EQ(r.exit_code, 2);
+  for (const char* bad : {"-3", "many"}) {
+    r = route("classify_issue", "error: linker failed", {"--tool-chain", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.err.find("tool-chain"), std::string::npos) << r.err;
+  }
+  r = run_process({kLadder, "eval", "--policy", *policy_, "--corpus", kSource + "/tests/integration/data/mini.jsonl",
+                   "--max-false-accepts", "lots"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("max-false-accepts"), std::string::npos) << r.err;
 }
 
 TEST_F(CliTest, RouteMacroPicksMacroAndGroundedArgs) {
