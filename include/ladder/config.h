@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ladder/macro.h"
+
 namespace ladder {
 
 struct RetryConfig {
@@ -109,7 +111,9 @@ struct Config {
   std::map<std::string, TaskConfig> tasks;
   HardStopConfig hard_stops;
   CapabilityConfig capabilities;
-  std::vector<MacroConfig> macros;
+  std::vector<MacroConfig> macros;  // what route_macro chooses among (active macros)
+  // Compiled macros from macro_files, every status, in file order.
+  std::vector<MacroDefinitionPtr> macro_definitions;
   AuditConfig audit;
   bool kill_switch = false;  // force every task to the frontier
   bool shadow = false;       // frontier answers; local runs beside it for the audit
@@ -117,6 +121,11 @@ struct Config {
   const TaskConfig* find_task(const std::string& name) const {
     auto it = tasks.find(name);
     return it == tasks.end() ? nullptr : &it->second;
+  }
+  const MacroDefinition* find_macro_definition(const std::string& id) const {
+    for (const auto& m : macro_definitions)
+      if (m->id == id) return m.get();
+    return nullptr;
   }
   const MacroConfig* find_macro(const std::string& id) const {
     for (const auto& m : macros)

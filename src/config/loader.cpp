@@ -20,6 +20,7 @@
 #include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
+#include "config/macro_file.h"
 #include "config/schema_check.h"
 #include "config/yaml_reader.h"
 #include "ladder/utf8.h"
@@ -34,8 +35,8 @@ using config_detail::Reader;
 
 constexpr int kIntMax = std::numeric_limits<int>::max();
 
-const std::vector<std::string> kTopKeys = {"version",     "models", "tiers", "tasks",  "hard_stops", "capabilities",
-                                           "kill_switch", "shadow", "audit", "macros", "macros_file"};
+const std::vector<std::string> kTopKeys = {"version",     "models", "tiers", "tasks",  "hard_stops",  "capabilities",
+                                           "kill_switch", "shadow", "audit", "macros", "macros_file", "macro_files"};
 const std::vector<std::string> kBackends = {"embedded", "openai", "ollama", "anthropic"};
 const std::vector<std::string> kEmbeddedKeys = {"backend", "path", "context_size", "threads", "batch_size"};
 const std::vector<std::string> kNetworkKeys = {
@@ -96,6 +97,8 @@ class PolicyParser {
   void parse_audit(const At& at, AuditConfig& audit);
   void parse_macros(const At& at, std::vector<MacroConfig>& out);
   void parse_macros_file(const At& at, std::vector<MacroConfig>& out);
+  void parse_macro_files(const At& at, Config& config);
+  void check_macro_definitions(const At& at, const Config& config);
   void check_schema_at(const At& at, const nlohmann::json& schema);
   void check_macro(const MacroConfig& macro, int line, const std::string& path);
   void check_prompt(const At& at, const std::string& prompt);
@@ -137,15 +140,20 @@ void PolicyParser::parse(const At& root, Config& config) {
   }
   if (have_models) parse_models(f->at("models"), config);
   if (have_tiers) parse_tiers(f->at("tiers"), config);
-  if (f->count("macros") && f->count("macros_file")) {
-    const At& mf = f->at("macros_file");
-    r_.error(mf.line, mf.path, "give either macros or macros_file, not both");
+  if (static_cast<int>(f->count("macros")) + static_cast<int>(f->count("macros_file")) +
+          static_cast<int>(f->count("macro_files")) >
+      1) {
+    const At& mf = f->count("macro_files") ? f->at("macro_files") : f->at("macros_file");
+    r_.error(mf.line, mf.path, "give one of macros, macros_file, macro_files");
+  } else if (f->count("macro_files")) {
+    parse_macro_files(f->at("macro_files"), config);
   } else if (f->count("macros")) {
     parse_macros(f->at("macros"), config.macros);
   } else if (f->count("macros_file")) {
     parse_macros_file(f->at("macros_file"), config.macros);
   }
   if (have_tasks) parse_tasks(f->at("tasks"), config);
+  if (f->count("macro_files")) check_macro_definitions(f->at("macro_files"), config);
   if (f->count("hard_stops")) parse_hard_stops(f->at("hard_stops"), config.hard_stops);
   if (f->count("capabilities")) parse_capabilities(f->at("capabilities"), config.capabilities);
   set_bool(*f, "kill_switch", config.kill_switch);
@@ -686,8 +694,66 @@ void PolicyParser::parse_macros_file(const At& at, std::vector<MacroConfig>& out
   }
 }
 
-std::size_t line_at_offset(std::string_view text, std::size_t offset) {
-  return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<long>(offset), '\n'));
+void PolicyParser::parse_macro_files(const At& at, Config& config) {
+  auto list = r_.get_string_list(at, true);
+  if (!list) return;
+  if (list->empty()) r_.error(at.line, at.path, "expected at least one macro file");
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const std::string path = resolve_path(base_dir_, (*list)[i]);
+    const std::string item_path = at.path + "[" + std::to_string(i) + "]";
+    auto macro = load_macro_file(path);
+    if (!macro.ok()) {
+      // The macro file's own problems, each already "<file>:<line>: <path>: <what>".
+      r_.error(at.line, item_path, "in " + quote((*list)[i]) + ":\n" + macro.status().message(), macro.status().code());
+      continue;
+    }
+    const MacroDefinitionPtr& def = *macro;
+    if (!ids.insert(def->id).second) {
+      r_.error(at.line, item_path, "duplicate macro id " + quote(def->id));
+      continue;
+    }
+    config.macro_definitions.push_back(def);
+    if (def->status == MacroStatus::kActive) {
+      config.macros.push_back(MacroConfig{def->id, def->intent, def->input_schema, def->irreversible_when});
+    }
+  }
+}
+
+void PolicyParser::check_macro_definitions(const At& at, const Config& config) {
+  for (const auto& def : config.macro_definitions) {
+    const std::string where = def->source_path + ": ";
+    if (!def->successor.empty() && !config.find_macro_definition(def->successor)) {
+      r_.error(at.line, at.path,
+               where + "successor " + quote(def->successor) + " of " + quote(def->id) + " is not loaded");
+    }
+    if (def->status == MacroStatus::kRetired && !def->successor.empty()) {
+      const MacroDefinition* next = config.find_macro_definition(def->successor);
+      if (next && next->status == MacroStatus::kRetired && next->successor == def->id)
+        r_.error(
+            at.line, at.path,
+            where + "retired macros " + quote(def->id) + " and " + quote(next->id) + " name each other as successor");
+    }
+    std::vector<const std::vector<MacroStep>*> stack = {&def->steps};
+    while (!stack.empty()) {
+      const auto* steps = stack.back();
+      stack.pop_back();
+      for (const auto& step : *steps) {
+        if (step.kind == MacroStep::Kind::kForeach) stack.push_back(&step.steps);
+        if (step.kind != MacroStep::Kind::kClassify) continue;
+        const TaskConfig* task = config.find_task(step.task);
+        if (!task) {
+          r_.error(at.line, at.path,
+                   def->source_path + ":" + std::to_string(step.line) + ": step " + quote(step.id) +
+                       " classifies with task " + quote(step.task) + ", which the policy does not define");
+        } else if (task->kind != TaskKind::kClassify) {
+          r_.error(at.line, at.path,
+                   def->source_path + ":" + std::to_string(step.line) + ": step " + quote(step.id) +
+                       " needs a classify task, " + quote(step.task) + " is not one");
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -703,33 +769,14 @@ nlohmann::json classify_output_schema(const std::vector<std::string>& labels) {
 
 Result<ConfigPtr> load_policy_yaml(std::string_view yaml, const std::string& source_name, const std::string& base_dir) {
   Reader reader(source_name);
-  if (std::size_t bad = first_invalid_utf8(yaml); bad != std::string_view::npos) {
-    reader.error(static_cast<int>(line_at_offset(yaml, bad)), "(document)",
-                 "invalid UTF-8 at byte " + std::to_string(bad), ErrorCode::kParseError);
-    return reader.status();
-  }
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    int line = e.mark.line >= 0 ? e.mark.line + 1 : 1;
-    reader.error(line, "(document)", "malformed YAML: " + e.msg, ErrorCode::kParseError);
-    return reader.status();
-  }
-  if (docs.empty()) {
-    reader.error(1, "", "the policy is empty (expected a mapping with version, models, tiers, tasks)");
-    return reader.status();
-  }
-  if (docs.size() > 1) {
-    int line = config_detail::line_of(docs[1], 1);
-    reader.error(line, "(document)", "expected one YAML document, found " + std::to_string(docs.size()));
-    return reader.status();
-  }
+  auto doc = config_detail::load_document(
+      yaml, reader, "the policy is empty (expected a mapping with version, models, tiers, tasks)");
+  if (!doc) return reader.status();
   auto config = std::make_shared<Config>();
   config->source_path = source_name;
   try {
     PolicyParser parser(reader, base_dir);
-    At root{docs[0], "", config_detail::line_of(docs[0], 1)};
+    At root{*doc, "", config_detail::line_of(*doc, 1)};
     parser.parse(root, *config);
   } catch (const YAML::Exception& e) {
     int line = e.mark.line >= 0 ? e.mark.line + 1 : 1;

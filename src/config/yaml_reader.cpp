@@ -1,11 +1,14 @@
 #include "config/yaml_reader.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <regex>
 #include <set>
+
+#include "ladder/utf8.h"
 
 namespace ladder::config_detail {
 namespace {
@@ -363,6 +366,31 @@ std::optional<nlohmann::json> Reader::get_json(const At& at) {
   nlohmann::json out;
   if (!to_json(at, out)) return std::nullopt;
   return out;
+}
+
+std::optional<YAML::Node> load_document(std::string_view yaml, Reader& reader, std::string_view empty_message) {
+  if (std::size_t bad = first_invalid_utf8(yaml); bad != std::string_view::npos) {
+    int line = 1 + static_cast<int>(std::count(yaml.begin(), yaml.begin() + static_cast<long>(bad), '\n'));
+    reader.error(line, "(document)", "invalid UTF-8 at byte " + std::to_string(bad), ErrorCode::kParseError);
+    return std::nullopt;
+  }
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    int line = e.mark.line >= 0 ? e.mark.line + 1 : 1;
+    reader.error(line, "(document)", "malformed YAML: " + e.msg, ErrorCode::kParseError);
+    return std::nullopt;
+  }
+  if (docs.empty()) {
+    reader.error(1, "", empty_message);
+    return std::nullopt;
+  }
+  if (docs.size() > 1) {
+    reader.error(line_of(docs[1], 1), "(document)", "expected one YAML document, found " + std::to_string(docs.size()));
+    return std::nullopt;
+  }
+  return docs[0];
 }
 
 }  // namespace ladder::config_detail

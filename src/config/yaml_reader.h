@@ -80,6 +80,10 @@ class Reader {
   std::vector<std::pair<ErrorCode, std::string>> issues_;
 };
 
+// Parses text that must hold exactly one YAML document (valid UTF-8). Problems are
+// recorded on `reader` with kParseError (malformed) or kConfigInvalid; nullopt then.
+std::optional<YAML::Node> load_document(std::string_view yaml, Reader& reader, std::string_view empty_message);
+
 // "0"-based mark → 1-based line, or `fallback` when the node has no position.
 int line_of(const YAML::Node& node, int fallback);
 std::string quote(std::string_view text);
