@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
       ladder::cli::add_eval_command(app),
       ladder::cli::add_policy_command(app),
       ladder::cli::add_distill_command(app),
+      ladder::cli::add_run_command(app),
+      ladder::cli::add_macro_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -18,5 +18,7 @@ Command add_route_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
 Command add_policy_command(CLI::App& app);
 Command add_distill_command(CLI::App& app);
+Command add_run_command(CLI::App& app);
+Command add_macro_command(CLI::App& app);
 
 }  // namespace ladder::cli

@@ -34,11 +34,33 @@ Result<std::unique_ptr<Router>> open_router(const std::string& policy_path, cons
   auto config = load_policy_file(policy_path);
   if (!config.ok()) return config.status();
   AuditConfig audit = (*config)->audit;
-  if (!audit_path.empty()) audit.jsonl_path = audit_path;
-  if (audit.jsonl_path.empty()) audit.jsonl_path = "ladder-audit.jsonl";
+  audit.jsonl_path = audit_path_for(**config, audit_path);
   auto sink = make_audit_sink(audit);
   if (!sink.ok()) return sink.status();
   return Router::create(*config, std::move(sink).value(), std::move(options));
+}
+
+std::string audit_path_for(const Config& config, const std::string& audit_path) {
+  if (!audit_path.empty()) return audit_path;
+  if (!config.audit.jsonl_path.empty()) return config.audit.jsonl_path;
+  return "ladder-audit.jsonl";
+}
+
+macros::ClassifyFn classify_with(Router& router) {
+  return [&router](const std::string& task, const std::string& input) -> Result<nlohmann::json> {
+    RouteRequest req;
+    req.task = task;
+    req.input = input;
+    auto d = router.route(req);
+    if (!d.ok()) return d.status();
+    nlohmann::json label;
+    if (d->answer.is_object() && d->answer.contains("label") && d->answer["label"].is_string())
+      label = d->answer["label"];
+    nlohmann::json out{{"label", label}, {"route", d->route}, {"decision_id", d->request_id}};
+    out["reason"] = d->reason ? nlohmann::json(std::string(reason_name(*d->reason))) : nlohmann::json();
+    out["confidence"] = d->confidence ? nlohmann::json(*d->confidence) : nlohmann::json();
+    return out;
+  };
 }
 
 int report_error(const Status& status) {

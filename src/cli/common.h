@@ -6,6 +6,7 @@
 
 #include "ladder/config.h"
 #include "ladder/status.h"
+#include "macros/runner.h"
 #include "router/router.h"
 
 namespace ladder::cli {
@@ -19,6 +20,15 @@ Result<std::string> read_input(const std::string& path, std::size_t max_bytes = 
 // audit.jsonl when empty; "ladder-audit.jsonl" in the working folder when neither says).
 Result<std::unique_ptr<Router>> open_router(const std::string& policy_path, const std::string& audit_path,
                                             RouterOptions options = {});
+
+// The audit file a router opened from this policy writes to (the same rule as
+// open_router), for records written beside the router's (macro runs).
+std::string audit_path_for(const Config& config, const std::string& audit_path);
+
+// Classify steps of macros call the router: {label, route, reason, confidence,
+// decision_id}; the label is the accepted local one or the frontier's answer, null when
+// an escalation went unanswered.
+macros::ClassifyFn classify_with(Router& router);
 
 // Prints "error: <name>: <message>" to stderr and returns the exit code for it
 // (2 for bad input or config, 3 for unavailable backends, 1 otherwise).

@@ -140,6 +140,8 @@ Result<bool> compare(const std::string& op, const json& subject, const json& ope
   return make_error(ErrorCode::kInvalidArgument, "unknown operator " + op);
 }
 
+void check_predicate_at(const json& p, const std::string& path, std::vector<ExprProblem>& out);
+
 void check_value_at(const json& expr, const std::string& path, std::vector<ExprProblem>& out) {
   if (expr.is_string()) {
     for (auto& p : check_template(expr.get<std::string>())) out.push_back({path, p.what});
@@ -152,6 +154,14 @@ void check_value_at(const json& expr, const std::string& path, std::vector<ExprP
   if (!expr.is_object()) return;
   if (expr.contains("literal")) {
     if (expr.size() != 1) out.push_back({path, "literal stands alone"});
+    return;
+  }
+  if (expr.size() == 1 && expr.contains("length_of")) {
+    check_value_at(expr["length_of"], path.empty() ? "length_of" : path + ".length_of", out);
+    return;
+  }
+  if (expr.size() == 1 && expr.contains("test")) {
+    check_predicate_at(expr["test"], path.empty() ? "test" : path + ".test", out);
     return;
   }
   if (expr.contains("ref")) {
@@ -268,7 +278,21 @@ Result<json> eval_value(const json& expr, const json& scope) {
     return out;
   }
   if (!expr.is_object()) return expr;
-  if (expr.contains("literal") && expr.size() == 1) return expr["literal"];
+  if (expr.size() == 1 && expr.contains("literal")) return expr["literal"];
+  if (expr.size() == 1 && expr.contains("length_of")) {
+    auto v = eval_value(expr["length_of"], scope);
+    if (!v.ok()) return v;
+    if (v->is_null()) return json(0);
+    if (v->is_string()) return json(v->get<std::string>().size());
+    if (v->is_array() || v->is_object()) return json(v->size());
+    return make_error(ErrorCode::kInvalidArgument,
+                      std::string("length_of needs a list, object or string, got ") + v->type_name());
+  }
+  if (expr.size() == 1 && expr.contains("test")) {
+    auto b = eval_predicate(expr["test"], scope);
+    if (!b.ok()) return b.status();
+    return json(*b);
+  }
   if (expr.contains("ref") && expr["ref"].is_string()) {
     auto v = lookup(scope, expr["ref"].get<std::string>());
     if (!v.ok() && expr.contains("default")) return expr["default"];

@@ -5,6 +5,8 @@
 //   {ref: "/json/pointer"}            the typed value at that pointer (must exist)
 //   {ref: "/pointer", default: V}     ... or V when it does not
 //   {literal: V}                      V as it is, not evaluated
+//   {length_of: V}                    the number of items (list, object) or bytes (string)
+//   {test: P}                         the predicate P as true or false
 //   "text with {{args.owner}}"        a Mustache template (kainjow), rendered to a string
 //   objects and arrays                evaluated member by member
 //   other scalars                     themselves

@@ -109,7 +109,7 @@ std::string header_lower(const http::Response& r, const char* name) { return r.h
 
 // GitHub's and RFC 6585's ways of saying "wait": Retry-After (seconds), or a primary rate
 // limit (x-ratelimit-remaining: 0 with x-ratelimit-reset in epoch seconds). -1: none.
-long long retry_after_ms(const http::Response& r) {
+long long retry_after_ms(const http::Response& r, long long now_s) {
   std::string ra = header_lower(r, "retry-after");
   if (!ra.empty()) {
     char* end = nullptr;
@@ -121,9 +121,7 @@ long long retry_after_ms(const http::Response& r) {
     char* end = nullptr;
     long long at = std::strtoll(reset.c_str(), &end, 10);
     if (!reset.empty() && end && *end == '\0') {
-      long long now =
-          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-      return std::max(0LL, at - now) * 1000 + 1000;
+      return std::max(0LL, at - now_s) * 1000 + 1000;
     }
   }
   return -1;
@@ -232,7 +230,14 @@ struct Runner::RunState {
   std::mutex mu;                                     // guards trace, error, unapproved
   std::vector<TraceEntry> trace;
   std::optional<MacroError> error;
-  bool unapproved = false;  // an irreversible step was planned instead of run
+  bool unapproved = false;       // an irreversible step was planned instead of run
+  long long clock_offset_s = 0;  // the run's clock minus the system clock (fixture replay)
+  // Seconds since the epoch on the run's clock (rate-limit resets are read against it).
+  long long clock_s() const {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+               .count() +
+           clock_offset_s;
+  }
   std::atomic<bool> stop{false};
 
   void fail(MacroError e) {
@@ -408,7 +413,11 @@ RunOutcome Runner::run(const Config& config, const std::string& id, const json& 
   RunState st;
   st.macro = macro;
   st.options = options;
-  if (st.options.now.empty()) st.options.now = now_rfc3339();
+  if (st.options.now.empty()) {
+    st.options.now = now_rfc3339();
+  } else if (long long at = 0; parse_timestamp(st.options.now, at)) {
+    st.clock_offset_s = at - st.clock_s();
+  }
   for (const auto& secret : macro->secrets) {
     std::string value = secrets_(secret);
     if (value.empty() && secret.required)
@@ -779,7 +788,7 @@ bool Runner::run_http(const MacroStep& step, const json& scope, RunState& st, co
         retryable = c == ErrorCode::kTimeout || c == ErrorCode::kUnavailable || c == ErrorCode::kConnectionReset ||
                     c == ErrorCode::kBadResponse;
       } else if (is_rate_limited(*response)) {
-        wait_ms = retry_after_ms(*response);
+        wait_ms = retry_after_ms(*response, st.clock_s());
         retryable = wait_ms >= 0 && wait_ms <= host->max_rate_limit_wait_ms;
         if (wait_ms < 0) {
           wait_ms = backoff;
@@ -819,7 +828,7 @@ bool Runner::run_http(const MacroStep& step, const json& scope, RunState& st, co
           response->status, -1};
       if (is_rate_limited(*response)) {
         e.reason = mapped != step.on_status.end() ? e.reason : "rate_limited";
-        e.retry_after_ms = retry_after_ms(*response);
+        e.retry_after_ms = retry_after_ms(*response, st.clock_s());
       }
       return fail(std::move(e));
     }

@@ -44,7 +44,8 @@ Result<http::Response> ReplayTransport::send(const http::Request& request) {
     const json& rs = exchanges_[i]["response"];
     http::Response response;
     response.status = rs.value("status", 200);
-    for (const auto& [k, v] : rs.value("headers", json::object()).items())
+    const json headers = rs.value("headers", json::object());
+    for (const auto& [k, v] : headers.items())
       response.headers.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
     if (rs.contains("body")) {
       const json& b = rs["body"];

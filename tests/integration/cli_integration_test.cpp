@@ -57,6 +57,7 @@ class CliTest : public ::testing::Test {
     std::string text = read_file(kExample);
     replace_all(text, "http://127.0.0.1:8089", "http://127.0.0.1:" + std::to_string(port));
     replace_all(text, "../../models/gemma-3-270m-q4_k_m.gguf", model);
+    replace_all(text, "macros/", kSource + "/examples/maintainer/macros/");
     std::string path = *dir_ + "/" + name;
     write_file(path, text);
     return path;

@@ -68,6 +68,22 @@ TEST(Value, LiteralIsNotEvaluated) {
   EXPECT_EQ((*v)["t"], "{{x}}");
 }
 
+TEST(Value, LengthOfAndTest) {
+  auto v = eval_value(json{{"n", {{"length_of", {{"ref", "/pr/labels"}}}}},
+                           {"chars", {{"length_of", "{{args.owner}}"}}},
+                           {"none", {{"length_of", nullptr}}},
+                           {"is_acme", {{"test", {{"ref", "/args/owner"}, {"equals", "acme"}}}}}},
+                      kScope);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_EQ((*v)["n"], 2);
+  EXPECT_EQ((*v)["chars"], 4);
+  EXPECT_EQ((*v)["none"], 0);
+  EXPECT_EQ((*v)["is_acme"], true);
+  EXPECT_FALSE(eval_value(json{{"length_of", 5}}, kScope).ok());
+  EXPECT_FALSE(check_value(json{{"test", {{"ref", "/a"}, {"equal", 1}}}}).empty());
+  EXPECT_FALSE(check_value(json{{"length_of", {{"ref", "a"}}}}).empty());
+}
+
 TEST(Value, ChecksFindBadPointersAndKeys) {
   EXPECT_FALSE(check_value(json{{"ref", "args/owner"}}).empty());
   EXPECT_FALSE(check_value(json{{"ref", "/a"}, {"extra", 1}}).empty());
