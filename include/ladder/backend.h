@@ -2,9 +2,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -33,6 +35,9 @@ struct GenerationRequest {
   bool want_logprobs = true;
   int top_logprobs = 5;
   std::chrono::milliseconds timeout{30000};
+  // Streaming only: the longest wait between two deltas (0: no limit). Passing it is a
+  // failure (kTimeout) like any other.
+  std::chrono::milliseconds inter_token_timeout{0};
 };
 
 struct TokenLogprob {
@@ -57,10 +62,25 @@ struct GenerationResult {
   std::string finish_reason;
 };
 
+// Receives each piece of generated text in order; returning false asks the backend to stop
+// (the client went away): generation ends with finish_reason "cancelled".
+using DeltaFn = std::function<bool(std::string_view delta)>;
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual Result<GenerationResult> generate(const GenerationRequest& request) = 0;
+  // Streams the answer through on_delta and returns the whole result at the end. Failure
+  // classes, which callers tell apart by whether on_delta was called before the error:
+  // before the first delta the caller may fall back to another model; after it the
+  // caller must end its own stream with an error. The default implementation generates
+  // the whole answer and delivers it as one delta.
+  virtual Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) {
+    auto result = generate(request);
+    if (!result.ok()) return result;
+    if (!result->text.empty() && !on_delta(result->text)) result->finish_reason = "cancelled";
+    return result;
+  }
   // Cheap liveness check (model loaded, server answering).
   virtual Status health() = 0;
   virtual std::string kind() const = 0;   // "embedded", "openai", "ollama", "anthropic"

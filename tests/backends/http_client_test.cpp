@@ -208,5 +208,179 @@ TEST_F(HttpClientTest, InvalidUrlIsConfigInvalid) {
   EXPECT_EQ(response.status().code(), ErrorCode::kConfigInvalid);
 }
 
+TEST_F(HttpClientTest, PutPatchDeleteRoundTrip) {
+  for (const char* method : {"PUT", "PATCH", "DELETE"}) {
+    Request request = get("/_echo?x=1");
+    request.method = method;
+    request.body = R"({"n":1})";
+    request.headers = {{"X-Test", method}};
+    auto response = client_.send(request);
+    ASSERT_TRUE(response.ok()) << method << ": " << response.status().to_string();
+    EXPECT_EQ(response->status, 200) << method;
+    auto echoed = nlohmann::json::parse(response->body);
+    EXPECT_EQ(echoed["method"], method);
+    EXPECT_EQ(echoed["path"], "/_echo?x=1");
+    EXPECT_EQ(echoed["body"], R"({"n":1})") << method;
+    EXPECT_EQ(echoed["headers"]["x-test"], method);
+    EXPECT_EQ(echoed["headers"]["content-type"], "application/json");
+  }
+  // DELETE without a body sends none.
+  Request request = get("/_echo");
+  request.method = "DELETE";
+  auto response = client_.send(request);
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  auto echoed = nlohmann::json::parse(response->body);
+  EXPECT_EQ(echoed["method"], "DELETE");
+  EXPECT_EQ(echoed["body"], "");
+  EXPECT_FALSE(echoed["headers"].contains("content-type"));
+}
+
+TEST_F(HttpClientTest, GetCarriesNoBody) {
+  auto response = client_.send(get("/_echo"));
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  auto echoed = nlohmann::json::parse(response->body);
+  EXPECT_EQ(echoed["method"], "GET");
+  EXPECT_EQ(echoed["body"], "");
+  EXPECT_FALSE(echoed["headers"].contains("content-type"));
+  EXPECT_FALSE(echoed["headers"].contains("content-length"));
+
+  Request with_body = get("/_echo");
+  with_body.body = "{}";
+  auto rejected = client_.send(with_body);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_EQ(rejected.status().code(), ErrorCode::kInternal);
+}
+
+TEST_F(HttpClientTest, UnsupportedMethodIsInternal) {
+  Request request = get("/_echo");
+  request.method = "TRACE";
+  auto response = client_.send(request);
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), ErrorCode::kInternal);
+}
+
+class HttpStreamTest : public HttpClientTest {
+ protected:
+  Request stream_post(const std::string& path = "/v1/chat/completions") {
+    Request request = get(path);
+    request.method = "POST";
+    request.body = R"({"messages":[{"role":"user","content":"hi"}],"stream":true})";
+    return request;
+  }
+  std::vector<std::string> chunks_;
+  BodyChunkFn collect() {
+    return [this](std::string_view chunk) {
+      chunks_.emplace_back(chunk);
+      return true;
+    };
+  }
+  std::string joined() const {
+    std::string all;
+    for (const auto& c : chunks_) all += c;
+    return all;
+  }
+};
+
+TEST_F(HttpStreamTest, DeliversTheBodyPieceByPieceAsItArrives) {
+  answer("one two three four five six");
+  auto response = client_.send_stream(stream_post(), collect());
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->header("content-type"), "text/event-stream");
+  EXPECT_TRUE(response->body.empty());
+  EXPECT_GE(chunks_.size(), 2u);  // pieces leave the fake about 5 ms apart
+  const std::string all = joined();
+  EXPECT_NE(all.find(R"("content": "one ")"), std::string::npos) << all;
+  EXPECT_NE(all.find("data: [DONE]\n\n"), std::string::npos) << all;
+  EXPECT_EQ(all.find("\r\n0\r\n"), std::string::npos) << "chunked coding leaked into the body";
+}
+
+TEST_F(HttpStreamTest, CallbackReturningFalseStopsTheStream) {
+  answer("one two three four five six seven eight nine ten");
+  fail({{"mode", "stream_stall"}, {"after_chunks", 2}, {"delay_ms", 3000}});
+  const auto start = std::chrono::steady_clock::now();
+  auto response = client_.send_stream(stream_post(), [&](std::string_view chunk) {
+    chunks_.emplace_back(chunk);
+    return joined().find("two") == std::string::npos;
+  });
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(2500));
+  EXPECT_EQ(joined().find("three"), std::string::npos);
+}
+
+TEST_F(HttpStreamTest, IdleTimeoutBetweenPiecesIsTimeout) {
+  answer("one two three four");
+  fail({{"mode", "stream_stall"}, {"after_chunks", 2}, {"delay_ms", 2000}});
+  Request request = stream_post();
+  request.idle_timeout = milliseconds(200);
+  const auto start = std::chrono::steady_clock::now();
+  auto response = client_.send_stream(request, collect());
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), ErrorCode::kTimeout) << response.status().to_string();
+  EXPECT_NE(response.status().message().find("idle"), std::string::npos) << response.status().message();
+  EXPECT_LT(took, milliseconds(1500));
+  EXPECT_NE(joined().find(R"("content": "two ")"), std::string::npos) << joined();
+}
+
+TEST_F(HttpStreamTest, PauseShorterThanIdleTimeoutIsFine) {
+  answer("one two three four");
+  fail({{"mode", "stream_stall"}, {"after_chunks", 2}, {"delay_ms", 150}});
+  Request request = stream_post();
+  request.idle_timeout = milliseconds(1000);
+  auto response = client_.send_stream(request, collect());
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_NE(joined().find("data: [DONE]"), std::string::npos);
+}
+
+TEST_F(HttpStreamTest, TotalTimeoutBoundsAStream) {
+  answer("one two three four");
+  fail({{"mode", "stream_stall"}, {"after_chunks", 1}, {"delay_ms", 2000}});
+  Request request = stream_post();
+  request.total_timeout = milliseconds(400);
+  auto response = client_.send_stream(request, collect());
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), ErrorCode::kTimeout) << response.status().to_string();
+  EXPECT_FALSE(chunks_.empty());
+}
+
+TEST_F(HttpStreamTest, CutStreamIsConnectionResetAfterPieces) {
+  answer("one two three four");
+  fail({{"mode", "stream_cut"}, {"after_chunks", 2}});
+  auto response = client_.send_stream(stream_post(), collect());
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), ErrorCode::kConnectionReset) << response.status().to_string();
+  EXPECT_NE(joined().find(R"("content": "two ")"), std::string::npos) << joined();
+}
+
+TEST_F(HttpStreamTest, ErrorStatusBodyIsCollectedNotStreamed) {
+  fail({{"mode", "503"}, {"count", 1}});
+  auto response = client_.send_stream(stream_post(), collect());
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(response->status, 503);
+  EXPECT_NE(response->body.find("internal error in fake"), std::string::npos);
+  EXPECT_TRUE(chunks_.empty());
+}
+
+TEST_F(HttpStreamTest, BodyCapAppliesToStreams) {
+  answer("one two three four five six seven");
+  Request request = stream_post();
+  request.max_body_bytes = 300;
+  auto response = client_.send_stream(request, collect());
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), ErrorCode::kBadResponse) << response.status().to_string();
+  EXPECT_LE(joined().size(), 300u);
+}
+
+TEST_F(HttpStreamTest, ConnectionRefusedIsUnavailable) {
+  Request request = stream_post();
+  request.url = down_url() + "/v1/chat/completions";
+  auto response = client_.send_stream(request, collect());
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), ErrorCode::kUnavailable);
+  EXPECT_TRUE(chunks_.empty());
+}
+
 }  // namespace
 }  // namespace ladder::http

@@ -129,5 +129,52 @@ TEST_F(LlamaServerTest, RawCompletionWithJsonSchemaAndLogprobs) {
   expect_label_answer(result.value());
 }
 
+// Real SSE from llama-server: the streamed deltas spell the same greedy answer as the
+// non-streamed request, with logprobs and usage from the stream.
+TEST_F(LlamaServerTest, StreamedChatMatchesNonStreamed) {
+  auto backend = make();
+  GenerationRequest request;
+  request.messages = {{"user",
+                       "Is this a build failure or a test failure? "
+                       "'linker error: undefined reference to main'. Answer with JSON."}};
+  request.json_schema = kSchema;
+  request.max_tokens = 24;
+  request.top_logprobs = 2;
+  request.timeout = milliseconds(300000);
+  auto whole = backend->generate(request);
+  ASSERT_TRUE(whole.ok()) << whole.status().to_string();
+  std::vector<std::string> deltas;
+  auto streamed = backend->generate_stream(request, [&](std::string_view delta) {
+    deltas.emplace_back(delta);
+    return true;
+  });
+  ASSERT_TRUE(streamed.ok()) << streamed.status().to_string();
+  std::string joined;
+  for (const auto& d : deltas) joined += d;
+  EXPECT_EQ(joined, streamed->text);
+  EXPECT_EQ(streamed->text, whole->text);
+  EXPECT_GE(deltas.size(), 2u);
+  expect_label_answer(streamed.value());
+  EXPECT_EQ(streamed->finish_reason, whole->finish_reason);
+}
+
+TEST_F(LlamaServerTest, StreamedCompletionStopsWhenTheConsumerDoes) {
+  auto backend = make();
+  GenerationRequest request;
+  request.prompt = "Count: one, two, three, four,";
+  request.max_tokens = 32;
+  request.want_logprobs = false;
+  request.timeout = milliseconds(300000);
+  std::vector<std::string> deltas;
+  auto streamed = backend->generate_stream(request, [&](std::string_view delta) {
+    deltas.emplace_back(delta);
+    return false;
+  });
+  ASSERT_TRUE(streamed.ok()) << streamed.status().to_string();
+  ASSERT_EQ(deltas.size(), 1u);
+  EXPECT_EQ(streamed->finish_reason, "cancelled");
+  EXPECT_EQ(streamed->text, deltas[0]);
+}
+
 }  // namespace
 }  // namespace ladder

@@ -11,6 +11,24 @@ Model endpoints (answer text from POST /_answer, default {"label":"unknown"}):
   POST /api/generate         Ollama generate shape
   GET  /v1/models, /api/tags, /api/version
 Readiness (never fault-injected): GET /health -> {"status": "ok"}
+Echo (never recorded, never fault-injected): GET|POST|PUT|PATCH|DELETE /_echo ->
+  {"method", "path", "headers": {lower-case name: value}, "body": raw text}
+
+Streaming: a model request with "stream": true is answered in chunked transfer coding,
+the answer split into word-sized pieces (each word with the whitespace after it; the
+pieces concatenate to the answer), about 5 ms apart (STREAM_PAUSE_S):
+  OpenAI chat        text/event-stream: a role chunk, then `data: {chat.completion.chunk}`
+                     with choices[0].delta.content (logprobs.content per piece when asked),
+                     a chunk with finish_reason "stop", a usage chunk (choices: []) when
+                     stream_options.include_usage, then `data: [DONE]`
+  OpenAI completions `data: {text_completion}` with choices[0].text (legacy logprobs per
+                     piece when asked), finish chunk, usage chunk, `data: [DONE]`
+  Anthropic          `event: message_start`, content_block_start, ping, one
+                     content_block_delta (text_delta) per piece, content_block_stop,
+                     message_delta (stop_reason end_turn, usage), message_stop
+  Ollama             application/x-ndjson: one line per piece with message.content
+                     (/api/chat) or response (/api/generate), done false; a last line
+                     with done true, done_reason "stop", prompt_eval_count, eval_count
 
 Control endpoints:
   GET  /_requests  JSON list of every request received on the endpoints above, oldest
@@ -19,22 +37,39 @@ Control endpoints:
   POST /_reset     clears the recorded requests, the fault and the answer
   POST /_answer    {"text": "..."} sets the answer text
   POST /_fail      {"mode": "429"|"500"|"503"|"400"|"401"|"garbage"|"badshape"|"slow"|
-                    "cut"|"none",
+                    "cut"|"stream_cut"|"stream_stall"|"stream_error"|"none",
                     "count": n (default 1), "retry_after": s (429 only, optional),
-                    "delay_ms": ms (slow; default 2000)}: the next n model-endpoint
-                   requests fail that way. garbage: 200 with a non-JSON body;
-                   badshape: 200 with JSON in no API's shape; cut:
-                   headers with a Content-Length larger than the body, then close;
-                   slow: sleep delay_ms, then answer normally.
+                    "delay_ms": ms (slow, stream_stall; default 2000),
+                    "after_chunks": n (stream modes; default 1)}: the next n
+                   model-endpoint requests fail that way. garbage: 200 with a non-JSON
+                   body; badshape: 200 with JSON in no API's shape; cut: headers with a
+                   Content-Length larger than the body, then close; slow: sleep
+                   delay_ms, then answer normally. These apply to streamed requests too,
+                   before the first byte of the response.
+                   Stream modes apply to the next n requests with "stream": true only
+                   (other requests neither see nor use them up):
+                   stream_cut: after_chunks content pieces, then the connection closes
+                     without the stream's terminator (and without the last chunk of the
+                     chunked coding);
+                   stream_stall: after_chunks content pieces, a pause of delay_ms, then
+                     the rest of the stream as usual;
+                   stream_error: after_chunks content pieces, then an in-band error and
+                     the end of the body: OpenAI `data: {"error": {...}}` (no [DONE]),
+                     Anthropic `event: error` (overloaded_error), Ollama
+                     {"error": "..."}.
 """
 
 import json
+import re
+import socket
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DEFAULT_ANSWER = '{"label":"unknown"}'
+STREAM_PAUSE_S = 0.005
+STREAM_MODES = ("stream_cut", "stream_stall", "stream_error")
 
 
 class State:
@@ -49,13 +84,17 @@ class State:
         self.fail_count = 0
         self.retry_after = None
         self.delay_ms = 2000
+        self.after_chunks = 1
 
-    def take_fault(self):
+    def take_fault(self, streaming=False):
+        """The fault for this request, used up; stream modes only for streamed requests."""
         with self.lock:
             if self.fail_mode == "none" or self.fail_count <= 0:
                 return None
+            if self.fail_mode in STREAM_MODES and not streaming:
+                return None
             self.fail_count -= 1
-            fault = (self.fail_mode, self.retry_after, self.delay_ms)
+            fault = (self.fail_mode, self.retry_after, self.delay_ms, self.after_chunks)
             if self.fail_count == 0:
                 self.fail_mode = "none"
             return fault
@@ -67,6 +106,11 @@ STATE = State()
 def chunk_tokens(text):
     """Splits text into pseudo-tokens of at most 3 characters."""
     return [text[i:i + 3] for i in range(0, len(text), 3)] or [""]
+
+
+def word_pieces(text):
+    """Splits text into word-sized pieces (a word and the whitespace after it)."""
+    return re.findall(r"\s+|\S+\s*", text)
 
 
 def count_tokens(text):
@@ -90,6 +134,7 @@ def token_entries(tokens, top_n):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeFrontier/1.0"
+    disable_nagle_algorithm = True  # stream pieces leave at once
 
     def log_message(self, fmt, *args):  # quiet
         pass
@@ -132,12 +177,17 @@ class Handler(BaseHTTPRequestHandler):
             return {"error": message}
         return {"error": {"message": message, "type": kind, "code": None}}
 
-    def apply_fault(self):
-        """Returns True when the request was answered by a fault."""
-        fault = STATE.take_fault()
+    def apply_fault(self, streaming=False):
+        """Returns True when the request was answered by a fault. A stream fault is left
+        in self.stream_fault for the streaming handler."""
+        self.stream_fault = None
+        fault = STATE.take_fault(streaming)
         if fault is None:
             return False
-        mode, retry_after, delay_ms = fault
+        mode, retry_after, delay_ms, after_chunks = fault
+        if mode in STREAM_MODES:
+            self.stream_fault = (mode, delay_ms, after_chunks)
+            return False
         if mode == "slow":
             time.sleep(delay_ms / 1000.0)
             return False
@@ -172,6 +222,189 @@ class Handler(BaseHTTPRequestHandler):
             return False
         return True
 
+    # ---- streaming --------------------------------------------------------------------
+    def start_stream(self, content_type):
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+
+    def write_chunk(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        if data:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
+    def end_stream(self):
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def cut_stream(self):
+        """Closes the connection at once, without the chunked coding's last chunk."""
+        self.wfile.flush()
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.close_connection = True
+
+    def run_stream(self, pieces, emit_piece, emit_error):
+        """Sends each piece through emit_piece with a short pause between them, applying
+        the stream fault. Returns False when the stream was ended by the fault (the
+        caller sends no terminator then)."""
+        mode, delay_ms, after_chunks = self.stream_fault or ("none", 0, 0)
+        for i, piece in enumerate(pieces):
+            if i == after_chunks:
+                if mode == "stream_cut":
+                    self.cut_stream()
+                    return False
+                if mode == "stream_error":
+                    emit_error()
+                    self.end_stream()
+                    return False
+                if mode == "stream_stall":
+                    time.sleep(delay_ms / 1000.0)
+            if i > 0:
+                time.sleep(STREAM_PAUSE_S)
+            emit_piece(piece)
+        if len(pieces) <= after_chunks:
+            if mode == "stream_cut":
+                self.cut_stream()
+                return False
+            if mode == "stream_error":
+                emit_error()
+                self.end_stream()
+                return False
+            if mode == "stream_stall":
+                time.sleep(delay_ms / 1000.0)
+        time.sleep(STREAM_PAUSE_S)
+        return True
+
+    def sse(self, data, event=None):
+        text = ("event: %s\n" % event if event else "") + "data: %s\n\n" % (
+            data if isinstance(data, str) else json.dumps(data))
+        self.write_chunk(text)
+
+    def openai_stream(self, body, chat):
+        text = self.answer()
+        pieces = word_pieces(text)
+        model = body.get("model", "fake-frontier")
+        prompt = json.dumps(body.get("messages")) if chat else str(body.get("prompt"))
+        logprobs = body.get("logprobs")
+        top_n = int(body.get("top_logprobs", 0)) if chat else (
+            logprobs if isinstance(logprobs, int) and not isinstance(logprobs, bool) else 0)
+        n_tokens = sum(len(chunk_tokens(p)) for p in pieces)
+        base = {"id": "chatcmpl-fake" if chat else "cmpl-fake",
+                "object": "chat.completion.chunk" if chat else "text_completion",
+                "created": 1735689600, "model": model}
+
+        def chunk(choice):
+            return dict(base, choices=[dict({"index": 0, "finish_reason": None, "logprobs": None}, **choice)])
+
+        def emit_piece(piece):
+            entries = token_entries(chunk_tokens(piece), top_n) if logprobs else None
+            if chat:
+                choice = {"delta": {"content": piece}}
+                if entries is not None:
+                    choice["logprobs"] = {"content": entries}
+            else:
+                choice = {"text": piece}
+                if entries is not None:
+                    choice["logprobs"] = {
+                        "tokens": [e["token"] for e in entries],
+                        "token_logprobs": [e["logprob"] for e in entries],
+                        "top_logprobs": [{a["token"]: a["logprob"] for a in e["top_logprobs"]}
+                                         for e in entries]}
+            self.sse(chunk(choice))
+
+        def emit_error():
+            self.sse({"error": {"message": "stream failed in fake", "type": "server_error",
+                                "code": None}})
+
+        self.start_stream("text/event-stream")
+        if chat:
+            self.sse(chunk({"delta": {"role": "assistant", "content": ""}}))
+        if not self.run_stream(pieces, emit_piece, emit_error):
+            return
+        self.sse(chunk({"delta": {}, "finish_reason": "stop"} if chat else
+                       {"text": "", "finish_reason": "stop"}))
+        if isinstance(body.get("stream_options"), dict) and body["stream_options"].get("include_usage"):
+            self.sse(dict(base, choices=[], usage={
+                "prompt_tokens": count_tokens(prompt), "completion_tokens": n_tokens,
+                "total_tokens": count_tokens(prompt) + n_tokens,
+                "prompt_tokens_details": {"cached_tokens": 0}}))
+        self.sse("[DONE]")
+        self.end_stream()
+
+    def anthropic_stream(self, body):
+        text = self.answer()
+        pieces = word_pieces(text)
+        prompt = json.dumps(body.get("messages")) + str(body.get("system", ""))
+        model = body.get("model", "fake-frontier")
+
+        def emit_piece(piece):
+            self.sse({"type": "content_block_delta", "index": 0,
+                      "delta": {"type": "text_delta", "text": piece}}, "content_block_delta")
+
+        def emit_error():
+            self.sse({"type": "error", "error": {"type": "overloaded_error",
+                                                 "message": "stream failed in fake"}}, "error")
+
+        self.start_stream("text/event-stream")
+        self.sse({"type": "message_start", "message": {
+            "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
+            "content": [], "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": count_tokens(prompt), "output_tokens": 1}}}, "message_start")
+        self.sse({"type": "content_block_start", "index": 0,
+                  "content_block": {"type": "text", "text": ""}}, "content_block_start")
+        self.sse({"type": "ping"}, "ping")
+        if not self.run_stream(pieces, emit_piece, emit_error):
+            return
+        self.sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+        self.sse({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                  "usage": {"output_tokens": count_tokens(text)}}, "message_delta")
+        self.sse({"type": "message_stop"}, "message_stop")
+        self.end_stream()
+
+    def ollama_stream(self, body, chat):
+        text = self.answer()
+        pieces = word_pieces(text)
+        model = body["model"]
+
+        def line(obj):
+            self.write_chunk(json.dumps(obj) + "\n")
+
+        def emit_piece(piece):
+            reply = {"model": model, "created_at": "2025-01-01T00:00:00Z", "done": False}
+            if chat:
+                reply["message"] = {"role": "assistant", "content": piece}
+            else:
+                reply["response"] = piece
+            if body.get("logprobs"):
+                reply["logprobs"] = token_entries(chunk_tokens(piece), int(body.get("top_logprobs", 0)))
+            line(reply)
+
+        def emit_error():
+            line({"error": "stream failed in fake"})
+
+        self.start_stream("application/x-ndjson")
+        if not self.run_stream(pieces, emit_piece, emit_error):
+            return
+        final = {"model": model, "created_at": "2025-01-01T00:00:00Z", "done": True,
+                 "done_reason": "stop", "total_duration": 1000, "load_duration": 10,
+                 "prompt_eval_count": count_tokens(json.dumps(body.get("messages", body.get("prompt")))),
+                 "eval_count": sum(len(chunk_tokens(p)) for p in pieces)}
+        if chat:
+            final["message"] = {"role": "assistant", "content": ""}
+        else:
+            final["response"] = ""
+        line(final)
+        self.end_stream()
+
     # ---- model endpoints ------------------------------------------------------------
     def answer(self):
         with STATE.lock:
@@ -181,6 +414,9 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict) or "messages" not in body or "max_tokens" not in body:
             self.send_json(400, self.error_body("invalid_request_error",
                                                 "messages and max_tokens are required"))
+            return
+        if body.get("stream") is True:
+            self.anthropic_stream(body)
             return
         text = self.answer()
         prompt = json.dumps(body.get("messages")) + str(body.get("system", ""))
@@ -198,6 +434,9 @@ class Handler(BaseHTTPRequestHandler):
     def openai_chat(self, body):
         if not isinstance(body, dict) or "messages" not in body:
             self.send_json(400, self.error_body("invalid_request_error", "messages is required"))
+            return
+        if body.get("stream") is True:
+            self.openai_stream(body, chat=True)
             return
         text = self.answer()
         tokens = chunk_tokens(text)
@@ -222,6 +461,9 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict) or "prompt" not in body:
             self.send_json(400, self.error_body("invalid_request_error", "prompt is required"))
             return
+        if body.get("stream") is True:
+            self.openai_stream(body, chat=False)
+            return
         text = self.answer()
         tokens = chunk_tokens(text)
         choice = {"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}
@@ -245,6 +487,9 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict) or "model" not in body:
             self.send_json(400, {"error": "model is required"})
             return
+        if body.get("stream") is True:
+            self.ollama_stream(body, chat)
+            return
         text = self.answer()
         tokens = chunk_tokens(text)
         reply = {"model": body["model"], "created_at": "2025-01-01T00:00:00Z", "done": True,
@@ -260,8 +505,28 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(200, reply)
 
     # ---- dispatch -------------------------------------------------------------------
+    def echo(self):
+        text, _ = self.read_body()
+        self.send_json(200, {"method": self.command, "path": self.path,
+                             "headers": {k.lower(): v for k, v in self.headers.items()},
+                             "body": text})
+
+    def do_other(self):
+        if self.path.split("?")[0] == "/_echo":
+            self.echo()
+            return
+        self.read_body()
+        self.send_json(405, {"error": "method not allowed: " + self.command})
+
+    do_PUT = do_other
+    do_PATCH = do_other
+    do_DELETE = do_other
+
     def do_GET(self):
         path = self.path.split("?")[0]
+        if path == "/_echo":
+            self.echo()
+            return
         if path == "/health":
             self.send_json(200, {"status": "ok"})
             return
@@ -284,6 +549,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         path = self.path.split("?")[0]
+        if path == "/_echo":
+            self.echo()
+            return
         text, body = self.read_body()
         if path == "/_reset":
             with STATE.lock:
@@ -307,6 +575,7 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.fail_count = int(body.get("count", 1))
                 STATE.retry_after = body.get("retry_after")
                 STATE.delay_ms = int(body.get("delay_ms", 2000))
+                STATE.after_chunks = int(body.get("after_chunks", 1))
             self.send_json(200, {"ok": True})
             return
         routes = {
@@ -321,7 +590,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(404, {"error": "not found: " + path})
             return
         self.record(body)
-        if self.apply_fault():
+        streaming = isinstance(body, dict) and body.get("stream") is True
+        if self.apply_fault(streaming):
             return
         if isinstance(body, str):
             self.send_json(400, self.error_body("invalid_request_error", "body is not JSON"))

@@ -1,5 +1,6 @@
 #include "backends/anthropic/anthropic_backend.h"
 
+#include "backends/http/event_stream.h"
 #include "backends/http/json_endpoint.h"
 
 namespace ladder {
@@ -16,6 +17,22 @@ int usage_int(const json& usage, const char* key) {
   return usage[key].get<int>();
 }
 
+std::string string_field(const json& object, const char* key) {
+  if (!object.is_object() || !object.contains(key) || !object[key].is_string()) return {};
+  return object[key].get<std::string>();
+}
+
+// An `event: error` in a stream, by Anthropic's error type.
+ErrorCode stream_error_code(const json& data) {
+  const std::string type = data.is_object() && data.contains("error") ? string_field(data["error"], "type") : "";
+  if (type == "rate_limit_error") return ErrorCode::kRateLimited;
+  if (type == "invalid_request_error" || type == "authentication_error" || type == "permission_error" ||
+      type == "not_found_error" || type == "request_too_large") {
+    return ErrorCode::kUpstreamRejected;
+  }
+  return ErrorCode::kUpstreamError;  // overloaded_error, api_error, anything new
+}
+
 class AnthropicBackend final : public Backend {
  public:
   AnthropicBackend(const ModelConfig& model, SleepFn sleep) : endpoint_("anthropic", model, std::move(sleep)) {}
@@ -30,6 +47,30 @@ class AnthropicBackend final : public Backend {
           auto reply = endpoint_.call(kMessagesPath, &body.value(), headers.value(), timeout, hints);
           if (!reply.ok()) return reply.status();
           return http::parse_boundary<GenerationResult>(endpoint_, kMessagesPath, [&] { return parse(reply.value()); });
+        });
+  }
+
+  Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
+    auto body = build_body(request);
+    if (!body.ok()) return body.status();
+    body.value()["stream"] = true;
+    auto headers = request_headers();
+    if (!headers.ok()) return headers.status();
+    bool delivered = false;
+    return http::stream_with_retries(
+        endpoint_, request.timeout, delivered,
+        [&](milliseconds timeout, AttemptHints& hints) -> Result<GenerationResult> {
+          http::StreamState state;
+          http::SseDecoder sse;
+          Status transport = http::stream_lines(
+              endpoint_, client_, kMessagesPath, body.value(), headers.value(), timeout, request.inter_token_timeout,
+              [&](std::string_view line) {
+                return http::feed_sse(sse, line, endpoint_, kMessagesPath, state, [&](const http::SseEvent& event) {
+                  return on_event(event, state, on_delta, delivered);
+                });
+              },
+              hints);
+          return http::finish_stream(endpoint_, kMessagesPath, std::move(state), transport, "message_stop");
         });
   }
 
@@ -109,7 +150,74 @@ class AnthropicBackend final : public Backend {
     return result;
   }
 
+  // One SSE event of a stream; false ends the stream (message_stop, failure, or the
+  // consumer stopped).
+  bool on_event(const http::SseEvent& event, http::StreamState& state, const DeltaFn& on_delta, bool& delivered) const {
+    const std::string url = endpoint_.url(kMessagesPath);
+    auto data = json::parse(event.data, nullptr, /*allow_exceptions=*/false);
+    const std::string type = data.is_object() && data.contains("type") && data["type"].is_string()
+                                 ? data["type"].get<std::string>()
+                                 : event.event;
+    if (event.event == "error" || type == "error") {
+      state.failure = endpoint_.error(stream_error_code(data),
+                                      url + ": error event in the stream: " + http::upstream_error_text(event.data));
+      return false;
+    }
+    if (data.is_discarded() || !data.is_object()) {
+      state.failure = endpoint_.error(
+          ErrorCode::kBadResponse,
+          url + ": stream event '" + event.event + "' is not a JSON object: " + http::upstream_error_text(event.data));
+      return false;
+    }
+    std::string delta;
+    try {
+      delta = apply_event(type, data, state);
+    } catch (const json::exception& e) {
+      state.failure = endpoint_.error(ErrorCode::kBadResponse,
+                                      url + ": unexpected shape of stream event '" + type + "': " + e.what());
+      return false;
+    }
+    if (state.finished) return false;
+    return state.emit(delta, on_delta, delivered);
+  }
+
+  // Folds one event into the state; returns the text it adds. Unknown event types
+  // (ping, content_block_stop, new ones) add nothing.
+  std::string apply_event(const std::string& type, const json& data, http::StreamState& state) const {
+    GenerationResult& result = state.result;
+    if (type == "message_start") {
+      const auto& message = data.at("message");
+      if (message.contains("model") && message["model"].is_string()) result.model = message["model"].get<std::string>();
+      if (message.contains("usage") && message["usage"].is_object()) {
+        const auto& usage = message["usage"];
+        result.prompt_tokens = usage_int(usage, "input_tokens");
+        result.completion_tokens = usage_int(usage, "output_tokens");
+        result.cached_prompt_tokens = usage_int(usage, "cache_read_input_tokens");
+      }
+    } else if (type == "content_block_start") {
+      const auto& block = data.at("content_block");
+      if (string_field(block, "type") == "text") return string_field(block, "text");
+    } else if (type == "content_block_delta") {
+      const auto& delta = data.at("delta");
+      if (string_field(delta, "type") == "text_delta") return delta.at("text").get<std::string>();
+    } else if (type == "message_delta") {
+      const auto& delta = data.at("delta");
+      if (delta.contains("stop_reason") && delta["stop_reason"].is_string()) {
+        result.finish_reason = delta["stop_reason"].get<std::string>();
+      }
+      if (data.contains("usage") && data["usage"].is_object()) {
+        const auto& usage = data["usage"];
+        if (usage.contains("output_tokens")) result.completion_tokens = usage_int(usage, "output_tokens");
+        if (usage.contains("input_tokens")) result.prompt_tokens = usage_int(usage, "input_tokens");
+      }
+    } else if (type == "message_stop") {
+      state.finished = true;
+    }
+    return {};
+  }
+
   http::JsonEndpoint endpoint_;
+  http::Client client_;  // streamed exchanges
 };
 
 }  // namespace

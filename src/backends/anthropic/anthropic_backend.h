@@ -3,6 +3,11 @@
 // separate `system` field; max_tokens, temperature. The answer is the concatenated text
 // blocks of `content`; usage.input_tokens / output_tokens; no logprobs. Errors in
 // Anthropic's shape ({type:"error", error:{type, message}}) are carried into the message.
+// generate_stream(): stream true; Server-Sent Events message_start (model, input usage),
+// content_block_delta with text_delta (the deltas), message_delta (stop_reason, output
+// usage), message_stop (the terminator; without it kConnectionReset). An `event: error`
+// is a failure by its error type (overloaded/api -> kUpstreamError, rate limit ->
+// kRateLimited, request errors -> kUpstreamRejected); retries only before the first delta.
 // health(): GET {base_url}/v1/models.
 #pragma once
 

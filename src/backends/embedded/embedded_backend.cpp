@@ -1,9 +1,10 @@
 // llama.cpp in-process backend. See embedded_backend.h for the contract.
 //
 // Thread safety: one EmbeddedBackend owns one llama_context; `mutex_` serialises
-// generate() calls (one request at a time per backend) and guards the context and the
-// record of which tokens sit in its KV cache. health(), kind() and model() read only
-// state fixed at construction.
+// generate() and generate_stream() calls (one request at a time per backend) and guards
+// the context and the record of which tokens sit in its KV cache. generate_stream()
+// calls on_delta with the mutex held: a consumer must not call back into the same
+// backend. health(), kind() and model() read only state fixed at construction.
 #include "backends/embedded/embedded_backend.h"
 
 #include <llama.h>
@@ -17,7 +18,9 @@
 #include <filesystem>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -84,6 +87,20 @@ bool json_value_closed(const std::string& text) {
   return it != text.rend() && (*it == '}' || *it == ']' || *it == '"');
 }
 
+// Bytes at the end of `text` that begin a multi-byte UTF-8 character whose remaining
+// bytes have not been seen yet (0 when the text ends on a character boundary, or in
+// bytes that no continuation could make valid: those pass through as they are).
+size_t incomplete_utf8_tail(std::string_view text) {
+  const size_t n = text.size();
+  for (size_t back = 1; back <= std::min<size_t>(3, n); ++back) {
+    const auto c = static_cast<unsigned char>(text[n - back]);
+    if ((c & 0xC0) == 0x80) continue;  // continuation byte: look further back for the lead
+    const size_t need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
+
 bool is_whitespace_only(const std::string& s) {
   if (s.empty()) return false;
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c) != 0; });
@@ -105,7 +122,14 @@ class EmbeddedBackend final : public Backend {
     llama_set_abort_callback(ctx_.get(), &EmbeddedBackend::abort_callback, this);
   }
 
-  Result<GenerationResult> generate(const GenerationRequest& request) override;
+  Result<GenerationResult> generate(const GenerationRequest& request) override { return run(request, nullptr); }
+  // Each token's text as soon as it is decoded, whole UTF-8 characters only (bytes of a
+  // character split across tokens wait for the rest); on_delta returning false ends
+  // generation ("cancelled", the text being what was delivered); inter_token_timeout
+  // bounds the time between deltas (kTimeout), also inside a long decode.
+  Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
+    return run(request, &on_delta);
+  }
   Status health() override {
     if (!model_ || !ctx_) return make_error(ErrorCode::kUnavailable, "embedded model not loaded");
     return Status::ok_status();
@@ -121,6 +145,9 @@ class EmbeddedBackend final : public Backend {
   }
 
  private:
+  // generate() (on_delta null) and generate_stream().
+  Result<GenerationResult> run(const GenerationRequest& request, const DeltaFn* on_delta);
+
   struct StepChoice {
     llama_token token = -1;
     bool stop_grammar_complete = false;  // grammar accepts here and the model wants to end
@@ -400,7 +427,7 @@ Result<EmbeddedBackend::StepChoice> EmbeddedBackend::choose_constrained(const fl
   return choice;
 }
 
-Result<GenerationResult> EmbeddedBackend::generate(const GenerationRequest& request) {
+Result<GenerationResult> EmbeddedBackend::run(const GenerationRequest& request, const DeltaFn* on_delta) {
   const auto started = Clock::now();
   const auto deadline = started + request.timeout;
 
@@ -470,9 +497,40 @@ Result<GenerationResult> EmbeddedBackend::generate(const GenerationRequest& requ
   result.has_logprobs = request.want_logprobs;
   result.finish_reason = "length";
 
+  // Streaming: result.text[0, delivered) went out through on_delta; after the first
+  // delta the abort deadline also covers the inter-token limit.
+  size_t delivered = 0;
+  std::optional<Clock::time_point> token_deadline;
+  const bool inter_token_limit = on_delta != nullptr && request.inter_token_timeout.count() > 0;
+  const auto inter_token_error = [&] {
+    return make_error(ErrorCode::kTimeout, "embedded generation: no token within the inter-token timeout of " +
+                                               std::to_string(request.inter_token_timeout.count()) + " ms");
+  };
+  const auto timed_out = [&](Status status) {
+    if (token_deadline && Clock::now() > *token_deadline) return inter_token_error();
+    return status;
+  };
+  // Sends the complete characters not yet delivered (all bytes when `flush`); false when
+  // the consumer asked to stop.
+  const auto emit = [&](bool flush) {
+    if (on_delta == nullptr) return true;
+    const std::string_view text(result.text);
+    const size_t end = flush ? text.size() : text.size() - incomplete_utf8_tail(text.substr(delivered));
+    if (end <= delivered) return true;
+    const bool go_on = (*on_delta)(text.substr(delivered, end - delivered));
+    delivered = end;
+    if (inter_token_limit) {
+      token_deadline = Clock::now() + request.inter_token_timeout;
+      deadline_ns_.store(std::min(deadline, *token_deadline).time_since_epoch().count(), std::memory_order_relaxed);
+    }
+    return go_on;
+  };
+
   std::vector<llama_token> all = tokens;  // prompt + generated, mirrors the KV cache
+  bool cancelled = false;
   for (int step = 0; step < request.max_tokens; ++step) {
     if (Clock::now() > deadline) return make_error(ErrorCode::kTimeout, "embedded generation timed out");
+    if (token_deadline && Clock::now() > *token_deadline) return inter_token_error();
     const float* logits = llama_get_logits_ith(ctx_.get(), -1);
     if (logits == nullptr) return make_error(ErrorCode::kInternal, "llama.cpp returned no logits");
 
@@ -500,6 +558,10 @@ Result<GenerationResult> EmbeddedBackend::generate(const GenerationRequest& requ
       choice.logprob.token = text_piece;
       result.tokens.push_back(std::move(choice.logprob));
     }
+    if (!emit(/*flush=*/false)) {
+      cancelled = true;
+      break;
+    }
     if (json_mode && json_value_closed(result.text) && grammar_accepts_end(grammar.get())) {
       // A complete JSON value that ends in } ] or " cannot grow but by whitespace: done,
       // without decoding one more token only to learn that.
@@ -510,9 +572,15 @@ Result<GenerationResult> EmbeddedBackend::generate(const GenerationRequest& requ
     if (static_cast<int>(all.size()) + 1 >= n_ctx_) break;  // context full: "length"
 
     all.push_back(choice.token);
-    if (Status st = decode_from(all, all.size() - 1); !st.ok()) return st;
+    if (Status st = decode_from(all, all.size() - 1); !st.ok()) return timed_out(st);
   }
 
+  if (cancelled) {
+    result.text.resize(delivered);  // held-back bytes of a split character never went out
+    result.finish_reason = "cancelled";
+  } else if (!emit(/*flush=*/true)) {
+    result.finish_reason = "cancelled";
+  }
   result.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
   return result;
 }

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <mutex>
+#include <optional>
 #include <type_traits>
 
 #include <boost/asio.hpp>
@@ -34,7 +36,7 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-enum class Phase { kConnect, kHandshake, kWrite, kRead };
+enum class Phase { kConnect, kHandshake, kWrite, kRead, kIdle };
 
 std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
@@ -44,11 +46,20 @@ bool is_cut(const ErrorCodeB& ec) {
          ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated;
 }
 
+Status body_cap_status(const std::string& what, const Request& request) {
+  return make_error(ErrorCode::kBadResponse,
+                    what + ": response body over " + std::to_string(request.max_body_bytes) + " bytes");
+}
+
 // One place that turns a transport error into a code from the error table.
 Status transport_status(Phase phase, const ErrorCodeB& ec, const std::string& what, const Request& request) {
   if (ec == beast::error::timeout) {
     if (phase == Phase::kConnect || phase == Phase::kHandshake) {
       return make_error(ErrorCode::kTimeout, what + ": connect timed out (" + ms_text(request.connect_timeout) + ")");
+    }
+    if (phase == Phase::kIdle) {
+      return make_error(ErrorCode::kTimeout,
+                        what + ": stream idle: no data for " + ms_text(request.idle_timeout) + " (idle timeout)");
     }
     return make_error(ErrorCode::kTimeout, what + ": no complete response within " + ms_text(request.total_timeout));
   }
@@ -60,12 +71,10 @@ Status transport_status(Phase phase, const ErrorCodeB& ec, const std::string& wh
     case Phase::kWrite:
       return make_error(ErrorCode::kConnectionReset, what + ": connection lost while sending: " + ec.message());
     case Phase::kRead:
+    case Phase::kIdle:
       break;
   }
-  if (ec == bhttp::error::body_limit) {
-    return make_error(ErrorCode::kBadResponse,
-                      what + ": response body over " + std::to_string(request.max_body_bytes) + " bytes");
-  }
+  if (ec == bhttp::error::body_limit) return body_cap_status(what, request);
   if (is_cut(ec)) {
     return make_error(ErrorCode::kConnectionReset,
                       what + ": connection closed before the response was complete: " + ec.message());
@@ -76,21 +85,35 @@ Status transport_status(Phase phase, const ErrorCodeB& ec, const std::string& wh
   return make_error(ErrorCode::kConnectionReset, what + ": read failed: " + ec.message());
 }
 
-// Drives connect -> (TLS handshake) -> write -> read as a chain of completion handlers
-// on one io_context; run() returns when the chain ends.
+std::optional<bhttp::verb> verb_of(std::string_view method) {
+  if (method == "GET") return bhttp::verb::get;
+  if (method == "POST") return bhttp::verb::post;
+  if (method == "PUT") return bhttp::verb::put;
+  if (method == "PATCH") return bhttp::verb::patch;
+  if (method == "DELETE") return bhttp::verb::delete_;
+  return std::nullopt;
+}
+
+bool is_success(unsigned status) { return status >= 200 && status < 300; }
+
+// Drives connect -> (TLS handshake) -> write -> read header -> read body piece by piece
+// as a chain of completion handlers on one io_context; run() returns when the chain
+// ends. The body goes to `on_chunk` when it is set and the status is 2xx (streaming),
+// otherwise into body().
 template <class Stream>
 class Exchange {
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
   Exchange(Stream& stream, const Request& request, const Url& url, const tcp::resolver::results_type& endpoints,
-           Clock::time_point connect_deadline, Clock::time_point deadline)
+           Clock::time_point connect_deadline, Clock::time_point deadline, const BodyChunkFn* on_chunk)
       : stream_(stream),
         request_(request),
         url_(url),
         endpoints_(endpoints),
         connect_deadline_(connect_deadline),
-        deadline_(deadline) {}
+        deadline_(deadline),
+        on_chunk_(on_chunk) {}
 
   void start() {
     auto& lowest = beast::get_lowest_layer(stream_);
@@ -109,25 +132,31 @@ class Exchange {
   }
 
   bool failed() const { return failed_; }
+  bool over_cap() const { return over_cap_; }
   Phase phase() const { return phase_; }
   const ErrorCodeB& error() const { return error_; }
-  bhttp::response_parser<bhttp::string_body>& parser() { return parser_; }
+  const bhttp::response_header<>& header() { return parser_.get().base(); }
+  std::string& body() { return body_; }
 
-  void build(const std::string& host_header) {
-    req_.method(request_.method == "POST" ? bhttp::verb::post : bhttp::verb::get);
+  void build(bhttp::verb verb, const std::string& host_header) {
+    req_.method(verb);
     req_.target(url_.target);
     req_.version(11);
     req_.set(bhttp::field::host, host_header);
     req_.set(bhttp::field::user_agent, std::string(kUserAgent));
-    req_.set(bhttp::field::accept, "application/json");
+    req_.set(bhttp::field::accept,
+             on_chunk_ != nullptr ? "application/json, text/event-stream, application/x-ndjson" : "application/json");
     req_.set(bhttp::field::connection, "close");
-    if (!request_.body.empty() || request_.method == "POST") {
-      req_.set(bhttp::field::content_type, "application/json");
-    }
+    const bool has_payload = verb == bhttp::verb::post || verb == bhttp::verb::put || verb == bhttp::verb::patch;
+    if (!request_.body.empty() || has_payload) req_.set(bhttp::field::content_type, "application/json");
     for (const auto& [name, value] : request_.headers) req_.set(name, value);
     req_.body() = request_.body;
     req_.prepare_payload();
-    parser_.body_limit(request_.max_body_bytes);
+    if (request_.max_body_bytes > 0) {
+      parser_.body_limit(static_cast<std::uint64_t>(request_.max_body_bytes));
+    } else {
+      parser_.body_limit(boost::none);
+    }
   }
 
  private:
@@ -135,12 +164,55 @@ class Exchange {
     beast::get_lowest_layer(stream_).expires_at(deadline_);
     bhttp::async_write(stream_, req_, [this](const ErrorCodeB& ec, std::size_t) {
       if (ec) return fail(Phase::kWrite, ec);
-      bhttp::async_read(stream_, buffer_, parser_, [this](const ErrorCodeB& rec, std::size_t) {
+      bhttp::async_read_header(stream_, buffer_, parser_, [this](const ErrorCodeB& rec, std::size_t) {
         if (rec) return fail(Phase::kRead, rec);
-        ErrorCodeB ignored;
-        beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+        streaming_ = on_chunk_ != nullptr && is_success(parser_.get().result_int());
+        read_body();
       });
     });
+  }
+
+  void read_body() {
+    if (parser_.is_done()) return finish();
+    auto& body = parser_.get().body();
+    body.data = piece_;
+    body.size = sizeof(piece_);
+    // Idle limit: only while streaming, and only once the body has begun.
+    Clock::time_point expiry = deadline_;
+    idle_armed_ = false;
+    if (streaming_ && received_ > 0 && request_.idle_timeout.count() > 0) {
+      const auto idle = Clock::now() + request_.idle_timeout;
+      if (idle < expiry) {
+        expiry = idle;
+        idle_armed_ = true;
+      }
+    }
+    beast::get_lowest_layer(stream_).expires_at(expiry);
+    bhttp::async_read_some(stream_, buffer_, parser_, [this](ErrorCodeB ec, std::size_t) {
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) return fail(idle_armed_ ? Phase::kIdle : Phase::kRead, ec);
+      const std::size_t n = sizeof(piece_) - parser_.get().body().size;
+      if (n > 0) {
+        received_ += n;
+        // Beast enforces body_limit only on some read patterns: count here as well.
+        if (request_.max_body_bytes > 0 && received_ > request_.max_body_bytes) {
+          over_cap_ = true;
+          return fail(Phase::kRead, bhttp::error::body_limit);
+        }
+        if (streaming_) {
+          if (!(*on_chunk_)(std::string_view(piece_, n))) return finish();  // the caller stopped
+        } else {
+          body_.append(piece_, n);
+        }
+      }
+      read_body();
+    });
+  }
+
+  void finish() {
+    ErrorCodeB ignored;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(stream_).socket().close(ignored);
   }
 
   void fail(Phase phase, const ErrorCodeB& ec) {
@@ -157,9 +229,16 @@ class Exchange {
   const tcp::resolver::results_type& endpoints_;
   Clock::time_point connect_deadline_;
   Clock::time_point deadline_;
+  const BodyChunkFn* on_chunk_;
   bhttp::request<bhttp::string_body> req_;
-  bhttp::response_parser<bhttp::string_body> parser_;
+  bhttp::response_parser<bhttp::buffer_body> parser_;
   beast::flat_buffer buffer_;
+  char piece_[16 * 1024];
+  std::string body_;
+  std::size_t received_ = 0;
+  bool streaming_ = false;
+  bool idle_armed_ = false;
+  bool over_cap_ = false;
   bool failed_ = false;
   Phase phase_ = Phase::kConnect;
   ErrorCodeB error_;
@@ -167,29 +246,26 @@ class Exchange {
 
 template <class Stream>
 Result<Response> run_exchange(asio::io_context& ioc, Stream& stream, const Request& request, const Url& url,
-                              const tcp::resolver::results_type& endpoints, Clock::time_point connect_deadline,
-                              Clock::time_point deadline, const std::string& what) {
-  Exchange<Stream> exchange(stream, request, url, endpoints, connect_deadline, deadline);
+                              bhttp::verb verb, const tcp::resolver::results_type& endpoints,
+                              Clock::time_point connect_deadline, Clock::time_point deadline, const std::string& what,
+                              const BodyChunkFn* on_chunk) {
+  auto exchange =
+      std::make_unique<Exchange<Stream>>(stream, request, url, endpoints, connect_deadline, deadline, on_chunk);
   const bool default_port = (url.tls() && url.port == "443") || (!url.tls() && url.port == "80");
   std::string host_header = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
   if (!default_port) host_header += ":" + url.port;
-  exchange.build(host_header);
-  exchange.start();
+  exchange->build(verb, host_header);
+  exchange->start();
   ioc.run();
-  if (exchange.failed()) return transport_status(exchange.phase(), exchange.error(), what, request);
-  auto message = exchange.parser().release();
-  // Beast enforces body_limit only on some read patterns (a body that arrives in a later
-  // read than its headers can slip through): check the received size as well.
-  if (request.max_body_bytes > 0 && message.body().size() > request.max_body_bytes) {
-    return make_error(ErrorCode::kBadResponse,
-                      what + ": response body over " + std::to_string(request.max_body_bytes) + " bytes");
-  }
+  if (exchange->over_cap()) return body_cap_status(what, request);
+  if (exchange->failed()) return transport_status(exchange->phase(), exchange->error(), what, request);
   Response response;
-  response.status = static_cast<int>(message.result_int());
-  for (const auto& field : message) {
+  const auto& header = exchange->header();
+  response.status = static_cast<int>(header.result_int());
+  for (const auto& field : header) {
     response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
-  response.body = std::move(message.body());
+  response.body = std::move(exchange->body());
   return response;
 }
 
@@ -308,13 +384,21 @@ struct Client::Impl {
 Client::Client() : impl_(std::make_unique<Impl>()) {}
 Client::~Client() = default;
 
-Result<Response> Client::send(const Request& request) const {
+Result<Response> Client::send(const Request& request) const { return exchange(request, nullptr); }
+
+Result<Response> Client::send_stream(const Request& request, const BodyChunkFn& on_body_chunk) const {
+  return exchange(request, &on_body_chunk);
+}
+
+Result<Response> Client::exchange(const Request& request, const BodyChunkFn* on_body_chunk) const {
   auto parsed = parse_url(request.url);
   if (!parsed.ok()) return parsed.status();
   const Url& url = parsed.value();
   const std::string what = request.method + " " + url.to_string();
-  if (request.method != "GET" && request.method != "POST") {
-    return make_error(ErrorCode::kInternal, what + ": unsupported method");
+  const auto verb = verb_of(request.method);
+  if (!verb) return make_error(ErrorCode::kInternal, what + ": unsupported method");
+  if (*verb == bhttp::verb::get && !request.body.empty()) {
+    return make_error(ErrorCode::kInternal, what + ": a GET request carries no body");
   }
 
   const auto start = Clock::now();
@@ -360,10 +444,10 @@ Result<Response> Client::send(const Request& request) const {
         return make_error(ErrorCode::kUnavailable, what + ": cannot set TLS server name");
       }
       stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
-      return run_exchange(ioc, stream, request, url, endpoints, connect_deadline, deadline, what);
+      return run_exchange(ioc, stream, request, url, *verb, endpoints, connect_deadline, deadline, what, on_body_chunk);
     }
     beast::tcp_stream stream(ioc);
-    return run_exchange(ioc, stream, request, url, endpoints, connect_deadline, deadline, what);
+    return run_exchange(ioc, stream, request, url, *verb, endpoints, connect_deadline, deadline, what, on_body_chunk);
   } catch (const std::exception& e) {
     // Asio reports setup failures (socket creation, TLS context) by exception.
     return make_error(ErrorCode::kUnavailable, what + ": " + e.what());

@@ -1,10 +1,12 @@
 // A small synchronous HTTP/1.1 client for the network backends (Boost.Beast underneath,
-// kept out of this header). One connection per request; http and https; a connect
-// timeout and a total request timeout; a cap on the response body.
+// kept out of this header). One connection per request; http and https; methods GET,
+// POST, PUT, PATCH and DELETE; a connect timeout and a total request timeout; a cap on
+// the response body. send_stream() hands a 2xx body to the caller piece by piece as it
+// arrives, with an optional idle timeout between pieces.
 //
 // Transport failures come back as Status values with codes from the one error table:
 //   DNS failure, connection refused, unreachable, TLS handshake failure -> kUnavailable
-//   connect or request deadline passed                                  -> kTimeout
+//   connect or request deadline passed, stream idle timeout passed      -> kTimeout
 //   connection reset, body shorter than Content-Length, closed early    -> kConnectionReset
 //   response body over the cap, unparseable HTTP                        -> kBadResponse
 // HTTP error statuses (4xx, 5xx) are NOT failures here: the caller maps them
@@ -13,6 +15,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,20 +48,28 @@ std::string join_url(std::string_view base, std::string_view path);
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// Receives a piece of a streamed response body; returning false stops the stream.
+using BodyChunkFn = std::function<bool(std::string_view chunk)>;
+
 struct Request {
-  std::string method = "GET";  // "GET" or "POST"
+  std::string method = "GET";  // "GET", "POST", "PUT", "PATCH" or "DELETE"
   std::string url;
-  Headers headers;                                  // Host, User-Agent and Content-Length are added
-  std::string body;                                 // sent with Content-Type application/json when non-empty
+  Headers headers;  // Host, User-Agent and Content-Length are added
+  // Sent with Content-Type application/json when non-empty (and for POST, PUT, PATCH);
+  // a GET request must not carry one (kInternal).
+  std::string body;
   std::chrono::milliseconds connect_timeout{2000};  // DNS + TCP connect + TLS handshake
   std::chrono::milliseconds total_timeout{30000};   // whole exchange, connect included
-  std::size_t max_body_bytes = 8 * 1024 * 1024;
+  // send_stream() only: the longest wait for more of a 2xx body once its first bytes
+  // arrived (0: no limit besides total_timeout). Passing it is kTimeout.
+  std::chrono::milliseconds idle_timeout{0};
+  std::size_t max_body_bytes = 8 * 1024 * 1024;  // 0: no cap
 };
 
 struct Response {
   int status = 0;
-  Headers headers;  // as received
-  std::string body;
+  Headers headers;   // as received
+  std::string body;  // send_stream(): empty for a 2xx (the body went to the callback)
   // Case-insensitive header lookup; the first match.
   std::optional<std::string> header(std::string_view name) const;
 };
@@ -73,8 +84,19 @@ class Client {
   // Thread-safe: each call owns its connection; the TLS context is shared read-only.
   Result<Response> send(const Request& request) const;
 
+  // Like send(), but a 2xx body is not collected: each piece is passed to
+  // `on_body_chunk` as soon as it arrives (transfer coding removed; pieces split the
+  // bytes anywhere, not at line or character boundaries). Returning false from the
+  // callback closes the connection at once and send_stream() returns the response
+  // (status and headers, empty body) as a success. A non-2xx body is collected into
+  // Response::body as by send() and the callback is never called. Failures after some
+  // pieces were delivered (cut, timeouts, body cap) are errors as for send().
+  Result<Response> send_stream(const Request& request, const BodyChunkFn& on_body_chunk) const;
+
  private:
   struct Impl;
+  Result<Response> exchange(const Request& request, const BodyChunkFn* on_body_chunk) const;
+
   std::unique_ptr<Impl> impl_;
 };
 

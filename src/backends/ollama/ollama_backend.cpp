@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "backends/http/event_stream.h"
 #include "backends/http/json_endpoint.h"
 
 namespace ladder {
@@ -38,6 +39,28 @@ class OllamaBackend final : public Backend {
           auto reply = endpoint_.call(path, &body, headers.value(), timeout, hints);
           if (!reply.ok()) return reply.status();
           return http::parse_boundary<GenerationResult>(endpoint_, path, [&] { return parse(reply.value(), raw); });
+        });
+  }
+
+  Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
+    const bool raw = request.messages.empty() && request.prompt.has_value();
+    if (request.messages.empty() && !raw) {
+      return endpoint_.error(ErrorCode::kInvalidArgument, "request has neither messages nor a prompt");
+    }
+    auto headers = auth_headers();
+    if (!headers.ok()) return headers.status();
+    json body = build_body(request, raw);
+    body["stream"] = true;
+    const std::string_view path = raw ? kGeneratePath : kChatPath;
+    bool delivered = false;
+    return http::stream_with_retries(
+        endpoint_, request.timeout, delivered,
+        [&](milliseconds timeout, AttemptHints& hints) -> Result<GenerationResult> {
+          http::StreamState state;
+          Status transport = http::stream_lines(
+              endpoint_, client_, path, body, headers.value(), timeout, request.inter_token_timeout,
+              [&](std::string_view line) { return on_line(line, raw, path, state, on_delta, delivered); }, hints);
+          return http::finish_stream(endpoint_, path, std::move(state), transport, "a line with \"done\": true");
         });
   }
 
@@ -102,7 +125,62 @@ class OllamaBackend final : public Backend {
     return result;
   }
 
+  // One NDJSON line of a stream; false ends the stream (done, failure, or the consumer
+  // stopped).
+  bool on_line(std::string_view line, bool raw, std::string_view path, http::StreamState& state,
+               const DeltaFn& on_delta, bool& delivered) const {
+    if (line.find_first_not_of(" \t") == std::string_view::npos) return true;
+    const std::string url = endpoint_.url(path);
+    auto chunk = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (chunk.is_discarded() || !chunk.is_object()) {
+      state.failure = endpoint_.error(ErrorCode::kBadResponse,
+                                      url + ": stream line is not a JSON object: " + http::upstream_error_text(line));
+      return false;
+    }
+    if (chunk.contains("error")) {
+      state.failure =
+          endpoint_.error(ErrorCode::kUpstreamError, url + ": error in the stream: " + http::upstream_error_text(line));
+      return false;
+    }
+    std::string delta;
+    try {
+      delta = apply_chunk(chunk, raw, state);
+    } catch (const json::exception& e) {
+      state.failure = endpoint_.error(ErrorCode::kBadResponse, url + ": unexpected stream line shape: " + e.what());
+      return false;
+    }
+    if (!state.emit(delta, on_delta, delivered)) return false;
+    return !state.finished;
+  }
+
+  // Folds one line into the state; returns its text.
+  static std::string apply_chunk(const json& chunk, bool raw, http::StreamState& state) {
+    GenerationResult& result = state.result;
+    std::string text;
+    if (raw) {
+      if (chunk.contains("response")) text = chunk["response"].get<std::string>();
+    } else if (chunk.contains("message")) {
+      const auto& message = chunk["message"];
+      if (message.contains("content") && !message["content"].is_null()) text = message["content"].get<std::string>();
+    }
+    if (chunk.contains("model") && chunk["model"].is_string()) result.model = chunk["model"].get<std::string>();
+    if (chunk.contains("logprobs") && chunk["logprobs"].is_array()) {
+      for (auto& token : http::parse_token_logprobs(chunk["logprobs"])) result.tokens.push_back(std::move(token));
+      result.has_logprobs = !result.tokens.empty();
+    }
+    if (chunk.contains("done") && chunk["done"].is_boolean() && chunk["done"].get<bool>()) {
+      state.finished = true;
+      result.prompt_tokens = count_field(chunk, "prompt_eval_count");
+      result.completion_tokens = count_field(chunk, "eval_count");
+      if (chunk.contains("done_reason") && chunk["done_reason"].is_string()) {
+        result.finish_reason = chunk["done_reason"].get<std::string>();
+      }
+    }
+    return text;
+  }
+
   http::JsonEndpoint endpoint_;
+  http::Client client_;  // streamed exchanges
 };
 
 }  // namespace

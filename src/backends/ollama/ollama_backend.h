@@ -2,7 +2,11 @@
 // stream false, keep_alive, options {temperature, num_predict}, and logprobs /
 // top_logprobs (newer Ollama answers with a `logprobs` array; parsed when present).
 // Raw completion (request.prompt with no messages): POST {base_url}/api/generate with
-// raw true. Usage from prompt_eval_count / eval_count. health(): GET {base_url}/api/tags.
+// raw true. generate_stream(): stream true; NDJSON lines with message.content (chat) or
+// response (generate) as deltas until one with done true (done_reason, eval counts);
+// {"error": "..."} in the stream is kUpstreamError, a stream without its done line
+// kConnectionReset; retries only before the first delta. Usage from prompt_eval_count / eval_count. health(): GET
+// {base_url}/api/tags.
 #pragma once
 
 #include <memory>

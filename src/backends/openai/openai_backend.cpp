@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "backends/http/event_stream.h"
 #include "backends/http/json_endpoint.h"
 
 namespace ladder {
@@ -15,6 +16,7 @@ constexpr std::string_view kChatPath = "/v1/chat/completions";
 constexpr std::string_view kCompletionPath = "/v1/completions";
 constexpr std::string_view kModelsPath = "/v1/models";
 constexpr int kMaxTopLogprobs = 20;  // OpenAI's limit
+constexpr std::string_view kDoneData = "[DONE]";
 
 int usage_int(const json& usage, const char* key) {
   if (!usage.is_object() || !usage.contains(key) || usage[key].is_null()) return 0;
@@ -42,6 +44,19 @@ std::vector<TokenLogprob> parse_legacy_logprobs(const json& logprobs) {
   return tokens;
 }
 
+// An in-band stream error {"error": {...}}: rate limits keep their code, the rest is the
+// upstream's failure.
+ErrorCode stream_error_code(const json& error) {
+  auto mentions = [&](const char* key, std::string_view word) {
+    return error.is_object() && error.contains(key) && error[key].is_string() &&
+           error[key].get<std::string>().find(word) != std::string::npos;
+  };
+  const bool code_429 = error.is_object() && error.contains("code") && error["code"].is_number_integer() &&
+                        error["code"].get<int>() == 429;
+  if (code_429 || mentions("type", "rate_limit") || mentions("code", "rate_limit")) return ErrorCode::kRateLimited;
+  return ErrorCode::kUpstreamError;
+}
+
 class OpenAiBackend final : public Backend {
  public:
   OpenAiBackend(const ModelConfig& model, SleepFn sleep) : endpoint_("openai", model, std::move(sleep)) {}
@@ -61,6 +76,35 @@ class OpenAiBackend final : public Backend {
           if (!reply.ok()) return reply.status();
           return http::parse_boundary<GenerationResult>(
               endpoint_, path, [&] { return raw ? parse_completion(reply.value()) : parse_chat(reply.value()); });
+        });
+  }
+
+  Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
+    const bool raw = request.messages.empty() && request.prompt.has_value();
+    if (request.messages.empty() && !raw) {
+      return endpoint_.error(ErrorCode::kInvalidArgument, "request has neither messages nor a prompt");
+    }
+    auto headers = auth_headers();
+    if (!headers.ok()) return headers.status();
+    json body = raw ? completion_body(request) : chat_body(request);
+    body["stream"] = true;
+    body["stream_options"] = {{"include_usage", true}};
+    const std::string_view path = raw ? kCompletionPath : kChatPath;
+    bool delivered = false;
+    return http::stream_with_retries(
+        endpoint_, request.timeout, delivered,
+        [&](milliseconds timeout, AttemptHints& hints) -> Result<GenerationResult> {
+          http::StreamState state;
+          http::SseDecoder sse;
+          Status transport = http::stream_lines(
+              endpoint_, client_, path, body, headers.value(), timeout, request.inter_token_timeout,
+              [&](std::string_view line) {
+                return http::feed_sse(sse, line, endpoint_, path, state, [&](const http::SseEvent& event) {
+                  return on_event(event, raw, path, state, on_delta, delivered);
+                });
+              },
+              hints);
+          return http::finish_stream(endpoint_, path, std::move(state), transport, "data: [DONE]");
         });
   }
 
@@ -125,6 +169,10 @@ class OpenAiBackend final : public Backend {
     }
     result.model = reply.contains("model") && reply["model"].is_string() ? reply["model"].get<std::string>()
                                                                          : endpoint_.model().model;
+    fill_usage(reply, result);
+  }
+
+  static void fill_usage(const json& reply, GenerationResult& result) {
     if (reply.contains("usage") && reply["usage"].is_object()) {
       const auto& usage = reply["usage"];
       result.prompt_tokens = usage_int(usage, "prompt_tokens");
@@ -173,6 +221,70 @@ class OpenAiBackend final : public Backend {
     return result;
   }
 
+  // One SSE event of a stream; false ends the stream (terminator, failure, or the
+  // consumer stopped).
+  bool on_event(const http::SseEvent& event, bool raw, std::string_view path, http::StreamState& state,
+                const DeltaFn& on_delta, bool& delivered) const {
+    if (event.data == kDoneData) {
+      state.finished = true;
+      return false;
+    }
+    const std::string url = endpoint_.url(path);
+    auto chunk = json::parse(event.data, nullptr, /*allow_exceptions=*/false);
+    if (chunk.is_discarded() || !chunk.is_object()) {
+      state.failure =
+          endpoint_.error(ErrorCode::kBadResponse,
+                          url + ": stream event is not a JSON object: " + http::upstream_error_text(event.data));
+      return false;
+    }
+    if (chunk.contains("error")) {
+      state.failure = endpoint_.error(stream_error_code(chunk["error"]),
+                                      url + ": error in the stream: " + http::upstream_error_text(event.data));
+      return false;
+    }
+    std::string delta;
+    try {
+      delta = apply_chunk(chunk, raw, state.result);
+    } catch (const json::exception& e) {
+      state.failure = endpoint_.error(ErrorCode::kBadResponse, url + ": unexpected stream event shape: " + e.what());
+      return false;
+    }
+    return state.emit(delta, on_delta, delivered);
+  }
+
+  // Folds one chunk (chat.completion.chunk or text_completion) into `result`; returns its
+  // text. A chunk without choices carries usage only.
+  std::string apply_chunk(const json& chunk, bool raw, GenerationResult& result) const {
+    if (chunk.contains("model") && chunk["model"].is_string()) result.model = chunk["model"].get<std::string>();
+    fill_usage(chunk, result);
+    if (!chunk.contains("choices") || chunk["choices"].is_null()) return {};
+    const auto& choices = chunk["choices"].get_ref<const json::array_t&>();
+    if (choices.empty()) return {};
+    const auto& choice = choices.at(0);
+    if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) {
+      result.finish_reason = choice["finish_reason"].get<std::string>();
+    }
+    std::string text;
+    if (raw) {
+      if (choice.contains("text") && choice["text"].is_string()) text = choice["text"].get<std::string>();
+    } else if (choice.contains("delta") && choice["delta"].is_object()) {
+      const auto& delta = choice["delta"];
+      if (delta.contains("content") && delta["content"].is_string()) text = delta["content"].get<std::string>();
+    }
+    if (choice.contains("logprobs") && choice["logprobs"].is_object()) {
+      const auto& logprobs = choice["logprobs"];
+      std::vector<TokenLogprob> tokens;
+      if (logprobs.contains("content") && logprobs["content"].is_array()) {
+        tokens = http::parse_token_logprobs(logprobs["content"]);
+      } else if (raw && logprobs.contains("tokens")) {
+        tokens = parse_legacy_logprobs(logprobs);
+      }
+      for (auto& token : tokens) result.tokens.push_back(std::move(token));
+      result.has_logprobs = !result.tokens.empty();
+    }
+    return text;
+  }
+
   static const json& first_choice(const json& reply) {
     const auto& choices = reply.at("choices");
     if (!choices.is_array() || choices.empty()) {
@@ -182,6 +294,7 @@ class OpenAiBackend final : public Backend {
   }
 
   http::JsonEndpoint endpoint_;
+  http::Client client_;  // streamed exchanges
 };
 
 }  // namespace

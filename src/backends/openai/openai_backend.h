@@ -4,6 +4,12 @@
 // `grammar` when it has a GBNF grammar, and logprobs/top_logprobs when wanted.
 // Raw completion (request.prompt with no messages): POST {base_url}/v1/completions with
 // llama-server's `json_schema` / `grammar` and `logprobs` (top-n count).
+// generate_stream(): the same requests with stream true and stream_options
+// {include_usage: true}; Server-Sent Events `data: {chunk}` until `data: [DONE]`, text
+// from choices[0].delta.content (chat) or choices[0].text (completions), logprobs,
+// finish_reason and usage (the choice-less last chunk) as they come. An in-band
+// `data: {"error": ...}` is kUpstreamError (kRateLimited for a rate limit); a stream that
+// ends without [DONE] is kConnectionReset; retries only before the first delta.
 // Authorization: Bearer <value of the variable named by api_key_env>, when set.
 // health(): GET {base_url}/v1/models.
 #pragma once

@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ladder/utf8.h"
+
 namespace ladder {
 namespace {
 
@@ -452,6 +454,129 @@ TEST(EmbeddedBackendLatency, WarmClassifyOneThread) {
   ASSERT_TRUE(b.ok()) << b.status().to_string();
   measure_warm_classify(**b, "1 thread, JSON schema");
   measure_warm_classify(**b, "1 thread, JSON prefix in prompt", classify_request_prefilled);
+}
+
+// ---- generate_stream --------------------------------------------------------------
+
+struct StreamLog {
+  std::vector<std::string> deltas;
+  int stop_after = 0;  // 0: never stop
+  DeltaFn fn() {
+    return [this](std::string_view delta) {
+      deltas.emplace_back(delta);
+      return stop_after == 0 || static_cast<int>(deltas.size()) < stop_after;
+    };
+  }
+  std::string joined() const {
+    std::string all;
+    for (const auto& d : deltas) all += d;
+    return all;
+  }
+};
+
+GenerationRequest free_text_request(const std::string& user, int max_tokens) {
+  GenerationRequest r;
+  r.messages = {{"user", user}};
+  r.max_tokens = max_tokens;
+  r.want_logprobs = false;
+  r.timeout = std::chrono::milliseconds(120000);  // the machine may be busy
+  return r;
+}
+
+bool has_non_ascii(const std::string& s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
+TEST_F(EmbeddedBackendTest, StreamConcatenatesToWhatGenerateReturns) {
+  const std::vector<GenerationRequest> requests = {
+      free_text_request("Write one sentence about the sea.", 32),
+      classify_request("The export button throws an exception when the report is empty."),
+  };
+  for (auto r : requests) {
+    r.timeout = std::chrono::milliseconds(120000);
+    auto whole = backend_->generate(r);
+    ASSERT_TRUE(whole.ok()) << whole.status().to_string();
+    StreamLog log;
+    auto streamed = backend_->generate_stream(r, log.fn());
+    ASSERT_TRUE(streamed.ok()) << streamed.status().to_string();
+    EXPECT_EQ(log.joined(), whole->text);
+    EXPECT_EQ(streamed->text, whole->text);
+    EXPECT_EQ(streamed->finish_reason, whole->finish_reason);
+    EXPECT_EQ(streamed->completion_tokens, whole->completion_tokens);
+    EXPECT_EQ(streamed->tokens.size(), whole->tokens.size());
+    EXPECT_GE(log.deltas.size(), 3u) << whole->text;
+    for (const auto& d : log.deltas) {
+      EXPECT_FALSE(d.empty());
+      EXPECT_TRUE(valid_utf8(d)) << d;
+    }
+  }
+}
+
+TEST_F(EmbeddedBackendTest, StreamNeverSplitsAUtf8Character) {
+  // Text the model continues in scripts and emoji that the tokenizer often spells with
+  // several tokens per character (byte fallback).
+  const std::vector<std::string> prompts = {
+      "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE6\x96\x87\xE7\xAB\xA0\xEF\xBC\x9A"
+      "\xE4\xBB\x8A\xE6\x97\xA5\xE3\x81\xAF\xE3\x81\xA8\xE3\x81\xA6\xE3\x82\x82",  // 日本語の文章：今日はとても
+      "Emoji: \xF0\x9F\x98\x80 \xF0\x9F\xA6\x8A \xF0\x9F\xAA\x90 \xF0\x9F\xA7\xBF",  // 😀 🦊 🪐 🧿
+  };
+  bool saw_split_character = false;
+  for (const auto& prompt : prompts) {
+    GenerationRequest r;
+    r.prompt = prompt;
+    r.max_tokens = 24;
+    r.want_logprobs = false;
+    r.timeout = std::chrono::milliseconds(120000);
+    auto whole = backend_->generate(r);
+    ASSERT_TRUE(whole.ok()) << whole.status().to_string();
+    StreamLog log;
+    auto streamed = backend_->generate_stream(r, log.fn());
+    ASSERT_TRUE(streamed.ok()) << streamed.status().to_string();
+    EXPECT_EQ(log.joined(), whole->text);
+    // A character cut short by max_tokens may end the last delta; every other one is whole.
+    for (size_t i = 0; i + 1 < log.deltas.size(); ++i)
+      EXPECT_TRUE(valid_utf8(log.deltas[i])) << i << ": " << log.deltas[i];
+    if (valid_utf8(whole->text) && !log.deltas.empty()) EXPECT_TRUE(valid_utf8(log.deltas.back()));
+    // Fewer deltas than tokens: some character's bytes came in several tokens and were
+    // held back until complete.
+    if (has_non_ascii(whole->text) && log.deltas.size() < static_cast<size_t>(streamed->completion_tokens)) {
+      saw_split_character = true;
+    }
+  }
+  EXPECT_TRUE(saw_split_character) << "no character spanned several tokens: the test proves nothing";
+}
+
+TEST_F(EmbeddedBackendTest, StreamStopsWhenTheConsumerDoes) {
+  auto r = free_text_request("Count from one to thirty in words.", 64);
+  StreamLog log;
+  log.stop_after = 1;
+  auto streamed = backend_->generate_stream(r, log.fn());
+  ASSERT_TRUE(streamed.ok()) << streamed.status().to_string();
+  ASSERT_EQ(log.deltas.size(), 1u);
+  EXPECT_EQ(streamed->finish_reason, "cancelled");
+  EXPECT_EQ(streamed->text, log.deltas[0]);
+  EXPECT_LE(streamed->completion_tokens, 3);
+  // The backend serves the next request normally.
+  auto next = backend_->generate(free_text_request("Say hi.", 4));
+  EXPECT_TRUE(next.ok()) << next.status().to_string();
+}
+
+TEST_F(EmbeddedBackendTest, StreamInterTokenTimeoutIsTimeoutAfterADelta) {
+  auto r = free_text_request("Count from one to thirty in words.", 64);
+  r.inter_token_timeout = std::chrono::milliseconds(1);  // a decode step takes longer
+  StreamLog log;
+  auto streamed = backend_->generate_stream(r, log.fn());
+  ASSERT_FALSE(streamed.ok()) << streamed->text;
+  EXPECT_EQ(streamed.status().code(), ErrorCode::kTimeout) << streamed.status().to_string();
+  EXPECT_NE(streamed.status().message().find("inter-token"), std::string::npos) << streamed.status().message();
+  EXPECT_GE(log.deltas.size(), 1u);
+  // Without the limit the same request streams to its end.
+  r.inter_token_timeout = std::chrono::milliseconds(0);
+  r.max_tokens = 8;
+  StreamLog again;
+  auto ok = backend_->generate_stream(r, again.fn());
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  EXPECT_EQ(again.joined(), ok->text);
 }
 
 }  // namespace
