@@ -29,6 +29,9 @@ enum class ErrorCode {
   kUpstreamRejected,  // upstream 4xx other than 429 (auth, bad request)
   kBadResponse,       // upstream answered garbage
   kConnectionReset,   // stream cut, connection reset
+  kUnauthenticated,   // missing or unknown API key / admin token
+  kPermissionDenied,  // authenticated but not allowed (privacy refusal, admin API off)
+  kNotImplemented,    // endpoint or feature not wired in this build
   kInternal,          // invariant broken inside ladder
 };
 

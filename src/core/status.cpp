@@ -27,6 +27,9 @@ constexpr std::array kTable = {
     Row{ErrorCode::kUpstreamRejected, {"upstream_rejected", 502, false, LogLevel::kError}},
     Row{ErrorCode::kBadResponse, {"bad_response", 502, false, LogLevel::kWarn}},
     Row{ErrorCode::kConnectionReset, {"connection_reset", 502, true, LogLevel::kWarn}},
+    Row{ErrorCode::kUnauthenticated, {"unauthenticated", 401, false, LogLevel::kInfo}},
+    Row{ErrorCode::kPermissionDenied, {"permission_denied", 403, false, LogLevel::kInfo}},
+    Row{ErrorCode::kNotImplemented, {"not_implemented", 501, false, LogLevel::kInfo}},
     Row{ErrorCode::kInternal, {"internal", 500, false, LogLevel::kError}},
 };
 

@@ -1,5 +1,6 @@
 #include "router/router.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -90,6 +91,7 @@ Result<std::unique_ptr<Router>> Router::create(ConfigPtr config, std::unique_ptr
       auto backend = router->options_.backend_factory(it->second);
       if (backend.ok()) {
         router->backends_[name] = std::move(backend).value();
+        router->healthy_[name].store(true);
       } else {
         spdlog::warn("model '{}' unavailable: {}", name, backend.status().to_string());
         router->backend_errors_[name] = backend.status();
@@ -99,7 +101,48 @@ Result<std::unique_ptr<Router>> Router::create(ConfigPtr config, std::unique_ptr
   return router;
 }
 
-Result<GenerationResult> Router::generate_on_tier(std::size_t tier_index, const GenerationRequest& req, Decision& d) {
+std::vector<std::string> Router::model_names() const {
+  std::vector<std::string> names;
+  for (const auto& tier : config_->tiers)
+    for (const auto& name : tier.models)
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  return names;
+}
+
+Status Router::check_health(const std::string& model_name) {
+  auto bit = backends_.find(model_name);
+  if (bit == backends_.end()) {
+    auto eit = backend_errors_.find(model_name);
+    return eit != backend_errors_.end() ? eit->second
+                                        : make_error(ErrorCode::kNotFound, "no model '" + model_name + "'");
+  }
+  Status status = bit->second->health();
+  healthy_.at(model_name).store(status.ok());
+  return status;
+}
+
+bool Router::healthy(const std::string& model_name) const {
+  auto it = healthy_.find(model_name);
+  return it != healthy_.end() && it->second.load();
+}
+
+Result<GenerationResult> Router::generate_direct(const std::string& model_name, const GenerationRequest& request,
+                                                 const DeltaFn* on_delta) {
+  auto bit = backends_.find(model_name);
+  if (bit == backends_.end()) {
+    auto eit = backend_errors_.find(model_name);
+    return eit != backend_errors_.end() ? eit->second
+                                        : make_error(ErrorCode::kNotFound, "no model '" + model_name + "'");
+  }
+  if (!healthy(model_name))
+    return make_error(ErrorCode::kUnavailable, "model '" + model_name + "' failed its last health check");
+  return on_delta ? bit->second->generate_stream(request, *on_delta) : bit->second->generate(request);
+}
+
+Status Router::write_audit(const nlohmann::json& record) { return audit_->write(record); }
+
+Result<GenerationResult> Router::generate_on_tier(std::size_t tier_index, const GenerationRequest& req, Decision& d,
+                                                  const DeltaFn* on_delta, bool* streamed) {
   const TierConfig& tier = config_->tiers.at(tier_index);
   Status last = make_error(ErrorCode::kUnavailable, "tier '" + tier.name + "' has no models");
   for (const auto& name : tier.models) {
@@ -118,8 +161,21 @@ Result<GenerationResult> Router::generate_on_tier(std::size_t tier_index, const 
       d.tiers.push_back(std::move(attempt));
       continue;
     }
+    if (!healthy(name)) {
+      last = make_error(ErrorCode::kUnavailable, "model '" + name + "' failed its last health check");
+      attempt.error = last.to_string();
+      d.tiers.push_back(std::move(attempt));
+      continue;
+    }
     auto t0 = Clock::now();
-    auto result = bit->second->generate(req);
+    bool delivered = false;
+    auto result = on_delta ? bit->second->generate_stream(req,
+                                                          [&](std::string_view delta) {
+                                                            delivered = true;
+                                                            return (*on_delta)(delta);
+                                                          })
+                           : bit->second->generate(req);
+    if (streamed) *streamed = delivered;
     attempt.latency_ms = ms_since(t0);
     attempt.model = bit->second->model();
     if (result.ok()) {
@@ -135,6 +191,7 @@ Result<GenerationResult> Router::generate_on_tier(std::size_t tier_index, const 
     last = result.status();
     attempt.error = last.to_string();
     d.tiers.push_back(std::move(attempt));
+    if (delivered) return last;  // part of the answer reached the caller: no fallback
   }
   return last;
 }
@@ -418,9 +475,16 @@ void Router::escalate(const TaskConfig* task, const RouteRequest& req, Decision&
     up.max_tokens = 1024;
     up.want_logprobs = false;
     up.timeout = request_timeout(*config_, config_->tiers[tier]);
-    auto gen = generate_on_tier(tier, up, d);
+    up.inter_token_timeout = req.inter_token_timeout;
+    bool streamed = false;
+    auto gen = generate_on_tier(tier, up, d, req.on_delta ? &req.on_delta : nullptr, &streamed);
     if (!gen.ok()) {
       d.frontier_error = gen.status().to_string();
+      if (streamed) {
+        // Part of the answer is already with the caller: no other tier may answer.
+        d.frontier_error = "mid_stream: " + d.frontier_error;
+        break;
+      }
       continue;
     }
     d.frontier_ok = true;
@@ -431,7 +495,7 @@ void Router::escalate(const TaskConfig* task, const RouteRequest& req, Decision&
     } catch (const nlohmann::json::exception&) {
       d.answer = nullptr;
     }
-    if (schema && tier + 1 < config_->tiers.size()) {
+    if (schema && tier + 1 < config_->tiers.size() && !streamed) {
       // A middle tier must meet the schema; otherwise climb one more step.
       if (d.answer.is_null() || !validate_json_schema(*schema, d.answer).ok()) continue;
     }
@@ -500,7 +564,7 @@ Result<Decision> Router::route(const RouteRequest& req) {
     if (d.local_answer) d.answer = *d.local_answer;
     d.answer_text = d.answer.is_null() ? d.local_answer_text
                                        : d.answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    if (config_->shadow && config_->tiers.size() > 1) {
+    if (req.shadow.value_or(config_->shadow) && config_->tiers.size() > 1) {
       // Shadow: the frontier answers the client; the audit keeps what ladder would have done.
       d.shadow = true;
       d.shadow_route = "local";
@@ -509,7 +573,9 @@ Result<Decision> Router::route(const RouteRequest& req) {
   }
   d.total_ms = ms_since(t_start);
 
-  Status written = audit_->write(make_audit_record(d, req.input, config_->audit, last_prompt));
+  nlohmann::json record = make_audit_record(d, req.input, config_->audit, last_prompt);
+  if (req.audit_fields.is_object()) record.update(req.audit_fields);
+  Status written = audit_->write(record);
   if (!written.ok()) spdlog::error("audit write failed for {}: {}", d.request_id, written.to_string());
   return d;
 }

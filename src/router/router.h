@@ -2,6 +2,8 @@
 // accept, or escalate one tier at a time with a stated reason. Every decision is audited.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -28,6 +30,15 @@ struct RouteRequest {
   std::string input;
   std::string request_id;  // generated when empty
   RequestOptions options;
+  // Per-request shadow mode (the server's admin switch); the policy's `shadow` when unset.
+  std::optional<bool> shadow;
+  // When set, an escalated answer is streamed through it (generate_stream). A failure
+  // before the first delta falls back to the next model or tier; a failure after it ends
+  // the escalation with frontier_error starting "mid_stream: ".
+  DeltaFn on_delta;
+  std::chrono::milliseconds inter_token_timeout{0};  // streaming only; 0: no limit
+  // Extra fields merged into the audit record (e.g. the client's name).
+  nlohmann::json audit_fields;
 };
 
 struct RouterOptions {
@@ -56,6 +67,20 @@ class Router {
   // Errors from building backends, by model name.
   const std::map<std::string, Status>& backend_errors() const { return backend_errors_; }
 
+  // Every model named in a tier, built or not.
+  std::vector<std::string> model_names() const;
+  // Runs the model's health() and remembers the outcome: a model that failed its last
+  // check is skipped (its tier escalates with local_unavailable) until one passes.
+  // Thread-safe.
+  Status check_health(const std::string& model_name);
+  bool healthy(const std::string& model_name) const;
+  // One call on a named model with no policy around it (the server's pass-through);
+  // streams through on_delta when given. Skips unhealthy models (kUnavailable).
+  Result<GenerationResult> generate_direct(const std::string& model_name, const GenerationRequest& request,
+                                           const DeltaFn* on_delta = nullptr);
+  // Appends one record to the router's audit sink (pass-through records).
+  Status write_audit(const nlohmann::json& record);
+
  private:
   Router() = default;
   struct LocalOutcome;
@@ -75,13 +100,18 @@ class Router {
   bool calibrate_choice(const std::string& cache_key, const std::vector<std::string>& choices,
                         const std::string& prefix, const GenerationRequest& like,
                         const std::function<std::string(std::string_view)>& prompt_for, GenerationResult& g);
-  Result<GenerationResult> generate_on_tier(std::size_t tier, const GenerationRequest& req, Decision& d);
+  // With on_delta the call streams; *streamed tells whether a delta reached the caller
+  // (then no other model is tried after a failure).
+  Result<GenerationResult> generate_on_tier(std::size_t tier, const GenerationRequest& req, Decision& d,
+                                            const DeltaFn* on_delta = nullptr, bool* streamed = nullptr);
   void escalate(const TaskConfig* task, const RouteRequest& req, Decision& d, std::size_t from_tier);
 
   ConfigPtr config_;
   std::unique_ptr<HardStopScanner> scanner_;
   std::map<std::string, std::unique_ptr<Backend>> backends_;
   std::map<std::string, Status> backend_errors_;
+  // Outcome of the last health check per built backend (keys fixed at construction).
+  std::map<std::string, std::atomic<bool>> healthy_;
   std::unique_ptr<AuditSink> audit_;
   RouterOptions options_;
   std::mutex priors_mu_;                                      // guards priors_

@@ -1,0 +1,93 @@
+#include "server/auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+
+#include <yaml-cpp/yaml.h>
+
+namespace ladder::server {
+namespace {
+
+KeyRing::Digest digest_of(std::string_view text) {
+  KeyRing::Digest d{};
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), d.data());
+  return d;
+}
+
+}  // namespace
+
+void KeyRing::add(std::string name, std::string_view key) { entries_.push_back({std::move(name), digest_of(key)}); }
+
+std::optional<std::string> KeyRing::identify(std::string_view presented) const {
+  if (presented.empty()) return std::nullopt;
+  const Digest d = digest_of(presented);
+  const Entry* match = nullptr;
+  for (const auto& e : entries_) {  // no early exit: the time does not depend on which key matched
+    const bool same = CRYPTO_memcmp(d.data(), e.digest.data(), d.size()) == 0;
+    if (same && !match) match = &e;
+  }
+  if (!match) return std::nullopt;
+  return match->name;
+}
+
+bool secrets_equal(std::string_view a, std::string_view b) {
+  const auto da = digest_of(a);
+  const auto db = digest_of(b);
+  return CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
+}
+
+std::string_view presented_key(std::string_view authorization, std::string_view x_api_key) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() > kBearer.size()) {
+    bool bearer = true;
+    for (std::size_t i = 0; i < kBearer.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(authorization[i])) !=
+          std::tolower(static_cast<unsigned char>(kBearer[i])))
+        bearer = false;
+    if (bearer) {
+      authorization.remove_prefix(kBearer.size());
+      while (!authorization.empty() && authorization.front() == ' ') authorization.remove_prefix(1);
+      return authorization;
+    }
+  }
+  return x_api_key;
+}
+
+Result<KeyRing> KeyRing::load_file(const std::string& path) {
+  if (!std::filesystem::exists(path)) return make_error(ErrorCode::kNotFound, "API keys file '" + path + "' not found");
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    return make_error(ErrorCode::kParseError, path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (!root.IsMap()) return make_error(ErrorCode::kConfigInvalid, path + ": expected a mapping of name to key");
+  KeyRing ring;
+  for (const auto& item : root) {
+    const std::string name = item.first.as<std::string>();
+    const YAML::Node& value = item.second;
+    std::string key;
+    if (value.IsScalar()) {
+      key = value.as<std::string>();
+    } else if (value.IsMap() && value["env"] && value["env"].IsScalar()) {
+      const std::string var = value["env"].as<std::string>();
+      const char* v = std::getenv(var.c_str());
+      if (!v || !*v)
+        return make_error(ErrorCode::kConfigInvalid,
+                          path + ": " + name + ".env: variable " + var + " is unset or empty");
+      key = v;
+    } else {
+      return make_error(ErrorCode::kConfigInvalid, path + ": " + name + ": expected a key string or {env: VARIABLE}");
+    }
+    if (key.empty()) return make_error(ErrorCode::kConfigInvalid, path + ": " + name + ": empty key");
+    ring.add(name, key);
+  }
+  if (ring.empty()) return make_error(ErrorCode::kConfigInvalid, path + ": no keys");
+  return ring;
+}
+
+}  // namespace ladder::server

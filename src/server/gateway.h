@@ -1,0 +1,112 @@
+// What the HTTP layer serves, without HTTP: the current Router snapshot (swapped
+// atomically on reload; requests in flight keep the one they started with), the admin
+// switches (kill switch per task or global, shadow), pass-through to a named model,
+// backend health checks on an interval, and the metrics each request feeds.
+// Every method that calls a model blocks: call it from a worker thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "router/router.h"
+#include "server/auth.h"
+#include "server/backend_pool.h"
+#include "server/metrics.h"
+
+namespace ladder::server {
+
+struct Price {
+  double prompt_per_mtok = 0.0;  // US dollars per million prompt tokens
+  double completion_per_mtok = 0.0;
+};
+
+struct GatewayOptions {
+  std::string policy_path;
+  std::string audit_path;                            // empty: the policy's audit.jsonl, else ./ladder-audit.jsonl
+  std::chrono::milliseconds health_interval{10000};  // 0: no periodic checks
+  std::map<std::string, Price> prices;               // by model name (key under models:)
+};
+
+struct AdminState {
+  bool kill_all = false;
+  std::set<std::string> kill_tasks;
+  std::optional<bool> shadow;  // unset: the policy's
+};
+
+// The outcome of one model request, with the times the overhead metric needs.
+struct RoutedOutcome {
+  Decision decision;
+  double backend_ms = 0.0;  // sum of the tiers' call latencies
+};
+
+struct PassThroughOutcome {
+  GenerationResult result;
+  std::string model_name;
+};
+
+class Gateway {
+ public:
+  static Result<std::unique_ptr<Gateway>> create(GatewayOptions options, MetricsRegistry& metrics);
+  ~Gateway();
+
+  std::shared_ptr<Router> router() const { return router_.load(); }
+
+  // Loads the policy again and swaps the router; on error the old one stays.
+  Status reload();
+
+  // A routed request under the admin switches; metrics and audit included.
+  Result<RoutedOutcome> route(RouteRequest request, const ClientIdentity& client);
+
+  // The model key under `models:` that serves `name` (the key itself or its upstream id).
+  std::optional<std::string> resolve_model(const Router& router, const std::string& name) const;
+  // One call on a named model, audited as route "pass_through".
+  Result<PassThroughOutcome> pass_through(const std::string& model_name, const GenerationRequest& request,
+                                          const DeltaFn* on_delta, const std::string& request_id,
+                                          const ClientIdentity& client);
+
+  AdminState admin() const;
+  void set_kill_switch(bool enabled, const std::optional<std::string>& task);
+  void set_shadow(std::optional<bool> enabled);
+
+  // Checks every backend of the current router now; the metrics gauge follows.
+  void check_health();
+  // {"ready": bool, "models": {name: {"healthy", "error"?}}}: ready when every model of
+  // the current router is built and passed its last check.
+  nlohmann::json readiness() const;
+
+  MetricsRegistry& metrics() { return metrics_; }
+  // Feeds the per-request decision metrics (decisions, acceptance, stages, tokens, cost).
+  void record_decision(const Decision& d);
+  void record_tokens(const std::string& model_name, int prompt, int completion, int cached);
+
+ private:
+  Gateway(GatewayOptions options, MetricsRegistry& metrics) : options_(std::move(options)), metrics_(metrics) {}
+  Result<std::shared_ptr<Router>> build_router();
+  void health_loop();
+
+  GatewayOptions options_;
+  MetricsRegistry& metrics_;
+  BackendPool backends_;
+  std::atomic<std::shared_ptr<Router>> router_;
+  std::mutex reload_mu_;  // one reload at a time
+
+  mutable std::mutex admin_mu_;  // guards admin_
+  AdminState admin_;
+
+  std::mutex health_mu_;  // guards stopping_ (with health_cv_)
+  std::condition_variable health_cv_;
+  bool stopping_ = false;
+  std::thread health_thread_;
+};
+
+}  // namespace ladder::server

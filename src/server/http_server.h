@@ -1,0 +1,62 @@
+// The HTTP layer of `ladder serve`: Boost.Beast over Asio with C++20 coroutines.
+// Asio threads only do I/O; model calls run on a bounded WorkerPool (full: 429 with
+// Retry-After). Keep-alive, a request body limit (413), an idle timeout, SIGTERM/SIGINT
+// shut down gracefully (stop accepting, finish the requests in flight), SIGHUP reloads
+// the policy. Routes, JSON ⇄ domain types and the one error funnel live in the .cpp;
+// Beast stays out of this header.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ladder/status.h"
+#include "server/auth.h"
+#include "server/gateway.h"
+
+namespace ladder::server {
+
+// POST /v1/run: a natural-language request → a macro. Wired by the macro runtime; when
+// unset the endpoint answers 501 not_implemented.
+using RunHandler = std::function<Result<nlohmann::json>(const nlohmann::json& body, const ClientIdentity& client)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0: a free port
+  int io_threads = 1;
+  int workers = 8;     // threads for blocking model calls
+  int max_queue = 64;  // model requests waiting beyond the busy workers; more get 429
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::string admin_token;  // empty: the admin API answers 403
+  KeyRing keys;             // empty: no client authentication
+  std::chrono::milliseconds idle_timeout{60000};
+  std::chrono::milliseconds drain_timeout{15000};
+  std::chrono::milliseconds inter_token_timeout{0};  // streamed requests; 0: none
+  int retry_after_s = 1;
+  RunHandler run_handler;
+};
+
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, Gateway& gateway);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds host:port; the port actually bound (kUnavailable when it cannot bind).
+  Result<int> listen();
+  // Serves until SIGTERM/SIGINT or request_stop(); then drains and returns.
+  void run();
+  // Graceful stop from any thread.
+  void request_stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ladder::server

@@ -1,0 +1,240 @@
+#include "server/openai_api.h"
+
+#include <limits>
+
+namespace ladder::server {
+namespace {
+
+using nlohmann::json;
+
+Status bad(std::string* param, std::string field, const std::string& message) {
+  if (param) *param = field;
+  return make_error(ErrorCode::kInvalidArgument, field + ": " + message);
+}
+
+Result<json> parse_object(std::string_view body) {
+  json j;
+  try {
+    j = json::parse(body);
+  } catch (const json::parse_error& e) {
+    return make_error(ErrorCode::kParseError, std::string("request body is not valid JSON: ") + e.what());
+  }
+  if (!j.is_object()) return make_error(ErrorCode::kInvalidArgument, "request body must be a JSON object");
+  return j;
+}
+
+// Message content: a string, null, or an array of {"type": "text", "text": "..."} parts.
+Result<std::string> content_text(const json& content, const std::string& field, std::string* param) {
+  if (content.is_null()) return std::string();
+  if (content.is_string()) return content.get<std::string>();
+  if (!content.is_array()) return bad(param, field, "expected a string or an array of content parts");
+  std::string text;
+  for (std::size_t i = 0; i < content.size(); ++i) {
+    const json& part = content[i];
+    const std::string where = field + "[" + std::to_string(i) + "]";
+    if (!part.is_object() || !part.contains("type") || !part["type"].is_string())
+      return bad(param, where, "expected a content part with a type");
+    if (part["type"] != "text") return bad(param, where + ".type", "only text content parts are supported");
+    if (!part.contains("text") || !part["text"].is_string()) return bad(param, where + ".text", "expected a string");
+    if (!text.empty()) text += "\n";
+    text += part["text"].get<std::string>();
+  }
+  return text;
+}
+
+Status read_options(const json& j, const std::string& prefix, RequestOptions& options, std::string* param) {
+  if (j.contains("privacy")) {
+    if (!j["privacy"].is_boolean()) return bad(param, prefix + "privacy", "expected a boolean");
+    options.privacy = j["privacy"].get<bool>();
+  }
+  if (j.contains("force_frontier")) {
+    if (!j["force_frontier"].is_boolean()) return bad(param, prefix + "force_frontier", "expected a boolean");
+    options.force_frontier = j["force_frontier"].get<bool>();
+  }
+  if (j.contains("tool_chain")) {
+    if (!j["tool_chain"].is_number_integer() || j["tool_chain"].get<long long>() < 0 ||
+        j["tool_chain"].get<long long>() > 1000000)
+      return bad(param, prefix + "tool_chain", "expected a non-negative integer");
+    options.tool_chain_length = j["tool_chain"].get<int>();
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<nlohmann::json> parse_json_object(std::string_view body) { return parse_object(body); }
+
+Result<ChatCompletionRequest> parse_chat_request(std::string_view body, std::string* param) {
+  auto parsed = parse_object(body);
+  if (!parsed.ok()) return parsed.status();
+  const json& j = *parsed;
+  ChatCompletionRequest r;
+  if (!j.contains("model")) return bad(param, "model", "required");
+  if (!j["model"].is_string() || j["model"].get<std::string>().empty())
+    return bad(param, "model", "expected a non-empty string");
+  r.model = j["model"].get<std::string>();
+  if (!j.contains("messages")) return bad(param, "messages", "required");
+  if (!j["messages"].is_array() || j["messages"].empty()) return bad(param, "messages", "expected a non-empty array");
+  for (std::size_t i = 0; i < j["messages"].size(); ++i) {
+    const json& m = j["messages"][i];
+    const std::string where = "messages[" + std::to_string(i) + "]";
+    if (!m.is_object()) return bad(param, where, "expected an object");
+    if (!m.contains("role") || !m["role"].is_string()) return bad(param, where + ".role", "expected a string");
+    const std::string role = m["role"].get<std::string>();
+    if (role != "system" && role != "user" && role != "assistant" && role != "developer" && role != "tool")
+      return bad(param, where + ".role", "unknown role '" + role + "'");
+    auto text = content_text(m.contains("content") ? m["content"] : json(), where + ".content", param);
+    if (!text.ok()) return text.status();
+    r.messages.push_back({role == "developer" ? "system" : role, std::move(text).value()});
+  }
+  if (j.contains("stream") && !j["stream"].is_null()) {
+    if (!j["stream"].is_boolean()) return bad(param, "stream", "expected a boolean");
+    r.stream = j["stream"].get<bool>();
+  }
+  if (j.contains("stream_options") && j["stream_options"].is_object()) {
+    const json& so = j["stream_options"];
+    if (so.contains("include_usage")) {
+      if (!so["include_usage"].is_boolean()) return bad(param, "stream_options.include_usage", "expected a boolean");
+      r.include_usage = so["include_usage"].get<bool>();
+    }
+  }
+  for (const char* key : {"max_tokens", "max_completion_tokens"}) {
+    if (!j.contains(key) || j[key].is_null()) continue;
+    if (!j[key].is_number_integer() || j[key].get<long long>() < 1 || j[key].get<long long>() > 1000000)
+      return bad(param, key, "expected a positive integer");
+    r.max_tokens = j[key].get<int>();
+  }
+  if (j.contains("temperature") && !j["temperature"].is_null()) {
+    if (!j["temperature"].is_number() || j["temperature"].get<double>() < 0.0 || j["temperature"].get<double>() > 2.0)
+      return bad(param, "temperature", "expected a number from 0 to 2");
+    r.temperature = j["temperature"].get<double>();
+  }
+  if (j.contains("ladder_task")) {
+    if (!j["ladder_task"].is_string()) return bad(param, "ladder_task", "expected a string");
+    r.task = j["ladder_task"].get<std::string>();
+  }
+  if (j.contains("ladder") && !j["ladder"].is_null()) {
+    const json& x = j["ladder"];
+    if (!x.is_object()) return bad(param, "ladder", "expected an object");
+    if (x.contains("task")) {
+      if (!x["task"].is_string()) return bad(param, "ladder.task", "expected a string");
+      r.task = x["task"].get<std::string>();
+    }
+    Status s = read_options(x, "ladder.", r.options, param);
+    if (!s.ok()) return s;
+  }
+  return r;
+}
+
+Result<NativeRouteRequest> parse_route_request(std::string_view body, std::string* param) {
+  auto parsed = parse_object(body);
+  if (!parsed.ok()) return parsed.status();
+  const json& j = *parsed;
+  NativeRouteRequest r;
+  if (!j.contains("task") || !j["task"].is_string() || j["task"].get<std::string>().empty())
+    return bad(param, "task", "expected a non-empty string");
+  r.task = j["task"].get<std::string>();
+  if (!j.contains("input") || !j["input"].is_string()) return bad(param, "input", "expected a string");
+  r.input = j["input"].get<std::string>();
+  Status s = read_options(j, "", r.options, param);
+  if (!s.ok()) return s;
+  return r;
+}
+
+std::string routed_input(const ChatCompletionRequest& request) {
+  for (auto it = request.messages.rbegin(); it != request.messages.rend(); ++it)
+    if (it->role == "user") return it->content;
+  return request.messages.empty() ? std::string() : request.messages.back().content;
+}
+
+std::optional<std::string> task_from_model(std::string_view model) {
+  if (model.substr(0, kTaskModelPrefix.size()) != kTaskModelPrefix || model == kAutoModel) return std::nullopt;
+  model.remove_prefix(kTaskModelPrefix.size());
+  if (model.empty()) return std::nullopt;
+  return std::string(model);
+}
+
+nlohmann::json decision_extension(const Decision& d) {
+  json x = {{"request_id", d.request_id}, {"task", d.task}, {"route", d.route}};
+  x["reason"] = d.reason ? json(std::string(reason_name(*d.reason))) : json();
+  if (!d.reason_detail.empty()) x["reason_detail"] = d.reason_detail;
+  // The tier and model that answered: the last successful attempt.
+  for (auto it = d.tiers.rbegin(); it != d.tiers.rend(); ++it) {
+    if (!it->ok) continue;
+    x["tier"] = it->tier_name;
+    x["model"] = it->model_name;
+    break;
+  }
+  if (d.confidence) x["confidence"] = *d.confidence;
+  if (d.shadow) {
+    x["shadow"] = true;
+    x["shadow_route"] = d.shadow_route ? json(*d.shadow_route) : json();
+  }
+  if (!d.frontier_error.empty()) x["frontier_error"] = d.frontier_error;
+  return x;
+}
+
+nlohmann::json chat_completion_json(const ChatAnswer& a) {
+  json j = {{"id", a.id},
+            {"object", "chat.completion"},
+            {"created", a.created},
+            {"model", a.model},
+            {"choices", json::array({{{"index", 0},
+                                      {"message", {{"role", "assistant"}, {"content", a.text}}},
+                                      {"logprobs", nullptr},
+                                      {"finish_reason", a.finish_reason}}})},
+            {"usage",
+             {{"prompt_tokens", a.prompt_tokens},
+              {"completion_tokens", a.completion_tokens},
+              {"total_tokens", a.prompt_tokens + a.completion_tokens}}}};
+  if (!a.ladder.is_null()) j["ladder"] = a.ladder;
+  return j;
+}
+
+nlohmann::json chat_chunk_json(const ChatAnswer& base, std::optional<std::string_view> content, bool with_role,
+                               std::optional<std::string_view> finish_reason, const nlohmann::json& ladder) {
+  json delta = json::object();
+  if (with_role) delta["role"] = "assistant";
+  if (content) delta["content"] = std::string(*content);
+  json j = {
+      {"id", base.id},
+      {"object", "chat.completion.chunk"},
+      {"created", base.created},
+      {"model", base.model},
+      {"choices", json::array({{{"index", 0},
+                                {"delta", delta},
+                                {"logprobs", nullptr},
+                                {"finish_reason", finish_reason ? json(std::string(*finish_reason)) : json()}}})}};
+  if (!ladder.is_null()) j["ladder"] = ladder;
+  return j;
+}
+
+nlohmann::json usage_chunk_json(const ChatAnswer& a) {
+  return {{"id", a.id},
+          {"object", "chat.completion.chunk"},
+          {"created", a.created},
+          {"model", a.model},
+          {"choices", json::array()},
+          {"usage",
+           {{"prompt_tokens", a.prompt_tokens},
+            {"completion_tokens", a.completion_tokens},
+            {"total_tokens", a.prompt_tokens + a.completion_tokens}}}};
+}
+
+nlohmann::json models_json(const Config& config) {
+  json data = json::array();
+  auto add = [&](const std::string& id, const std::string& owner) {
+    for (const auto& m : data)
+      if (m["id"] == id) return;
+    data.push_back({{"id", id}, {"object", "model"}, {"created", 0}, {"owned_by", owner}});
+  };
+  add(std::string(kAutoModel), "ladder");
+  for (const auto& [name, task] : config.tasks) add(std::string(kTaskModelPrefix) + name, "ladder");
+  for (const auto& [name, model] : config.models) {
+    add(name, model.backend);
+    if (!model.model.empty()) add(model.model, model.backend);
+  }
+  return {{"object", "list"}, {"data", data}};
+}
+
+}  // namespace ladder::server

@@ -1,0 +1,38 @@
+// POST /v1/run: a natural-language request (or a named macro with arguments) → the
+// compiled macro, with the approval rules of macros. JSON in and out; the macro runtime
+// and the router do the work.
+//
+// Body: {"request": "..."} to route with the policy's route_macro task ("task" picks
+// another), or {"macro": "id", "args": {...}}. Optional: "dry_run": true (send no write),
+// "approval_token": "..." (approves the irreversible steps of exactly that macro and
+// those arguments, as handed back by an earlier approval_required answer),
+// "privacy": true.
+// Answer 200: {"status": ok | dry_run | approval_required | error | escalated | refused,
+// "decision": {...} (when routed), "run": {...} (when a macro ran), "approval_token"
+// (when approval is required)}. Bad bodies, unknown macros and invalid arguments are
+// errors in OpenAI's shape (400/404) through the server's error funnel.
+#pragma once
+
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "ladder/status.h"
+#include "server/auth.h"
+
+namespace ladder::server {
+
+class Gateway;
+
+class RunApi {
+ public:
+  explicit RunApi(Gateway& gateway);
+  ~RunApi();
+  Result<nlohmann::json> handle(const nlohmann::json& body, const ClientIdentity& client);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ladder::server
