@@ -186,8 +186,27 @@ void check_object(const std::string& prefix, const nlohmann::json& object, const
   }
 }
 
+// An enum member the input names outright ("using conventional commits") is the one the
+// argument must take: a different member, or the default, contradicts the input.
+bool contradicts_named_member(const nlohmann::json& value, const nlohmann::json* schema, std::string_view input) {
+  if (!schema || !schema->is_object() || !value.is_string()) return false;
+  auto e = schema->find("enum");
+  if (e == schema->end() || !e->is_array()) return false;
+  bool any_named = false;
+  for (const auto& member : *e) {
+    if (!member.is_string() || !string_grounded(member.get<std::string>(), input)) continue;
+    if (member == value) return false;
+    any_named = true;
+  }
+  return any_named;
+}
+
 void check_value(const std::string& name, const nlohmann::json& value, const nlohmann::json* schema,
                  std::string_view input, const std::vector<long long>& numbers, std::vector<std::string>& ungrounded) {
+  if (contradicts_named_member(value, schema, input)) {
+    ungrounded.push_back(name);
+    return;
+  }
   if (is_closed_choice(schema) || equals_default(schema, value)) return;
   if (value.is_boolean() || value.is_null()) return;
   if (value.is_string()) {

@@ -28,7 +28,8 @@ std::vector<std::string> split_slashes(std::string_view run);
 std::vector<long long> numbers_in_text(std::string_view text);
 
 // An argument map is grounded when every free string (not an enum member) occurs in the
-// input and every integer is stated in the input or equals its schema default. Returns
+// input, every integer is stated in the input or equals its schema default, and no enum
+// argument differs from a member the input names. Returns
 // the names of the ungrounded arguments.
 std::vector<std::string> ungrounded_arguments(const nlohmann::json& args, const nlohmann::json& object_schema,
                                               std::string_view input);

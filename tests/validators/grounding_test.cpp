@@ -80,6 +80,22 @@ TEST(GroundingTest, GroundedArgumentsPass) {
   EXPECT_TRUE(ungrounded_arguments(words, kTriageSchema, "triage a dozen PRs of acme/checkout").empty());
 }
 
+TEST(GroundingTest, EnumArgumentMustMatchAMemberTheInputNames) {
+  json semantic = {
+      {"repositoryOwner", "acme"}, {"repositoryName", "checkout"}, {"prCount", 3}, {"labelStrategy", "semantic"}};
+  auto bad =
+      ungrounded_arguments(semantic, kTriageSchema, "Tag the last 3 PRs in acme/checkout using conventional commits");
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0], "labelStrategy");
+  json conventional = semantic;
+  conventional["labelStrategy"] = "conventional";
+  EXPECT_TRUE(ungrounded_arguments(conventional, kTriageSchema,
+                                   "Tag the last 3 PRs in acme/checkout using Conventional commits")
+                  .empty());
+  // No member named: any member (or the default) stands.
+  EXPECT_TRUE(ungrounded_arguments(semantic, kTriageSchema, "Tag the last 3 PRs in acme/checkout").empty());
+}
+
 TEST(GroundingTest, HallucinatedOwnerIsUngrounded) {
   json args = {{"repositoryOwner", "octocat"}, {"repositoryName", "checkout"}, {"prCount", 3}};
   auto bad = ungrounded_arguments(args, kTriageSchema, "Check the last 3 PRs in the checkout repo");
