@@ -130,4 +130,13 @@ struct MacroDefinition {
 
 using MacroDefinitionPtr = std::shared_ptr<const MacroDefinition>;
 
+// Calls fn on every step, foreach bodies included (depth first, in order).
+template <typename Fn>
+void for_each_step(const std::vector<MacroStep>& steps, Fn&& fn) {
+  for (const auto& step : steps) {
+    fn(step);
+    if (step.kind == MacroStep::Kind::kForeach) for_each_step(step.steps, fn);
+  }
+}
+
 }  // namespace ladder

@@ -7,6 +7,7 @@
 
 #include "audit/sinks.h"
 #include "config/loader.h"
+#include "router/decision_json.h"
 
 namespace ladder::cli {
 
@@ -53,13 +54,7 @@ macros::ClassifyFn classify_with(Router& router) {
     req.input = input;
     auto d = router.route(req);
     if (!d.ok()) return d.status();
-    nlohmann::json label;
-    if (d->answer.is_object() && d->answer.contains("label") && d->answer["label"].is_string())
-      label = d->answer["label"];
-    nlohmann::json out{{"label", label}, {"route", d->route}, {"decision_id", d->request_id}};
-    out["reason"] = d->reason ? nlohmann::json(std::string(reason_name(*d->reason))) : nlohmann::json();
-    out["confidence"] = d->confidence ? nlohmann::json(*d->confidence) : nlohmann::json();
-    return out;
+    return classify_step_result(*d);
   };
 }
 

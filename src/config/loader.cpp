@@ -734,25 +734,19 @@ void PolicyParser::check_macro_definitions(const At& at, const Config& config) {
             at.line, at.path,
             where + "retired macros " + quote(def->id) + " and " + quote(next->id) + " name each other as successor");
     }
-    std::vector<const std::vector<MacroStep>*> stack = {&def->steps};
-    while (!stack.empty()) {
-      const auto* steps = stack.back();
-      stack.pop_back();
-      for (const auto& step : *steps) {
-        if (step.kind == MacroStep::Kind::kForeach) stack.push_back(&step.steps);
-        if (step.kind != MacroStep::Kind::kClassify) continue;
-        const TaskConfig* task = config.find_task(step.task);
-        if (!task) {
-          r_.error(at.line, at.path,
-                   def->source_path + ":" + std::to_string(step.line) + ": step " + quote(step.id) +
-                       " classifies with task " + quote(step.task) + ", which the policy does not define");
-        } else if (task->kind != TaskKind::kClassify) {
-          r_.error(at.line, at.path,
-                   def->source_path + ":" + std::to_string(step.line) + ": step " + quote(step.id) +
-                       " needs a classify task, " + quote(step.task) + " is not one");
-        }
+    for_each_step(def->steps, [&](const MacroStep& step) {
+      if (step.kind != MacroStep::Kind::kClassify) return;
+      const TaskConfig* task = config.find_task(step.task);
+      if (!task) {
+        r_.error(at.line, at.path,
+                 def->source_path + ":" + std::to_string(step.line) + ": step " + quote(step.id) +
+                     " classifies with task " + quote(step.task) + ", which the policy does not define");
+      } else if (task->kind != TaskKind::kClassify) {
+        r_.error(at.line, at.path,
+                 def->source_path + ":" + std::to_string(step.line) + ": step " + quote(step.id) +
+                     " needs a classify task, " + quote(step.task) + " is not one");
       }
-    }
+    });
   }
 }
 

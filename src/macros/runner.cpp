@@ -332,18 +332,12 @@ Runner::Runner(std::shared_ptr<Transport> transport, NativeRegistry natives, Cla
 Status Runner::check(const Config& config) const {
   std::string problems;
   for (const auto& def : config.macro_definitions) {
-    std::vector<const std::vector<MacroStep>*> stack = {&def->steps};
-    while (!stack.empty()) {
-      const auto* steps = stack.back();
-      stack.pop_back();
-      for (const auto& step : *steps) {
-        if (step.kind == MacroStep::Kind::kForeach) stack.push_back(&step.steps);
-        if (step.kind == MacroStep::Kind::kNative && !natives_.find(step.handler)) {
-          problems += (problems.empty() ? "" : "\n") + def->source_path + ":" + std::to_string(step.line) + ": step " +
-                      step.id + ": no native handler named \"" + step.handler + "\" is registered";
-        }
+    for_each_step(def->steps, [&](const MacroStep& step) {
+      if (step.kind == MacroStep::Kind::kNative && !natives_.find(step.handler)) {
+        problems += (problems.empty() ? "" : "\n") + def->source_path + ":" + std::to_string(step.line) + ": step " +
+                    step.id + ": no native handler named \"" + step.handler + "\" is registered";
       }
-    }
+    });
   }
   if (problems.empty()) return Status();
   return make_error(ErrorCode::kConfigInvalid, problems);

@@ -74,4 +74,14 @@ nlohmann::json decision_to_json(const Decision& d) {
   return j;
 }
 
+nlohmann::json classify_step_result(const Decision& d) {
+  nlohmann::json label;
+  if (d.answer.is_object() && d.answer.contains("label") && d.answer["label"].is_string()) label = d.answer["label"];
+  return nlohmann::json{{"label", label},
+                        {"route", d.route},
+                        {"decision_id", d.request_id},
+                        {"reason", d.reason ? nlohmann::json(std::string(reason_name(*d.reason))) : nlohmann::json()},
+                        {"confidence", d.confidence ? nlohmann::json(*d.confidence) : nlohmann::json()}};
+}
+
 }  // namespace ladder

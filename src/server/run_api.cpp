@@ -48,14 +48,7 @@ struct RunApi::Impl {
                  req.input = input;
                  auto d = router->route(req);
                  if (!d.ok()) return d.status();
-                 json label;
-                 if (d->answer.is_object() && d->answer.contains("label") && d->answer["label"].is_string())
-                   label = d->answer["label"];
-                 return json{{"label", label},
-                             {"route", d->route},
-                             {"decision_id", d->request_id},
-                             {"reason", d->reason ? json(std::string(reason_name(*d->reason))) : json()},
-                             {"confidence", d->confidence ? json(*d->confidence) : json()}};
+                 return classify_step_result(*d);
                }) {}
 };
 

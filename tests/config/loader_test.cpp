@@ -580,7 +580,7 @@ TEST(LoaderTest, MacrosFile) {
   EXPECT_THAT(r4.status().message(), HasSubstr("macros_file(fields.json).macros[1].id: duplicate macro id"));
   // Both sources at once.
   EXPECT_THAT(fail(kHead + kTask + kMacro + "macros_file: macros.json\n"),
-              HasSubstr("macros_file: give either macros or macros_file, not both"));
+              HasSubstr("macros_file: give one of macros, macros_file, macro_files"));
 }
 
 TEST(LoaderTest, AuditPathsResolveAgainstThePolicyFolder) {
