@@ -117,6 +117,9 @@ struct MacroDefinition {
   std::vector<MacroHost> hosts;
   std::vector<MacroSecret> secrets;
   std::vector<std::string> errors;  // declared error states (the failure contract)
+  // Agent tool calls this macro does in one go, in order (`ladder distill --policy` counts
+  // repeated sequences of them as encoded).
+  std::vector<std::string> replaces;
   std::vector<MacroStep> steps;
   std::vector<MacroFixture> fixtures;
   std::string source_path;

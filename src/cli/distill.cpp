@@ -1,4 +1,4 @@
-// ladder distill --log FILE [--threshold N] [--min-sessions K] [--json]
+// ladder distill --log FILE [--policy FILE] [--threshold N] [--min-sessions K] [--json]
 // Finds tool-call sequences that repeat across agent sessions and suggests a macro
 // skeleton for each. Exit 1 when more than N sequences are unencoded, 0 otherwise,
 // 2 on bad input. See docs/distill.md.
@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "config/loader.h"
 #include "distill/distill.h"
 
 namespace ladder::cli {
@@ -18,6 +19,7 @@ constexpr std::size_t kMaxFlagValue = 1'000'000'000;
 
 struct DistillArgs {
   std::string log;
+  std::string policy;
   std::size_t threshold = 0;
   std::size_t min_sessions = 2;
   bool json = false;
@@ -27,7 +29,8 @@ std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohma
 
 void print_sequence(const distill::Sequence& seq) {
   std::cout << seq.name << "  (" << seq.tools.size() << " steps, " << seq.sessions.size() << " sessions, "
-            << seq.occurrences << " occurrences, unencoded)\n";
+            << seq.occurrences << " occurrences, "
+            << (seq.encoded_by.empty() ? "unencoded" : "encoded by " + seq.encoded_by) << ")\n";
   std::cout << "  sessions: ";
   for (std::size_t i = 0; i < seq.sessions.size(); ++i) std::cout << (i ? ", " : "") << seq.sessions[i];
   std::cout << "\n";
@@ -63,8 +66,15 @@ int run_distill(const DistillArgs& args) {
   auto sequences = distill::find_sequences(*calls, options);
   if (!sequences.ok()) return report_error(sequences.status());
 
-  // No macro files yet: every sequence found counts as unencoded.
-  std::size_t count = sequences->size();
+  // With a policy, sequences its macros replace are encoded; the rest count.
+  std::vector<distill::EncodedTools> encoded;
+  if (!args.policy.empty()) {
+    auto config = load_policy_file(args.policy);
+    if (!config.ok()) return report_error(config.status());
+    for (const auto& m : (*config)->macro_definitions)
+      if (!m->replaces.empty() && m->status != MacroStatus::kRetired) encoded.push_back({m->id, m->replaces});
+  }
+  std::size_t count = distill::mark_encoded(*sequences, encoded);
   if (args.json) {
     nlohmann::json out = {{"sequences", nlohmann::json::array()},
                           {"count", count},
@@ -87,6 +97,8 @@ Command add_distill_command(CLI::App& app) {
   auto args = std::make_shared<DistillArgs>();
   CLI::App* sub = app.add_subcommand("distill", "Find tool-call sequences that repeat across agent sessions");
   sub->add_option("--log", args->log, "JSONL log of tool calls (\"-\" for standard input)")->required();
+  sub->add_option("--policy", args->policy, "policy whose macros' `replaces` lists count as encoded")
+      ->check(CLI::ExistingFile);
   sub->add_option("--threshold", args->threshold, "exit 1 when more than this many sequences are unencoded")
       ->check(CLI::Range(std::size_t{0}, kMaxFlagValue));
   sub->add_option("--min-sessions", args->min_sessions, "sessions a sequence must occur in (default 2)")

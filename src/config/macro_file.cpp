@@ -27,7 +27,7 @@ using nlohmann::json;
 const std::vector<std::string> kTopKeys = {
     "id",           "intent",        "description",       "status", "successor", "migrate",
     "input_schema", "output_schema", "irreversible_when", "hosts",  "secrets",   "errors",
-    "steps",        "fixtures"};
+    "replaces",     "steps",         "fixtures"};
 const std::vector<std::string> kStepCommon = {"id",         "description", "when",     "irreversible",
                                               "timeout_ms", "retry",       "on_status"};
 const std::vector<std::string> kStepKinds = {"http", "foreach", "classify", "native", "map", "filter", "emit"};
@@ -197,6 +197,13 @@ void MacroParser::parse(const At& root, MacroDefinition& macro) {
           r_.error(at.line, at.path, "error state names are lower_snake_case, got " + quote(name));
       }
       macro.errors = *list;
+    }
+  }
+  if (f->count("replaces")) {
+    const At& at = f->at("replaces");
+    if (auto list = r_.get_string_list(at, false)) {
+      if (list->empty()) r_.error(at.line, at.path, "expected at least one tool name");
+      macro.replaces = *list;
     }
   }
   if (r_.require(*f, root, "steps")) {

@@ -427,9 +427,26 @@ nlohmann::json to_json(const Sequence& sequence) {
           {"sessions", sequence.sessions.size()},
           {"session_ids", sequence.sessions},
           {"occurrences", sequence.occurrences},
-          {"encoded", false},
+          {"encoded", !sequence.encoded_by.empty()},
+          {"encoded_by", sequence.encoded_by.empty() ? nlohmann::json() : nlohmann::json(sequence.encoded_by)},
           {"steps", steps},
           {"input_schema", sequence.input_schema}};
+}
+
+std::size_t mark_encoded(std::vector<Sequence>& sequences, const std::vector<EncodedTools>& macros) {
+  std::size_t unencoded = 0;
+  for (auto& seq : sequences) {
+    seq.encoded_by.clear();
+    for (const auto& m : macros) {
+      auto at = std::search(m.tools.begin(), m.tools.end(), seq.tools.begin(), seq.tools.end());
+      if (!seq.tools.empty() && at != m.tools.end()) {
+        seq.encoded_by = m.macro;
+        break;
+      }
+    }
+    if (seq.encoded_by.empty()) ++unencoded;
+  }
+  return unencoded;
 }
 
 }  // namespace ladder::distill

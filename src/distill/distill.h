@@ -68,7 +68,18 @@ struct Sequence {
   std::size_t occurrences = 0;        // occurrences over all sessions
   std::vector<Step> steps;            // one per tool
   nlohmann::json input_schema;        // JSON Schema of the inputs
+  std::string encoded_by;             // the macro that already does these calls, if any
 };
+
+// A macro's `replaces` list: the agent tool calls it does in one go.
+struct EncodedTools {
+  std::string macro;
+  std::vector<std::string> tools;
+};
+
+// Marks each sequence whose tools appear, in order and contiguous, in some macro's
+// `replaces` list as encoded by that macro; returns how many remain unencoded.
+std::size_t mark_encoded(std::vector<Sequence>& sequences, const std::vector<EncodedTools>& macros);
 
 struct DistillOptions {
   std::size_t min_sessions = 2;  // K: a sequence must occur in at least this many sessions
@@ -83,7 +94,7 @@ Result<std::vector<Sequence>> find_sequences(const std::vector<ToolCall>& calls,
 std::string macro_base_name(const std::string& first_tool, const std::string& last_tool);
 
 // The exit rule of `ladder distill`: true (exit 1) when more than `threshold` sequences are
-// unencoded. No macro files are read yet, so every sequence found counts as unencoded.
+// unencoded (with --policy, sequences a macro replaces are encoded).
 inline bool exceeds_threshold(std::size_t unencoded, std::size_t threshold) { return unencoded > threshold; }
 
 nlohmann::json to_json(const Sequence& sequence);

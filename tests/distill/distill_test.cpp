@@ -491,6 +491,57 @@ std::string slurp(const std::filesystem::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// tests/distill/data/tool-calls.jsonl is the seed-42 generated log, kept as a file so the
+// CLI can be shown on it (docs/distill.md). LADDER_UPDATE_GOLDEN=1 rewrites it.
+TEST(DistillGoldenTest, CommittedLogIsTheGeneratedOne) {
+  const std::string path = std::string(LADDER_SOURCE_DIR) + "/tests/distill/data/tool-calls.jsonl";
+  const std::string generated = generate_log(42).text;
+  if (const char* update = std::getenv("LADDER_UPDATE_GOLDEN"); update && std::string(update) == "1") {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << generated;
+  }
+  std::ifstream in(path, std::ios::binary);
+  ASSERT_TRUE(in) << path << " is missing; run with LADDER_UPDATE_GOLDEN=1";
+  const std::string committed{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  EXPECT_EQ(committed, generated);
+  const auto parsed = parse_log(committed, path);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  const auto found = find_sequences(*parsed, {});
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->size(), 2u);
+}
+
+TEST(DistillTest, SequencesAMacroReplacesAreEncoded) {
+  std::vector<Sequence> seqs(3);
+  seqs[0].tools = {"github.list_pulls", "github.get_pull", "github.add_labels"};
+  seqs[1].tools = {"github.get_pull", "github.add_labels"};    // a contiguous part of the macro's calls
+  seqs[2].tools = {"github.list_pulls", "github.add_labels"};  // not contiguous there
+  std::vector<EncodedTools> macros = {{"ci_v1", {"ci.get_run"}},
+                                      {"triage_v1", {"github.list_pulls", "github.get_pull", "github.add_labels"}}};
+  EXPECT_EQ(mark_encoded(seqs, macros), 1u);
+  EXPECT_EQ(seqs[0].encoded_by, "triage_v1");
+  EXPECT_EQ(seqs[1].encoded_by, "triage_v1");
+  EXPECT_EQ(seqs[2].encoded_by, "");
+  EXPECT_EQ(to_json(seqs[0])["encoded"], true);
+  EXPECT_EQ(to_json(seqs[2])["encoded_by"], nullptr);
+  EXPECT_EQ(mark_encoded(seqs, {}), 3u);
+}
+
+TEST(DistillCliTest, PolicyMacrosCountAsEncoded) {
+  std::filesystem::path bin = std::filesystem::path(LADDER_BINARY_DIR) / "ladder";
+  ASSERT_TRUE(std::filesystem::exists(bin));
+  const std::string log = std::string(LADDER_SOURCE_DIR) + "/tests/distill/data/tool-calls.jsonl";
+  const std::string policy = std::string(LADDER_SOURCE_DIR) + "/examples/maintainer/policy.yaml";
+  auto out = std::filesystem::temp_directory_path() / ("distill_policy_" + std::to_string(::getpid()) + ".txt");
+  // repo_triage_v1 replaces github.list_pulls → get_pull → add_labels; the CI pair is left.
+  EXPECT_EQ(run_ladder("--log " + log + " --policy " + policy + " --threshold 1", out), 0);
+  EXPECT_NE(slurp(out).find("encoded by repo_triage_v1"), std::string::npos) << slurp(out);
+  EXPECT_NE(slurp(out).find("1 unencoded repeated sequence "), std::string::npos) << slurp(out);
+  EXPECT_EQ(run_ladder("--log " + log + " --policy " + policy, out), 1);
+  EXPECT_EQ(run_ladder("--log " + log + " --policy /nonexistent/policy.yaml", out), 2);
+  std::filesystem::remove(out);
+}
+
 TEST(DistillCliTest, ExitCodesFollowThresholdAndInput) {
   std::filesystem::path bin = std::filesystem::path(LADDER_BINARY_DIR) / "ladder";
   if (!std::filesystem::exists(bin)) GTEST_SKIP() << "ladder binary not built";
