@@ -40,6 +40,8 @@ void print_outcome(const macros::RunOutcome& o) {
   std::cout << "macro:    " << o.macro << " " << dump(o.args) << "\n";
   std::cout << "plan:\n";
   for (const auto& t : o.trace) {
+    // Steps skipped inside a foreach item are noise in a plan; --json lists them.
+    if (t.outcome == "skipped" && t.step.find('[') != std::string::npos) continue;
     std::cout << "  " << t.step << "  ";
     if (t.kind == "http" && t.outcome != "skipped") {
       std::cout << t.method << " " << t.url;

@@ -44,15 +44,15 @@ constexpr double kRenormTolerance = 1e-2;
 // Start rule wrapped around grammars derived from a JSON Schema.
 constexpr const char* kJsonRootRule = "ladder-json-root";
 
-// llama.cpp logs through one global callback; keep errors only. Errors logged on this
-// thread since the last clear() are collected so that failures (a grammar that does not
-// parse) can say why.
+// llama.cpp logs through one global callback; keep errors only, and do not print them:
+// an aborted decode (a timeout) is an expected outcome reported by its Status. Errors
+// logged on this thread since the last clear() are collected so that failures (a grammar
+// that does not parse) can say why.
 thread_local std::string t_last_llama_error;
 constexpr size_t kMaxErrorText = 600;
 
 void llama_log_callback(ggml_log_level level, const char* text, void* /*user_data*/) {
   if (level != GGML_LOG_LEVEL_ERROR) return;
-  std::fputs(text, stderr);
   std::string line = text;
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
   if (line.empty() || t_last_llama_error.size() >= kMaxErrorText) return;
