@@ -148,8 +148,8 @@ int run_record(const MacroArgs& a) {
     options.now = macros::format_timestamp(secs.count());
   }
   macros::RunOutcome outcome = runner.run(config, a.id, args, options);
-  json fixture = macros::fixture_json(a.name, outcome.args.is_object() ? args : args, a.approve, options.now,
-                                      recorder->exchanges(), *classified, outcome);
+  json fixture =
+      macros::fixture_json(a.name, args, a.approve, options.now, recorder->exchanges(), *classified, outcome);
   std::ofstream out(a.out, std::ios::binary | std::ios::trunc);
   if (!out) {
     std::cerr << "error: not_found: cannot write " << a.out << "\n";

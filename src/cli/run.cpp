@@ -83,13 +83,6 @@ int exit_code_for(const macros::RunOutcome& o) {
   return 1;
 }
 
-std::string route_macro_task(const Config& config, const std::string& wanted) {
-  if (!wanted.empty()) return wanted;
-  for (const auto& [name, task] : config.tasks)
-    if (task.kind == TaskKind::kRouteMacro) return name;
-  return "";
-}
-
 int run_run(const RunArgs& a) {
   if (a.request.empty() == a.input.empty() && a.macro.empty()) {
     std::cerr << "error: invalid_argument: give the request as an argument, or --input FILE, or --macro ID\n";
@@ -126,7 +119,7 @@ int run_run(const RunArgs& a) {
   json args = direct_args;
   std::string decision_id;
   if (macro_id.empty()) {
-    const std::string task = route_macro_task(config, a.task);
+    const std::string task = macros::route_macro_task(config, a.task);
     if (task.empty()) {
       std::cerr << "error: config_invalid: the policy has no route_macro task\n";
       return 2;
@@ -140,13 +133,9 @@ int run_run(const RunArgs& a) {
     const Decision& d = *decision;
     decision_id = d.request_id;
     out["decision"] = decision_to_json(d);
-    if (d.route == "local" && !d.macro.empty()) {
-      macro_id = d.macro;
-      args = d.args;
-    } else if (d.route == "frontier" && d.frontier_ok && d.answer.is_object() && d.answer.contains("macro") &&
-               d.answer["macro"].is_string() && d.answer["macro"] != "none") {
-      macro_id = d.answer["macro"].get<std::string>();
-      args = d.answer.value("args", json::object());
+    if (auto choice = macros::chosen_macro(d)) {
+      macro_id = std::move(choice->macro);
+      args = std::move(choice->args);
     }
     if (!a.json) {
       std::cout << "decision: " << d.route;

@@ -86,8 +86,8 @@ std::vector<FixtureReport> replay_fixtures(const Config& config, const NativeReg
       auto used = std::make_shared<std::vector<bool>>(fx.classify.size(), false);
       auto classify_problems = std::make_shared<std::vector<std::string>>();
       auto mu = std::make_shared<std::mutex>();
-      ClassifyFn classify = [fx, used, classify_problems, mu](const std::string& task,
-                                                              const std::string& input) -> Result<json> {
+      ClassifyFn classify = [&fx, used, classify_problems, mu](const std::string& task,
+                                                               const std::string& input) -> Result<json> {
         std::lock_guard<std::mutex> lock(*mu);
         for (std::size_t i = 0; i < fx.classify.size(); ++i) {
           const json& c = fx.classify[i];

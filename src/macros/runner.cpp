@@ -290,6 +290,21 @@ json RunOutcome::to_json() const {
   return out;
 }
 
+std::string route_macro_task(const Config& config, const std::string& wanted) {
+  if (!wanted.empty()) return wanted;
+  for (const auto& [name, task] : config.tasks)
+    if (task.kind == TaskKind::kRouteMacro) return name;
+  return "";
+}
+
+std::optional<MacroChoice> chosen_macro(const Decision& d) {
+  if (d.route == "local" && !d.macro.empty()) return MacroChoice{d.macro, d.args};
+  if (d.route == "frontier" && d.frontier_ok && d.answer.is_object() && d.answer.contains("macro") &&
+      d.answer["macro"].is_string() && d.answer["macro"] != "none")
+    return MacroChoice{d.answer["macro"].get<std::string>(), d.answer.value("args", json::object())};
+  return std::nullopt;
+}
+
 json macro_audit_record(const RunOutcome& outcome, const std::string& decision_id) {
   json steps = json::array();
   for (const auto& t : outcome.trace) {
@@ -343,8 +358,9 @@ Status Runner::check(const Config& config) const {
   return make_error(ErrorCode::kConfigInvalid, problems);
 }
 
-std::vector<std::string> Runner::irreversible_steps(const MacroDefinition& macro, const json& args) {
-  json scope{{"args", args}, {"now", now_rfc3339()}};
+std::vector<std::string> Runner::irreversible_steps(const MacroDefinition& macro, const json& args,
+                                                    const std::string& now) {
+  json scope{{"args", args}, {"now", now.empty() ? now_rfc3339() : now}};
   std::vector<std::string> out;
   bool whole = !macro.irreversible_when.empty();
   for (const auto& [k, v] : macro.irreversible_when.items()) whole = whole && args.contains(k) && args[k] == v;
@@ -428,7 +444,7 @@ RunOutcome Runner::run(const Config& config, const std::string& id, const json& 
     while (!base.empty() && base.back() == '/') base.pop_back();
     st.base_urls[host.name] = base;
   }
-  out.irreversible_steps = irreversible_steps(*macro, args);
+  out.irreversible_steps = irreversible_steps(*macro, args, st.options.now);
   if (options.dry_run) {
     st.plan_only = true;
   } else if (!out.irreversible_steps.empty() && !options.approve) {
@@ -746,7 +762,6 @@ bool Runner::run_http(const MacroStep& step, const json& scope, RunState& st, co
     return true;
   }
   const std::string origin = origin_of(url);
-  const std::string breaker_key = origin;
   auto auth_for = [&](const std::string& target_url, http::Request& r) {
     if (host->auth_secret.empty()) return;
     auto it = st.secret_values.find(host->auth_secret);
@@ -768,12 +783,12 @@ bool Runner::run_http(const MacroStep& step, const json& scope, RunState& st, co
     long long backoff = step.retry.backoff_ms;
     for (;;) {
       ++attempt;
-      if (!breaker_allows(breaker_key, *host)) {
+      if (!breaker_allows(origin, *host)) {
         return fail({name, "circuit_open", "circuit open for " + origin + " after repeated failures; not calling it"});
       }
       response = transport_->send(page_req);
       const bool failure = !response.ok() || response->status >= 500;
-      breaker_record(breaker_key, *host, failure);
+      breaker_record(origin, *host, failure);
       trace.attempts += 1;
       bool retryable = false;
       long long wait_ms = -1;

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ladder/config.h"
+#include "ladder/decision.h"
 #include "ladder/macro.h"
 #include "macros/native.h"
 #include "macros/transport.h"
@@ -70,6 +71,18 @@ struct RunOutcome {
   nlohmann::json to_json() const;
 };
 
+// The route_macro task a request is routed with: `wanted` when given, else the policy's
+// first route_macro task ("" when it has none).
+std::string route_macro_task(const Config& config, const std::string& wanted);
+
+struct MacroChoice {
+  std::string macro;
+  nlohmann::json args;
+};
+// The macro a route_macro decision chose: the accepted local answer, or the frontier's
+// answer when an escalation was answered with a macro; nullopt when none was chosen.
+std::optional<MacroChoice> chosen_macro(const Decision& d);
+
 // The audit record of a macro run (kind "macro_run"), tied to the routing decision that
 // chose it. Arguments and results are previewed with secrets masked.
 nlohmann::json macro_audit_record(const RunOutcome& outcome, const std::string& decision_id);
@@ -95,7 +108,9 @@ class Runner {
   RunOutcome run(const Config& config, const std::string& id, const nlohmann::json& args, const RunOptions& options);
 
   // Does this macro, with these arguments, include an irreversible step? Lists them.
-  static std::vector<std::string> irreversible_steps(const MacroDefinition& macro, const nlohmann::json& args);
+  // `now` is the run's clock (RFC 3339; empty: the system clock).
+  static std::vector<std::string> irreversible_steps(const MacroDefinition& macro, const nlohmann::json& args,
+                                                     const std::string& now = "");
 
  private:
   struct Breaker {

@@ -87,11 +87,7 @@ Result<json> RunApi::handle(const json& body, const ClientIdentity& client) {
   json args = body.value("args", json::object());
   std::string decision_id;
   if (macro_id.empty()) {
-    std::string route_task = *task;
-    if (route_task.empty()) {
-      for (const auto& [name, t] : config.tasks)
-        if (t.kind == TaskKind::kRouteMacro) route_task = name;
-    }
+    const std::string route_task = macros::route_macro_task(config, *task);
     if (route_task.empty()) return make_error(ErrorCode::kConfigInvalid, "the policy has no route_macro task");
     RouteRequest req;
     req.task = route_task;
@@ -102,13 +98,9 @@ Result<json> RunApi::handle(const json& body, const ClientIdentity& client) {
     if (!d.ok()) return d.status();
     decision_id = d->request_id;
     out["decision"] = decision_to_json(*d);
-    if (d->route == "local" && !d->macro.empty()) {
-      macro_id = d->macro;
-      args = d->args;
-    } else if (d->route == "frontier" && d->frontier_ok && d->answer.is_object() && d->answer.contains("macro") &&
-               d->answer["macro"].is_string() && d->answer["macro"] != "none") {
-      macro_id = d->answer["macro"].get<std::string>();
-      args = d->answer.value("args", json::object());
+    if (auto choice = macros::chosen_macro(*d)) {
+      macro_id = std::move(choice->macro);
+      args = std::move(choice->args);
     } else {
       out["status"] = d->route == "refused" ? "refused" : "escalated";
       return out;

@@ -22,11 +22,6 @@ const std::string kLadder = std::string(LADDER_BINARY_DIR) + "/ladder";
 const std::string kModel = kSource + "/models/gemma-3-270m-q4_k_m.gguf";
 const std::string kExample = kSource + "/examples/maintainer/policy.yaml";
 
-void replace_all(std::string& s, const std::string& from, const std::string& to) {
-  for (std::size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
-    s.replace(pos, from.size(), to);
-}
-
 class CliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -54,10 +49,8 @@ class CliTest : public ::testing::Test {
   // The shipped example policy with its frontier pointed at `port` and its model path
   // made absolute.
   static std::string write_policy(const std::string& name, int port, const std::string& model) {
-    std::string text = read_file(kExample);
+    std::string text = example_policy_text(model);
     replace_all(text, "http://127.0.0.1:8089", "http://127.0.0.1:" + std::to_string(port));
-    replace_all(text, "../../models/gemma-3-270m-q4_k_m.gguf", model);
-    replace_all(text, "macros/", kSource + "/examples/maintainer/macros/");
     std::string path = *dir_ + "/" + name;
     write_file(path, text);
     return path;

@@ -212,4 +212,17 @@ void write_file(const std::string& path, const std::string& text) {
   out << text;
 }
 
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (std::size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
+    s.replace(pos, from.size(), to);
+}
+
+std::string example_policy_text(const std::string& model) {
+  const std::string source = LADDER_SOURCE_DIR;
+  std::string text = read_file(source + "/examples/maintainer/policy.yaml");
+  replace_all(text, "../../models/gemma-3-270m-q4_k_m.gguf", model);
+  replace_all(text, "macros/", source + "/examples/maintainer/macros/");
+  return text;
+}
+
 }  // namespace ladder::testing

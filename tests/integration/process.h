@@ -43,6 +43,12 @@ int http_request(int port, const std::string& method, const std::string& path, c
                  std::string* response_body);
 
 std::string read_file(const std::string& path);
+
+void replace_all(std::string& s, const std::string& from, const std::string& to);
+
+// The shipped example policy (examples/maintainer/policy.yaml) with its model path set to
+// `model` and its macro files made absolute, so a copy works from any folder.
+std::string example_policy_text(const std::string& model);
 void write_file(const std::string& path, const std::string& text);
 
 }  // namespace ladder::testing

@@ -20,13 +20,7 @@ using nlohmann::json;
 const std::string kSource = LADDER_SOURCE_DIR;
 const std::string kLadder = std::string(LADDER_BINARY_DIR) + "/ladder";
 const std::string kModel = kSource + "/models/gemma-3-270m-q4_k_m.gguf";
-const std::string kExample = kSource + "/examples/maintainer/policy.yaml";
 const std::string kToken = "ghp_integrationtoken42";
-
-void replace_all(std::string& s, const std::string& from, const std::string& to) {
-  for (std::size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
-    s.replace(pos, from.size(), to);
-}
 
 class RunTest : public ::testing::Test {
  protected:
@@ -41,9 +35,7 @@ class RunTest : public ::testing::Test {
     ASSERT_EQ(line.rfind("PORT ", 0), 0u) << "fake GitHub did not start: '" << line << "'";
     port_ = std::stoi(line.substr(5));
     setenv("LADDER_GITHUB_API_URL", ("http://127.0.0.1:" + std::to_string(port_)).c_str(), 1);
-    std::string text = read_file(kExample);
-    replace_all(text, "../../models/gemma-3-270m-q4_k_m.gguf", kModel);
-    replace_all(text, "macros/", kSource + "/examples/maintainer/macros/");
+    std::string text = example_policy_text(kModel);
     policy_ = new std::string(*dir_ + "/policy.yaml");
     write_file(*policy_, text);
   }

@@ -31,15 +31,9 @@ using nlohmann::json;
 const std::string kSource = LADDER_SOURCE_DIR;
 const std::string kLadder = std::string(LADDER_BINARY_DIR) + "/ladder";
 const std::string kModel = kSource + "/models/gemma-3-270m-q4_k_m.gguf";
-const std::string kExample = kSource + "/examples/maintainer/policy.yaml";
 const std::string kAdminToken = "admin-token-for-tests";
 const std::string kAliceKey = "sk-alice-test-key";
 const std::string kDependencyLog = "ERROR: No matching distribution found for requests==99.0\n";
-
-void replace_all(std::string& s, const std::string& from, const std::string& to) {
-  for (std::size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
-    s.replace(pos, from.size(), to);
-}
 
 struct Response {
   int status = -1;
@@ -228,10 +222,8 @@ class ServeTest : public ::testing::Test {
   // The example policy, frontier tier = [frontier (Anthropic API), frontier-b (OpenAI
   // API)], both on fakes; local model path made absolute.
   static std::string policy_text(int frontier_port, int second_port) {
-    std::string text = read_file(kExample);
+    std::string text = example_policy_text(kModel);
     replace_all(text, "http://127.0.0.1:8089", "http://127.0.0.1:" + std::to_string(frontier_port));
-    replace_all(text, "../../models/gemma-3-270m-q4_k_m.gguf", kModel);
-    replace_all(text, "macros/", kSource + "/examples/maintainer/macros/");
     replace_all(text, "    models: [frontier]", "    models: [frontier, frontier-b]");
     replace_all(text, "\ntiers:\n",
                 "  frontier-b:\n    backend: openai\n    base_url: http://127.0.0.1:" + std::to_string(second_port) +
@@ -596,9 +588,8 @@ class ServeLimitsTest : public ::testing::Test {
     fs::create_directories(dir_);
     ASSERT_GT(frontier_.port, 0);
     ASSERT_GT(local_.port, 0);
-    std::string text = read_file(kExample);
+    std::string text = example_policy_text(kModel);
     replace_all(text, "http://127.0.0.1:8089", "http://127.0.0.1:" + std::to_string(frontier_.port));
-    replace_all(text, "macros/", kSource + "/examples/maintainer/macros/");
     auto start = text.find("  gemma-local:");
     auto end = text.find("\n  frontier:", start);
     text.replace(start, end - start,
