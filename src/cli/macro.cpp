@@ -121,6 +121,18 @@ int run_record(const MacroArgs& a) {
     std::cerr << "error: invalid_argument: --args must be a JSON object\n";
     return 2;
   }
+  // Checked before the router (and its model) is loaded.
+  std::string now = a.now;
+  if (!now.empty()) {
+    long long s = 0;
+    if (!macros::parse_timestamp(now, s)) {
+      std::cerr << "error: invalid_argument: --now must be an RFC 3339 time such as 2026-11-01T12:00:00Z\n";
+      return 2;
+    }
+  } else {
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    now = macros::format_timestamp(secs.count());
+  }
   auto router = open_router(a.policy, a.audit);
   if (!router.ok()) return report_error(router.status());
   const Config& config = (*router)->config();
@@ -136,17 +148,7 @@ int run_record(const MacroArgs& a) {
   if (Status st = runner.check(config); !st.ok()) return report_error(st);
   macros::RunOptions options;
   options.approve = a.approve;
-  if (!a.now.empty()) {
-    long long s = 0;
-    if (!macros::parse_timestamp(a.now, s)) {
-      std::cerr << "error: invalid_argument: --now must be an RFC 3339 time such as 2026-11-01T12:00:00Z\n";
-      return 2;
-    }
-    options.now = a.now;
-  } else {
-    auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-    options.now = macros::format_timestamp(secs.count());
-  }
+  options.now = now;
   macros::RunOutcome outcome = runner.run(config, a.id, args, options);
   json fixture =
       macros::fixture_json(a.name, args, a.approve, options.now, recorder->exchanges(), *classified, outcome);

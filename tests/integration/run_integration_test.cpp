@@ -227,6 +227,23 @@ TEST_F(RunTest, BadInputIsRejectedClearly) {
   EXPECT_TRUE(requests().empty());
 }
 
+TEST_F(RunTest, MacroSubcommandsRejectBadInput) {
+  RunResult unknown = run_process({kLadder, "macro", "test", "--policy", *policy_, "deploy_v1"});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.out << unknown.err;
+  EXPECT_NE(unknown.out.find("no macro named deploy_v1 is loaded"), std::string::npos) << unknown.out;
+  const std::string out = *dir_ + "/recorded.json";
+  RunResult bad_now =
+      run_process({kLadder, "macro", "record", "--policy", *policy_, "stale_sweep_v1", "--args",
+                   R"({"owner":"acme","repo":"checkout"})", "--name", "x", "--out", out, "--now", "tomorrow"});
+  EXPECT_EQ(bad_now.exit_code, 2) << bad_now.out << bad_now.err;
+  EXPECT_NE(bad_now.err.find("--now must be an RFC 3339 time"), std::string::npos) << bad_now.err;
+  RunResult bad_args = run_process({kLadder, "macro", "record", "--policy", *policy_, "stale_sweep_v1", "--args", "[1]",
+                                    "--name", "x", "--out", out});
+  EXPECT_EQ(bad_args.exit_code, 2);
+  EXPECT_FALSE(fs::exists(out)) << "nothing is written for rejected input";
+  EXPECT_TRUE(requests().empty());
+}
+
 TEST_F(RunTest, BrokenMacroFileStopsTheLoadNamingFileAndLine) {
   std::string broken = *dir_ + "/broken_v1.yaml";
   write_file(broken,

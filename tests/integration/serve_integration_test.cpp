@@ -369,6 +369,14 @@ TEST_F(ServeTest, BadInputsComeBackInOpenAIErrorShape) {
                "invalid_argument", "invalid_request_error");
   expect_error(serve_->post("/v1/run", {{"request", "sweep"}}, "sk-wrong"), 401, "unauthenticated",
                "authentication_error");
+  expect_error(serve_->post("/v1/run", {{"macro", "stale_sweep_v1"}, {"colour", "red"}}), 400, "invalid_argument",
+               "invalid_request_error");
+  expect_error(serve_->post("/v1/run", {{"macro", "stale_sweep_v1"}, {"dry_run", "yes"}}), 400, "invalid_argument",
+               "invalid_request_error");
+  expect_error(serve_->post("/v1/run", {{"macro", "stale_sweep_v1"}, {"args", "owner=acme"}}), 400, "invalid_argument",
+               "invalid_request_error");
+  expect_error(serve_->post("/v1/run", {{"request", "close stale issues"}, {"approval_token", "1.ab"}}), 400,
+               "invalid_argument", "invalid_request_error");
   // The server is still fine after all of that.
   EXPECT_EQ(http(serve_->port, "GET", "/healthz", "").status, 200);
 }

@@ -126,6 +126,10 @@ TEST(MacroFile, RejectsBadShapes) {
   expect_error(with(kGood, "    retry: {attempts: 2, backoff_ms: 10}", "    retry: {attempts: 0}"), "attempts");
   expect_error(with(kGood, "input_schema:\n  type: object", "input_schema:\n  type: array"), "type: object");
   expect_error(with(kGood, "  token: {env: TEST_TOKEN}", "  token: {}"), "needs env or file");
+  expect_error(with(kGood, "errors: [repo_not_found]", "errors: [repo_not_found]\nreplaces: github.list_pulls"),
+               "replaces");
+  expect_error(with(kGood, "errors: [repo_not_found]", "errors: [repo_not_found]\nreplaces: []"),
+               "at least one tool name");
 }
 
 TEST(MacroFile, StepNeedsExactlyOneKind) {
