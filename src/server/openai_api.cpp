@@ -1,11 +1,15 @@
 #include "server/openai_api.h"
 
 #include <limits>
+#include <set>
 
 namespace ladder::server {
 namespace {
 
 using nlohmann::json;
+
+// OpenAI's content part types besides "text".
+const std::set<std::string> kKnownPartTypes = {"image_url", "input_audio", "file", "refusal"};
 
 Status bad(std::string* param, std::string field, const std::string& message) {
   if (param) *param = field;
@@ -34,12 +38,118 @@ Result<std::string> content_text(const json& content, const std::string& field, 
     const std::string where = field + "[" + std::to_string(i) + "]";
     if (!part.is_object() || !part.contains("type") || !part["type"].is_string())
       return bad(param, where, "expected a content part with a type");
-    if (part["type"] != "text") return bad(param, where + ".type", "only text content parts are supported");
+    const std::string type = part["type"].get<std::string>();
+    if (type != "text" && !kKnownPartTypes.count(type))
+      return bad(param, where + ".type", "unknown content part type '" + type + "'");
+    if (type != "text") return bad(param, where + ".type", "only text content parts are supported");
     if (!part.contains("text") || !part["text"].is_string()) return bad(param, where + ".text", "expected a string");
     if (!text.empty()) text += "\n";
     text += part["text"].get<std::string>();
   }
   return text;
+}
+
+bool is_name(const json& v) { return v.is_string() && !v.get_ref<const std::string&>().empty(); }
+
+// tools: [{"type": "function", "function": {"name", "description"?, "parameters"?, "strict"?}}].
+Status check_tools(const json& tools, std::string* param) {
+  if (!tools.is_array()) return bad(param, "tools", "expected an array of tools");
+  for (std::size_t i = 0; i < tools.size(); ++i) {
+    const json& t = tools[i];
+    const std::string where = "tools[" + std::to_string(i) + "]";
+    if (!t.is_object()) return bad(param, where, "expected an object");
+    if (!t.contains("type") || t["type"] != "function") return bad(param, where + ".type", "expected \"function\"");
+    if (!t.contains("function") || !t["function"].is_object())
+      return bad(param, where + ".function", "expected an object");
+    const json& f = t["function"];
+    if (!f.contains("name") || !is_name(f["name"]))
+      return bad(param, where + ".function.name", "expected a non-empty string");
+    if (f.contains("description") && !f["description"].is_string())
+      return bad(param, where + ".function.description", "expected a string");
+    if (f.contains("parameters") && !f["parameters"].is_object())
+      return bad(param, where + ".function.parameters", "expected a JSON Schema object");
+    if (f.contains("strict") && !f["strict"].is_boolean() && !f["strict"].is_null())
+      return bad(param, where + ".function.strict", "expected a boolean");
+  }
+  return {};
+}
+
+// tool_choice: "none" | "auto" | "required" | {"type": "function", "function": {"name"}}.
+Status check_tool_choice(const json& c, std::string* param) {
+  if (c.is_string()) {
+    const auto& s = c.get_ref<const std::string&>();
+    if (s == "none" || s == "auto" || s == "required") return {};
+    return bad(param, "tool_choice", "expected \"none\", \"auto\", \"required\" or a function choice");
+  }
+  if (!c.is_object() || !c.contains("type") || c["type"] != "function" || !c.contains("function") ||
+      !c["function"].is_object() || !c["function"].contains("name") || !is_name(c["function"]["name"]))
+    return bad(param, "tool_choice", "expected {\"type\": \"function\", \"function\": {\"name\": ...}}");
+  return {};
+}
+
+// An assistant message's tool_calls: [{"id", "type": "function", "function": {"name", "arguments"}}].
+Status check_tool_calls(const json& calls, const std::string& field, std::string* param) {
+  if (!calls.is_array()) return bad(param, field, "expected an array of tool calls");
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    const json& c = calls[i];
+    const std::string where = field + "[" + std::to_string(i) + "]";
+    if (!c.is_object()) return bad(param, where, "expected an object");
+    if (!c.contains("id") || !is_name(c["id"])) return bad(param, where + ".id", "expected a non-empty string");
+    if (c.contains("type") && c["type"] != "function") return bad(param, where + ".type", "expected \"function\"");
+    if (!c.contains("function") || !c["function"].is_object())
+      return bad(param, where + ".function", "expected an object");
+    if (!c["function"].contains("name") || !is_name(c["function"]["name"]))
+      return bad(param, where + ".function.name", "expected a non-empty string");
+    if (!c["function"].contains("arguments") || !c["function"]["arguments"].is_string())
+      return bad(param, where + ".function.arguments", "expected a string (JSON text)");
+  }
+  return {};
+}
+
+// The request fields ladder does not interpret, checked for their OpenAI types.
+Status check_passthrough_fields(const json& j, std::string* param) {
+  if (j.contains("tools") && !j["tools"].is_null()) {
+    Status s = check_tools(j["tools"], param);
+    if (!s.ok()) return s;
+  }
+  if (j.contains("tool_choice") && !j["tool_choice"].is_null()) {
+    Status s = check_tool_choice(j["tool_choice"], param);
+    if (!s.ok()) return s;
+  }
+  if (j.contains("parallel_tool_calls") && !j["parallel_tool_calls"].is_boolean() &&
+      !j["parallel_tool_calls"].is_null())
+    return bad(param, "parallel_tool_calls", "expected a boolean");
+  if (j.contains("response_format") && !j["response_format"].is_null()) {
+    const json& f = j["response_format"];
+    if (!f.is_object() || !f.contains("type") || !f["type"].is_string())
+      return bad(param, "response_format", "expected an object with a type");
+    const auto& type = f["type"].get_ref<const std::string&>();
+    if (type != "text" && type != "json_object" && type != "json_schema")
+      return bad(param, "response_format.type", "expected \"text\", \"json_object\" or \"json_schema\"");
+    if (type == "json_schema" && (!f.contains("json_schema") || !f["json_schema"].is_object()))
+      return bad(param, "response_format.json_schema", "expected an object");
+  }
+  if (j.contains("stop") && !j["stop"].is_null()) {
+    const json& stop = j["stop"];
+    bool ok = stop.is_string() || stop.is_array();
+    if (stop.is_array())
+      for (const auto& s : stop) ok = ok && s.is_string();
+    if (!ok) return bad(param, "stop", "expected a string or an array of strings");
+  }
+  if (j.contains("seed") && !j["seed"].is_null() && !j["seed"].is_number_integer())
+    return bad(param, "seed", "expected an integer");
+  if (j.contains("top_p") && !j["top_p"].is_null() &&
+      (!j["top_p"].is_number() || j["top_p"].get<double>() < 0.0 || j["top_p"].get<double>() > 1.0))
+    return bad(param, "top_p", "expected a number from 0 to 1");
+  if (j.contains("logprobs") && !j["logprobs"].is_null() && !j["logprobs"].is_boolean())
+    return bad(param, "logprobs", "expected a boolean");
+  if (j.contains("user") && !j["user"].is_null() && !j["user"].is_string())
+    return bad(param, "user", "expected a string");
+  if (j.contains("metadata") && !j["metadata"].is_null() && !j["metadata"].is_object())
+    return bad(param, "metadata", "expected an object");
+  if (j.contains("stream_options") && !j["stream_options"].is_null() && !j["stream_options"].is_object())
+    return bad(param, "stream_options", "expected an object");
+  return {};
 }
 
 Status read_options(const json& j, const std::string& prefix, RequestOptions& options, std::string* param) {
@@ -83,10 +193,18 @@ Result<ChatCompletionRequest> parse_chat_request(std::string_view body, std::str
     const std::string role = m["role"].get<std::string>();
     if (role != "system" && role != "user" && role != "assistant" && role != "developer" && role != "tool")
       return bad(param, where + ".role", "unknown role '" + role + "'");
+    if (role == "tool" && (!m.contains("tool_call_id") || !is_name(m["tool_call_id"])))
+      return bad(param, where + ".tool_call_id", "a tool message needs the id of the call it answers");
+    if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
+      if (role != "assistant") return bad(param, where + ".tool_calls", "only assistant messages carry tool calls");
+      Status s = check_tool_calls(m["tool_calls"], where + ".tool_calls", param);
+      if (!s.ok()) return s;
+    }
     auto text = content_text(m.contains("content") ? m["content"] : json(), where + ".content", param);
     if (!text.ok()) return text.status();
     r.messages.push_back({role == "developer" ? "system" : role, std::move(text).value()});
   }
+  if (Status s = check_passthrough_fields(j, param); !s.ok()) return s;
   if (j.contains("stream") && !j["stream"].is_null()) {
     if (!j["stream"].is_boolean()) return bad(param, "stream", "expected a boolean");
     r.stream = j["stream"].get<bool>();

@@ -84,6 +84,91 @@ TEST(ChatRequest, BadInputsNameTheField) {
   }
 }
 
+TEST(ChatRequest, AcceptsAToolCallingConversation) {
+  std::string param;
+  auto r = parse_chat_request(R"({"model":"gpt-fake","messages":[
+      {"role":"developer","content":"use tools"},
+      {"role":"user","content":"weather in Paris?"},
+      {"role":"assistant","content":null,"tool_calls":[
+        {"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
+      {"role":"tool","tool_call_id":"call_1","content":"18C"}],
+      "tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}],
+      "tool_choice":{"type":"function","function":{"name":"get_weather"}},"parallel_tool_calls":false,
+      "response_format":{"type":"json_schema","json_schema":{"name":"w","schema":{"type":"object"}}},
+      "stop":["\n\n"],"seed":7,"top_p":0.9,"logprobs":false,"user":"u1","metadata":{"k":"v"},
+      "some_future_field":{"x":1}})",
+                              &param);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  ASSERT_EQ(r->messages.size(), 4u);
+  EXPECT_EQ(r->messages[3].role, "tool");
+  EXPECT_EQ(r->messages[3].content, "18C");
+  EXPECT_EQ(routed_input(*r), "weather in Paris?");
+}
+
+TEST(ChatRequest, BadToolFieldsNameTheField) {
+  struct Case {
+    const char* extra;  // appended to a valid body
+    const char* param;
+  };
+  const std::string head = R"({"model":"m","messages":[{"role":"user","content":"x"}])";
+  const Case cases[] = {
+      {R"("tools":{"type":"function"})", "tools"},
+      {R"("tools":[7])", "tools[0]"},
+      {R"("tools":[{"type":"retrieval"}])", "tools[0].type"},
+      {R"("tools":[{"type":"function","function":"f"}])", "tools[0].function"},
+      {R"("tools":[{"type":"function","function":{"name":""}}])", "tools[0].function.name"},
+      {R"("tools":[{"type":"function","function":{"name":"f","parameters":"{}"}}])", "tools[0].function.parameters"},
+      {R"("tool_choice":"sometimes")", "tool_choice"},
+      {R"("tool_choice":{"type":"function"})", "tool_choice"},
+      {R"("parallel_tool_calls":"yes")", "parallel_tool_calls"},
+      {R"("response_format":"json")", "response_format"},
+      {R"("response_format":{"type":"yaml"})", "response_format.type"},
+      {R"("response_format":{"type":"json_schema"})", "response_format.json_schema"},
+      {R"("stop":[1])", "stop"},
+      {R"("seed":1.5)", "seed"},
+      {R"("top_p":3)", "top_p"},
+      {R"("logprobs":"all")", "logprobs"},
+      {R"("user":5)", "user"},
+      {R"("metadata":[])", "metadata"},
+      {R"("stream_options":true)", "stream_options"},
+  };
+  for (const auto& c : cases) {
+    const std::string body = head + "," + c.extra + "}";
+    std::string param;
+    auto r = parse_chat_request(body, &param);
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument) << body;
+    EXPECT_EQ(param, c.param) << body;
+  }
+}
+
+TEST(ChatRequest, BadToolMessagesNameTheField) {
+  struct Case {
+    const char* messages;
+    const char* param;
+  };
+  const Case cases[] = {
+      {R"([{"role":"tool","content":"18C"}])", "messages[0].tool_call_id"},
+      {R"([{"role":"tool","tool_call_id":3,"content":"18C"}])", "messages[0].tool_call_id"},
+      {R"([{"role":"user","content":"x","tool_calls":[]}])", "messages[0].tool_calls"},
+      {R"([{"role":"assistant","tool_calls":{}}])", "messages[0].tool_calls"},
+      {R"([{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f","arguments":"{}"}}]}])",
+       "messages[0].tool_calls[0].id"},
+      {R"([{"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f","arguments":{}}}]}])",
+       "messages[0].tool_calls[0].function.arguments"},
+      {R"([{"role":"user","content":[{"type":"hologram"}]}])", "messages[0].content[0].type"},
+  };
+  for (const auto& c : cases) {
+    const std::string body = std::string(R"({"model":"m","messages":)") + c.messages + "}";
+    std::string param;
+    auto r = parse_chat_request(body, &param);
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument) << body;
+    EXPECT_EQ(param, c.param) << body;
+    EXPECT_NE(r.status().message().find(c.param), std::string::npos) << r.status().to_string();
+  }
+}
+
 TEST(RouteRequest, RequiresTaskAndInput) {
   std::string param;
   auto ok = parse_route_request(R"({"task":"t","input":"x","force_frontier":true})", &param);
