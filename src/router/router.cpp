@@ -454,6 +454,9 @@ Router::LocalOutcome Router::run_local(const TaskConfig& task, const std::string
   return out;
 }
 
+// An escalation of a request whose task the policy does not define has no task budget.
+constexpr int kUnknownTaskMaxTokens = 1024;
+
 void Router::escalate(const TaskConfig* task, const RouteRequest& req, Decision& d, std::size_t from_tier) {
   d.route = "frontier";
   if (options_.skip_escalation_calls) {
@@ -472,7 +475,8 @@ void Router::escalate(const TaskConfig* task, const RouteRequest& req, Decision&
     up.messages = {{"system", escalation_system_prompt()},
                    {"user", packet.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)}};
     if (schema) up.json_schema = *schema;
-    up.max_tokens = 1024;
+    up.max_tokens = req.max_tokens.value_or(task ? task->max_tokens : kUnknownTaskMaxTokens);
+    up.temperature = req.temperature.value_or(0.0);
     up.want_logprobs = false;
     up.timeout = request_timeout(*config_, config_->tiers[tier]);
     up.inter_token_timeout = req.inter_token_timeout;

@@ -37,6 +37,11 @@ struct RouteRequest {
   // the escalation with frontier_error starting "mid_stream: ".
   DeltaFn on_delta;
   std::chrono::milliseconds inter_token_timeout{0};  // streaming only; 0: no limit
+  // The caller's limits for an escalation call (a chat request's max_tokens and
+  // temperature); unset: the task's max_tokens and temperature 0. The local tier keeps
+  // the task's own settings (greedy decoding, which its confidence is read from).
+  std::optional<int> max_tokens;
+  std::optional<double> temperature;
   // Extra fields merged into the audit record (e.g. the client's name).
   nlohmann::json audit_fields;
 };

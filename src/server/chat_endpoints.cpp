@@ -110,6 +110,8 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, beast::tcp_strea
     rr.input = std::move(target->input);
     rr.request_id = request_id;
     rr.options = chat.options;
+    rr.max_tokens = chat.max_tokens;
+    rr.temperature = chat.temperature;
     rr.on_delta = on_delta;
     rr.inter_token_timeout = ctx.opt.inter_token_timeout;
     accepted = ctx.submit(job, [&ctx, job, router, rr = std::move(rr), client]() mutable {

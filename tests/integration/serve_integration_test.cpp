@@ -303,6 +303,24 @@ TEST_F(ServeTest, AutoRoutesByExtensionFieldOrClassifier) {
   EXPECT_EQ(r.json_body()["ladder"]["task"], "classify_issue") << r.body;
 }
 
+TEST_F(ServeTest, EscalationTakesMaxTokensAndTemperatureFromTheRequestElseTheTask) {
+  Response r = serve_->post("/v1/chat/completions", chat_body("ladder/security_review", "review auth.go",
+                                                              {{"max_tokens", 77}, {"temperature", 0.25}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  json posts = fake_->posts();
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_EQ(posts[0]["body"]["max_tokens"], 77);
+  EXPECT_EQ(posts[0]["body"]["temperature"], 0.25);
+
+  fake_->control("/_reset", json::object());
+  r = serve_->post("/v1/chat/completions", chat_body("ladder/security_review", "review auth.go"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  posts = fake_->posts();
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_EQ(posts[0]["body"]["max_tokens"], 2048) << "the task's max_tokens (examples/maintainer/policy.yaml)";
+  EXPECT_EQ(posts[0]["body"]["temperature"], 0.0);
+}
+
 TEST_F(ServeTest, OtherModelNamesPassThroughToTheirTier) {
   fake_->control("/_answer", {{"text", "hello from upstream"}});
   Response r = serve_->post("/v1/chat/completions", chat_body("claude-sonnet-4-5", "say hello", {{"max_tokens", 20}}));
