@@ -369,6 +369,14 @@ TEST_F(ServeTest, BadInputsComeBackInOpenAIErrorShape) {
   Response unknown = serve_->post("/v1/chat/completions", chat_body("gpt-nonexistent", "hi"));
   expect_error(unknown, 404, "not_found", "not_found_error");
   EXPECT_EQ(unknown.json_body()["error"]["param"], "model");
+  Response orphan = serve_->post(
+      "/v1/chat/completions", {{"model", "claude-sonnet-4-5"}, {"messages", {{{"role", "tool"}, {"content", "18C"}}}}});
+  expect_error(orphan, 400, "invalid_argument", "invalid_request_error");
+  EXPECT_EQ(orphan.json_body()["error"]["param"], "messages[0].tool_call_id");
+  Response bad_tools = serve_->post("/v1/chat/completions", chat_body("claude-sonnet-4-5", "hi", {{"tools", "all"}}));
+  expect_error(bad_tools, 400, "invalid_argument", "invalid_request_error");
+  EXPECT_EQ(bad_tools.json_body()["error"]["param"], "tools");
+  EXPECT_TRUE(fake_->posts().empty()) << "a refused request reaches no model";
   expect_error(serve_->get("/v1/nothing-here"), 404, "not_found", "not_found_error");
   expect_error(http(serve_->port, "POST", "/v1/chat/completions", std::string(100000, 'x'), alice), 413,
                "payload_too_large", "invalid_request_error");
