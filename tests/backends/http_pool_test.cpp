@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -290,6 +291,55 @@ TEST(HttpPool, StoppingAStreamEarlyDoesNotPoolTheConnection) {
   ASSERT_TRUE(response.ok()) << response.status().to_string();
   EXPECT_TRUE(server.wait_closed(1));
   EXPECT_EQ(client.stats().idle, 0u);
+}
+
+TEST(HttpPool, AsyncSendsCompleteOnTheLoopAndShareThePool) {
+  CountingServer server;
+  Client client;
+  constexpr int kCalls = 4;
+  std::vector<std::promise<Result<Response>>> promises(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    client.send_async(get(server.url()), [&promises, i](Result<Response> r) { promises[i].set_value(std::move(r)); });
+  }
+  for (auto& p : promises) {
+    auto future = p.get_future();
+    ASSERT_EQ(future.wait_for(kEventWait), std::future_status::ready);
+    auto response = future.get();
+    ASSERT_TRUE(response.ok()) << response.status().to_string();
+    EXPECT_EQ(response->status, 200);
+  }
+  // A callback may start the next exchange; it goes out on a pooled connection.
+  const int accepted = server.accepted();
+  std::promise<Result<Response>> chained;
+  client.send_async(get(server.url()), [&](Result<Response> first) {
+    if (!first.ok()) return chained.set_value(first.status());
+    client.send_async(get(server.url()), [&](Result<Response> second) { chained.set_value(std::move(second)); });
+  });
+  auto future = chained.get_future();
+  ASSERT_EQ(future.wait_for(kEventWait), std::future_status::ready);
+  EXPECT_TRUE(future.get().ok());
+  EXPECT_EQ(server.accepted(), accepted);
+}
+
+TEST(HttpPool, AsyncFailuresComeThroughTheCallback) {
+  Client client;
+  std::promise<Result<Response>> bad_url;
+  client.send_async(get("not a url"), [&](Result<Response> r) { bad_url.set_value(std::move(r)); });
+  auto bad = bad_url.get_future();
+  ASSERT_EQ(bad.wait_for(kEventWait), std::future_status::ready);
+  EXPECT_EQ(bad.get().status().code(), ErrorCode::kConfigInvalid);
+
+  int port = 0;
+  {
+    CountingServer gone;  // a port that was just listened on, now closed
+    port = std::stoi(gone.url().substr(std::string("http://127.0.0.1:").size()));
+  }
+  std::promise<Result<Response>> refused;
+  client.send_async(get("http://127.0.0.1:" + std::to_string(port) + "/x"),
+                    [&](Result<Response> r) { refused.set_value(std::move(r)); });
+  auto down = refused.get_future();
+  ASSERT_EQ(down.wait_for(kEventWait), std::future_status::ready);
+  EXPECT_EQ(down.get().status().code(), ErrorCode::kUnavailable);
 }
 
 }  // namespace

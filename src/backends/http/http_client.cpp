@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -131,6 +132,7 @@ struct Channel {
   bool has_chunk = false;
   std::string chunk;
   std::optional<Result<Response>> result;
+  std::function<void(Result<Response>)> on_done;  // send_async(): runs instead of waking a caller
 };
 
 // The event loop, the idle-connection pool, the name cache and the TLS context.
@@ -476,6 +478,7 @@ class Call : public std::enable_shared_from_this<Call> {
   }
 
   void deliver(Result<Response> result) {
+    if (channel_->on_done) return channel_->on_done(std::move(result));
     std::lock_guard lock(channel_->mu);
     channel_->result.emplace(std::move(result));
     channel_->cv.notify_one();
@@ -527,16 +530,40 @@ Result<Response> Client::send_stream(const Request& request, const BodyChunkFn& 
 
 ClientStats Client::stats() const { return impl_->engine.stats(); }
 
-Result<Response> Client::exchange(const Request& request, const BodyChunkFn* on_body_chunk) const {
+Status Client::prepare(const Request& request, Url* url, std::string* what) const {
   auto parsed = parse_url(request.url);
   if (!parsed.ok()) return parsed.status();
-  Url url = std::move(parsed.value());
-  const std::string what = request.method + " " + url.to_string();
+  *url = std::move(parsed.value());
+  *what = request.method + " " + url->to_string();
   const auto verb = verb_of(request.method);
-  if (!verb) return make_error(ErrorCode::kInternal, what + ": unsupported method");
+  if (!verb) return make_error(ErrorCode::kInternal, *what + ": unsupported method");
   if (*verb == bhttp::verb::get && !request.body.empty()) {
-    return make_error(ErrorCode::kInternal, what + ": a GET request carries no body");
+    return make_error(ErrorCode::kInternal, *what + ": a GET request carries no body");
   }
+  return Status::ok_status();
+}
+
+void Client::send_async(const Request& request, DoneFn done) const {
+  Url url;
+  std::string what;
+  Engine& engine = impl_->engine;
+  Status checked = prepare(request, &url, &what);
+  if (!checked.ok()) {
+    asio::post(engine.ioc(), [done = std::move(done), checked] { done(checked); });
+    return;
+  }
+  auto channel = std::make_shared<Channel>();
+  channel->on_done = std::move(done);
+  auto call = std::make_shared<Call>(engine, request, std::move(url), *verb_of(request.method), what, false, channel);
+  asio::post(engine.ioc(), [call] { call->start(); });
+}
+
+Result<Response> Client::exchange(const Request& request, const BodyChunkFn* on_body_chunk) const {
+  Url url;
+  std::string what;
+  Status checked = prepare(request, &url, &what);
+  if (!checked.ok()) return checked;
+  const auto verb = verb_of(request.method);
   Engine& engine = impl_->engine;
   if (engine.ioc().get_executor().running_in_this_thread()) {
     return make_error(ErrorCode::kInternal, what + ": a blocking call from the HTTP client's own event loop");

@@ -120,11 +120,19 @@ class Client {
   // pieces were delivered (cut, timeouts, body cap) are errors as for send().
   Result<Response> send_stream(const Request& request, const BodyChunkFn& on_body_chunk) const;
 
+  // The asynchronous form for callers on an event loop: returns at once; `done` runs on
+  // the client's loop thread when the exchange ends (every failure included). It must
+  // not block; it may start further send_async() calls. `request` is copied as needed.
+  using DoneFn = std::function<void(Result<Response>)>;
+  void send_async(const Request& request, DoneFn done) const;
+
   ClientStats stats() const;
 
  private:
   struct Impl;
   Result<Response> exchange(const Request& request, const BodyChunkFn* on_body_chunk) const;
+  // Checks the request; on success fills the parsed URL and the message prefix.
+  Status prepare(const Request& request, Url* url, std::string* what) const;
 
   std::unique_ptr<Impl> impl_;
 };
