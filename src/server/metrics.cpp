@@ -1,19 +1,20 @@
 #include "server/metrics.h"
 
-#include <cmath>
-#include <cstdio>
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <variant>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
 namespace ladder::server {
 namespace {
-
-std::string format_value(double v) {
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (std::isnan(v)) return "NaN";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
 
 std::string escape_label(std::string_view v) {
   std::string out;
@@ -30,12 +31,18 @@ std::string escape_label(std::string_view v) {
   return out;
 }
 
-// Label text with one more label appended (histogram buckets: le).
-std::string with_label(const std::string& text, const std::string& name, const std::string& value) {
-  std::string extra = name + "=\"" + value + "\"";
-  if (text.empty()) return "{" + extra + "}";
-  return text.substr(0, text.size() - 1) + "," + extra + "}";
+prometheus::Labels to_labels(const Labels& labels) {
+  prometheus::Labels out;
+  for (const auto& [name, value] : labels) out.emplace(name, value);
+  return out;
 }
+
+struct HistogramFamily {
+  prometheus::Family<prometheus::Histogram>* family;
+  prometheus::Histogram::BucketBoundaries buckets;
+};
+using AnyFamily =
+    std::variant<prometheus::Family<prometheus::Counter>*, prometheus::Family<prometheus::Gauge>*, HistogramFamily>;
 
 }  // namespace
 
@@ -49,6 +56,21 @@ std::string label_text(const Labels& labels) {
   return out + "}";
 }
 
+struct MetricsRegistry::Impl {
+  prometheus::Registry registry;
+  mutable std::shared_mutex mu;  // guards families (declared at start, read per sample)
+  std::map<std::string, AnyFamily, std::less<>> families;
+  std::map<std::string, std::string, std::less<>> help;
+
+  const AnyFamily* find(std::string_view name) const {
+    auto it = families.find(name);
+    return it == families.end() ? nullptr : &it->second;
+  }
+};
+
+MetricsRegistry::MetricsRegistry() : impl_(std::make_unique<Impl>()) {}
+MetricsRegistry::~MetricsRegistry() = default;
+
 const std::vector<double>& MetricsRegistry::latency_buckets() {
   static const std::vector<double> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                0.1,    0.25,    0.5,    1.0,   2.5,    5.0,   10.0, 30.0};
@@ -56,78 +78,83 @@ const std::vector<double>& MetricsRegistry::latency_buckets() {
 }
 
 void MetricsRegistry::declare(std::string name, MetricType type, std::string help, std::vector<double> buckets) {
-  std::lock_guard lock(mu_);
-  Family& f = families_[std::move(name)];
-  f.type = type;
-  f.help = std::move(help);
-  f.buckets = std::move(buckets);
-}
-
-MetricsRegistry::Family* MetricsRegistry::find(std::string_view name) {
-  auto it = families_.find(name);
-  return it == families_.end() ? nullptr : &it->second;
+  std::unique_lock lock(impl_->mu);
+  if (impl_->families.count(name) != 0) return;
+  auto& registry = impl_->registry;
+  AnyFamily family;
+  switch (type) {
+    case MetricType::kCounter:
+      family = &prometheus::BuildCounter().Name(name).Help(help).Register(registry);
+      break;
+    case MetricType::kGauge:
+      family = &prometheus::BuildGauge().Name(name).Help(help).Register(registry);
+      break;
+    case MetricType::kHistogram:
+      family =
+          HistogramFamily{&prometheus::BuildHistogram().Name(name).Help(help).Register(registry), std::move(buckets)};
+      break;
+  }
+  impl_->help.emplace(name, help);
+  impl_->families.emplace(std::move(name), std::move(family));
 }
 
 void MetricsRegistry::add(std::string_view name, const Labels& labels, double by) {
-  const std::string key = label_text(labels);
-  std::lock_guard lock(mu_);
-  if (Family* f = find(name)) f->values[key] += by;
+  std::shared_lock lock(impl_->mu);
+  const AnyFamily* f = impl_->find(name);
+  if (f == nullptr) return;
+  if (auto* counter = std::get_if<prometheus::Family<prometheus::Counter>*>(f)) {
+    if (by >= 0) (*counter)->Add(to_labels(labels)).Increment(by);
+  } else if (auto* gauge = std::get_if<prometheus::Family<prometheus::Gauge>*>(f)) {
+    (*gauge)->Add(to_labels(labels)).Increment(by);
+  }
 }
 
 void MetricsRegistry::set(std::string_view name, const Labels& labels, double value) {
-  const std::string key = label_text(labels);
-  std::lock_guard lock(mu_);
-  if (Family* f = find(name)) f->values[key] = value;
+  std::shared_lock lock(impl_->mu);
+  const AnyFamily* f = impl_->find(name);
+  if (f == nullptr) return;
+  if (auto* gauge = std::get_if<prometheus::Family<prometheus::Gauge>*>(f)) {
+    (*gauge)->Add(to_labels(labels)).Set(value);
+  }
 }
 
 void MetricsRegistry::observe(std::string_view name, const Labels& labels, double value) {
-  const std::string key = label_text(labels);
-  std::lock_guard lock(mu_);
-  Family* f = find(name);
-  if (!f) return;
-  Histogram& h = f->histograms[key];
-  if (h.counts.empty()) h.counts.assign(f->buckets.size(), 0.0);
-  for (std::size_t i = 0; i < f->buckets.size(); ++i)
-    if (value <= f->buckets[i]) {
-      h.counts[i] += 1;
-      break;
-    }
-  h.sum += value;
-  h.count += 1;
+  std::shared_lock lock(impl_->mu);
+  const AnyFamily* f = impl_->find(name);
+  if (f == nullptr) return;
+  if (auto* histogram = std::get_if<HistogramFamily>(f)) {
+    histogram->family->Add(to_labels(labels), histogram->buckets).Observe(value);
+  }
 }
 
 double MetricsRegistry::value(std::string_view name, const Labels& labels) const {
-  const std::string key = label_text(labels);
-  std::lock_guard lock(mu_);
-  auto it = families_.find(name);
-  if (it == families_.end()) return 0.0;
-  auto v = it->second.values.find(key);
-  return v == it->second.values.end() ? 0.0 : v->second;
+  std::shared_lock lock(impl_->mu);
+  const AnyFamily* f = impl_->find(name);
+  if (f == nullptr) return 0.0;
+  const auto key = to_labels(labels);
+  if (auto* counter = std::get_if<prometheus::Family<prometheus::Counter>*>(f)) {
+    return (*counter)->Has(key) ? (*counter)->Add(key).Value() : 0.0;
+  }
+  if (auto* gauge = std::get_if<prometheus::Family<prometheus::Gauge>*>(f)) {
+    return (*gauge)->Has(key) ? (*gauge)->Add(key).Value() : 0.0;
+  }
+  return 0.0;
 }
 
 std::string MetricsRegistry::render() const {
-  std::lock_guard lock(mu_);
-  std::string out;
-  for (const auto& [name, f] : families_) {
-    const char* type = f.type == MetricType::kCounter ? "counter"
-                       : f.type == MetricType::kGauge ? "gauge"
-                                                      : "histogram";
-    out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " " + type + "\n";
-    if (f.type != MetricType::kHistogram) {
-      for (const auto& [labels, v] : f.values) out += name + labels + " " + format_value(v) + "\n";
-      continue;
-    }
-    for (const auto& [labels, h] : f.histograms) {
-      double cumulative = 0.0;
-      for (std::size_t i = 0; i < f.buckets.size(); ++i) {
-        cumulative += h.counts[i];
-        out += name + "_bucket" + with_label(labels, "le", format_value(f.buckets[i])) + " " +
-               format_value(cumulative) + "\n";
-      }
-      out += name + "_bucket" + with_label(labels, "le", "+Inf") + " " + format_value(h.count) + "\n";
-      out += name + "_sum" + labels + " " + format_value(h.sum) + "\n";
-      out += name + "_count" + labels + " " + format_value(h.count) + "\n";
-    }
+  const auto families = impl_->registry.Collect();
+  std::string out = prometheus::TextSerializer().Serialize(families);
+  // A declared family without samples yet is still listed (help and type), as before.
+  std::shared_lock lock(impl_->mu);
+  for (const auto& [name, family] : impl_->families) {
+    const bool sampled = std::any_of(families.begin(), families.end(), [&](const prometheus::MetricFamily& f) {
+      return f.name == name && !f.metric.empty();
+    });
+    if (sampled) continue;
+    const char* type = std::holds_alternative<HistogramFamily>(family)                          ? "histogram"
+                       : std::holds_alternative<prometheus::Family<prometheus::Gauge>*>(family) ? "gauge"
+                                                                                                : "counter";
+    out += "# HELP " + name + " " + impl_->help.at(name) + "\n# TYPE " + name + " " + type + "\n";
   }
   return out;
 }

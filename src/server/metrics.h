@@ -1,10 +1,11 @@
-// A small metrics registry that writes the Prometheus text exposition format (0.0.4).
-// Families are declared once with their type and help; samples are keyed by label set.
-// Thread-safe: one mutex guards every family (shared state, marked as such).
+// The metrics of ladder serve, kept in a prometheus-cpp registry and written in the
+// Prometheus text exposition format (0.0.4) by its serializer. Families are declared
+// once with their type and help; samples are keyed by label set (written in label-name
+// order). Thread-safe: samples are prometheus-cpp metrics (atomic values, one lock per
+// family); the name table is read under a shared lock.
 #pragma once
 
-#include <map>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +19,11 @@ enum class MetricType { kCounter, kGauge, kHistogram };
 
 class MetricsRegistry {
  public:
+  MetricsRegistry();
+  ~MetricsRegistry();
+  MetricsRegistry(const MetricsRegistry&) = delete;
+  MetricsRegistry& operator=(const MetricsRegistry&) = delete;
+
   // Seconds, from 100 µs to 30 s.
   static const std::vector<double>& latency_buckets();
 
@@ -30,22 +36,8 @@ class MetricsRegistry {
   std::string render() const;
 
  private:
-  struct Histogram {
-    std::vector<double> counts;  // per bucket (not cumulative)
-    double sum = 0.0;
-    double count = 0.0;
-  };
-  struct Family {
-    MetricType type = MetricType::kCounter;
-    std::string help;
-    std::vector<double> buckets;
-    std::map<std::string, double> values;         // label text → value
-    std::map<std::string, Histogram> histograms;  // label text → histogram
-  };
-  Family* find(std::string_view name);
-
-  mutable std::mutex mu_;  // guards families_
-  std::map<std::string, Family, std::less<>> families_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // {a="x",b="y"} with \\, \" and \n escaped; "" for no labels.

@@ -574,9 +574,9 @@ TEST_F(ServeTest, AdminKillSwitchShadowAndMetrics) {
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.header("content-type").find("text/plain"), std::string::npos);
   for (const char* needle :
-       {"ladder_decisions_total{task=\"classify_issue\",route=\"frontier\",reason=\"manual_override\"}",
+       {"ladder_decisions_total{reason=\"manual_override\",route=\"frontier\",task=\"classify_issue\"}",
         "ladder_local_accepts_total{task=\"classify_issue\"}", "ladder_stage_duration_seconds_bucket{stage=\"local\"",
-        "ladder_gateway_overhead_seconds_count", "ladder_tokens_total{model=\"gemma-local\",kind=\"prompt\"}",
+        "ladder_gateway_overhead_seconds_count", "ladder_tokens_total{kind=\"prompt\",model=\"gemma-local\"}",
         "ladder_http_requests_total{endpoint=\"/v1/chat/completions\",status=\"200\"}"})
     EXPECT_NE(m.body.find(needle), std::string::npos) << needle;
 }

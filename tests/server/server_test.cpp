@@ -288,6 +288,29 @@ TEST(Metrics, CountersGaugesAndCumulativeHistograms) {
   EXPECT_EQ(m.value("ladder_x_total", {{"task", "a\"b"}}), 3);
 }
 
+TEST(Metrics, ConcurrentSamplesAllCountAndLabelsAreWrittenByName) {
+  MetricsRegistry m;
+  m.declare("ladder_c_total", MetricType::kCounter, "C.");
+  m.declare("ladder_in_flight", MetricType::kGauge, "F.");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&m] {
+      for (int i = 0; i < 1000; ++i) {
+        m.add("ladder_c_total", {{"task", "t"}, {"route", "local"}});
+        m.add("ladder_in_flight", {}, 1);
+        m.add("ladder_in_flight", {}, -1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(m.value("ladder_c_total", {{"task", "t"}, {"route", "local"}}), 4000);
+  EXPECT_EQ(m.value("ladder_in_flight", {}), 0);
+  EXPECT_EQ(m.value("ladder_c_total", {{"task", "other"}}), 0);
+  const std::string text = m.render();
+  EXPECT_NE(text.find("ladder_c_total{route=\"local\",task=\"t\"} 4000\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("task=\"other\""), std::string::npos) << text;  // value() adds no sample
+}
+
 TEST(Metrics, ServerFamiliesAreDeclaredWithLadderPrefix) {
   MetricsRegistry m;
   declare_server_metrics(m);

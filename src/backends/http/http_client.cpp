@@ -1,16 +1,22 @@
 // The only translation unit that includes Boost.Beast / Asio (compile time).
-// Synchronous API over asynchronous operations: each send() runs its own io_context
-// so that beast::tcp_stream deadlines (which only apply to async operations) hold.
+// One event loop per client: an io_context run by one thread for the client's lifetime.
+// Each exchange is a chain of completion handlers on its connection's strand; the
+// calling thread waits on a Channel for the result (and, when streaming, for each piece
+// of the body, which it hands to the callback before letting the chain read on).
 #include <utility>  // before asio with Boost 1.74 on g++ 12
 
 #include "backends/http/http_client.h"
 
 #include <algorithm>
-#include <cctype>
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
-#include <type_traits>
+#include <thread>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -27,14 +33,10 @@ namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using ErrorCodeB = beast::error_code;
+using Strand = asio::strand<asio::io_context::executor_type>;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr std::string_view kUserAgent = "ladder/0.1";
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 enum class Phase { kConnect, kHandshake, kWrite, kRead, kIdle };
 
@@ -96,292 +98,428 @@ std::optional<bhttp::verb> verb_of(std::string_view method) {
 
 bool is_success(unsigned status) { return status >= 200 && status < 300; }
 
-// Drives connect -> (TLS handshake) -> write -> read header -> read body piece by piece
-// as a chain of completion handlers on one io_context; run() returns when the chain
-// ends. The body goes to `on_chunk` when it is set and the status is 2xx (streaming),
-// otherwise into body().
-template <class Stream>
-class Exchange {
+// One connection, plain or TLS, with its own strand; it goes back to the pool after an
+// exchange that left it reusable.
+struct Conn {
+  explicit Conn(Strand s) : strand(s), idle_timer(s) {}
+  Strand strand;
+  std::optional<beast::tcp_stream> tcp;
+  std::optional<TlsStream> tls;
+  asio::steady_timer idle_timer;
+  beast::flat_buffer buffer;
+  std::string key;
+
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *tcp; }
+  template <class F>
+  void visit(F&& f) {
+    if (tls) {
+      f(*tls);
+    } else {
+      f(*tcp);
+    }
+  }
+  void close() {
+    ErrorCodeB ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().socket().close(ignored);
+  }
+};
+
+// Where the loop hands a piece of a streamed body or the result to the waiting caller.
+struct Channel {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool has_chunk = false;
+  std::string chunk;
+  std::optional<Result<Response>> result;
+  std::function<void(Result<Response>)> on_done;  // send_async(): runs instead of waking a caller
+};
+
+// The event loop, the idle-connection pool, the name cache and the TLS context.
+class Engine {
  public:
-  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  explicit Engine(ClientOptions options)
+      : options_(options), work_(asio::make_work_guard(ioc_)), loop_([this] { ioc_.run(); }) {}
+  ~Engine() {
+    work_.reset();
+    ioc_.stop();
+    loop_.join();
+    std::lock_guard lock(mu_);
+    idle_.clear();
+  }
 
-  Exchange(Stream& stream, const Request& request, const Url& url, const tcp::resolver::results_type& endpoints,
-           Clock::time_point connect_deadline, Clock::time_point deadline, const BodyChunkFn* on_chunk)
-      : stream_(stream),
-        request_(request),
-        url_(url),
-        endpoints_(endpoints),
-        connect_deadline_(connect_deadline),
-        deadline_(deadline),
-        on_chunk_(on_chunk) {}
+  asio::io_context& ioc() { return ioc_; }
+  const ClientOptions& options() const { return options_; }
 
-  void start() {
-    auto& lowest = beast::get_lowest_layer(stream_);
-    lowest.expires_at(connect_deadline_);
-    lowest.async_connect(endpoints_, [this](const ErrorCodeB& ec, const tcp::endpoint&) {
-      if (ec) return fail(Phase::kConnect, ec);
-      if constexpr (kTls) {
-        stream_.async_handshake(asio::ssl::stream_base::client, [this](const ErrorCodeB& hec) {
-          if (hec) return fail(Phase::kHandshake, hec);
-          write();
-        });
-      } else {
-        write();
+  asio::ssl::context* tls_context(std::string* error) {
+    std::call_once(tls_once_, [this] {
+      try {
+        auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+        ctx->set_default_verify_paths();
+        ctx->set_verify_mode(asio::ssl::verify_peer);
+        tls_ = std::move(ctx);
+      } catch (const boost::system::system_error& e) {
+        tls_error_ = e.what();
       }
+    });
+    if (!tls_) *error = tls_error_;
+    return tls_.get();
+  }
+
+  // The most recently used idle connection to `key`, taken out of the pool.
+  std::shared_ptr<Conn> checkout(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = idle_.find(key);
+    if (it == idle_.end() || it->second.empty()) return nullptr;
+    auto conn = std::move(it->second.back());
+    it->second.pop_back();
+    ++reused_;
+    return conn;
+  }
+
+  // On the connection's strand: keeps it for the next request to the same host, or
+  // closes it when the pool for that host is full.
+  void checkin(const std::shared_ptr<Conn>& conn) {
+    conn->idle_timer.expires_after(options_.idle_expiry);
+    conn->idle_timer.async_wait([this, weak = std::weak_ptr<Conn>(conn)](const ErrorCodeB& ec) {
+      if (ec) return;
+      auto expired = weak.lock();
+      if (expired && remove(expired)) expired->close();
+    });
+    std::unique_lock lock(mu_);
+    auto& queue = idle_[conn->key];
+    if (queue.size() >= options_.max_idle_per_host) {
+      lock.unlock();
+      conn->idle_timer.cancel();
+      conn->close();
+      return;
+    }
+    queue.push_back(conn);
+  }
+
+  std::optional<tcp::resolver::results_type> cached_endpoints(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = dns_.find(key);
+    if (it == dns_.end() || it->second.second < Clock::now()) return std::nullopt;
+    return it->second.first;
+  }
+  void remember_endpoints(const std::string& key, const tcp::resolver::results_type& endpoints) {
+    std::lock_guard lock(mu_);
+    dns_[key] = {endpoints, Clock::now() + options_.dns_ttl};
+  }
+
+  void count_opened() { ++opened_; }
+  void count_stale_retry() { ++stale_retries_; }
+
+  ClientStats stats() {
+    ClientStats stats;
+    std::lock_guard lock(mu_);
+    for (const auto& [key, queue] : idle_) stats.idle += queue.size();
+    stats.opened = opened_;
+    stats.reused = reused_;
+    stats.stale_retries = stale_retries_;
+    return stats;
+  }
+
+ private:
+  bool remove(const std::shared_ptr<Conn>& conn) {
+    std::lock_guard lock(mu_);
+    auto it = idle_.find(conn->key);
+    if (it == idle_.end()) return false;
+    auto pos = std::find(it->second.begin(), it->second.end(), conn);
+    if (pos == it->second.end()) return false;
+    it->second.erase(pos);
+    return true;
+  }
+
+  ClientOptions options_;
+  asio::io_context ioc_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::once_flag tls_once_;
+  std::unique_ptr<asio::ssl::context> tls_;
+  std::string tls_error_;
+  std::mutex mu_;
+  std::map<std::string, std::deque<std::shared_ptr<Conn>>> idle_;
+  std::map<std::string, std::pair<tcp::resolver::results_type, Clock::time_point>> dns_;
+  std::uint64_t opened_ = 0;
+  std::uint64_t reused_ = 0;
+  std::uint64_t stale_retries_ = 0;
+  std::thread loop_;  // last: starts once the members above exist
+};
+
+// The timeouts and cap of a request (what the chain reads after the caller's Request
+// may be gone).
+Request limits_of(const Request& request) {
+  Request limits;
+  limits.connect_timeout = request.connect_timeout;
+  limits.total_timeout = request.total_timeout;
+  limits.idle_timeout = request.idle_timeout;
+  limits.max_body_bytes = request.max_body_bytes;
+  return limits;
+}
+
+// One exchange: take a pooled connection or open one (resolve, connect, TLS handshake),
+// write the request, read the header, read the body piece by piece, hand the result to
+// the Channel. Every step after the connection exists runs on the connection's strand.
+class Call : public std::enable_shared_from_this<Call> {
+ public:
+  Call(Engine& engine, const Request& request, Url url, bhttp::verb verb, std::string what, bool streaming,
+       std::shared_ptr<Channel> channel)
+      : engine_(engine),
+        limits_(limits_of(request)),
+        url_(std::move(url)),
+        key_(url_.to_string().substr(0, url_.to_string().size() - url_.target.size())),
+        what_(std::move(what)),
+        want_stream_(streaming),
+        channel_(std::move(channel)),
+        resolver_(engine.ioc()),
+        resolve_timer_(engine.ioc()) {
+    const auto start = Clock::now();
+    deadline_ = start + request.total_timeout;
+    connect_deadline_ = std::min(deadline_, start + request.connect_timeout);
+    build(request, verb);
+  }
+
+  // On the loop.
+  void start() {
+    conn_ = engine_.checkout(key_);
+    if (!conn_) return open();
+    reused_ = true;
+    asio::dispatch(conn_->strand, [self = shared_from_this()] {
+      self->conn_->idle_timer.cancel();
+      self->begin();
     });
   }
 
-  bool failed() const { return failed_; }
-  bool over_cap() const { return over_cap_; }
-  Phase phase() const { return phase_; }
-  const ErrorCodeB& error() const { return error_; }
-  const bhttp::response_header<>& header() { return parser_.get().base(); }
-  std::string& body() { return body_; }
+  // From the caller once it handled a streamed piece.
+  void resume(bool keep_going) {
+    asio::post(conn_->strand, [self = shared_from_this(), keep_going] {
+      if (keep_going) return self->read_body();
+      self->stopped_ = true;
+      self->succeed();
+    });
+  }
 
-  void build(bhttp::verb verb, const std::string& host_header) {
+ private:
+  void build(const Request& request, bhttp::verb verb) {
+    const bool default_port = (url_.tls() && url_.port == "443") || (!url_.tls() && url_.port == "80");
+    std::string host_header = url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host;
+    if (!default_port) host_header += ":" + url_.port;
     req_.method(verb);
     req_.target(url_.target);
     req_.version(11);
     req_.set(bhttp::field::host, host_header);
     req_.set(bhttp::field::user_agent, std::string(kUserAgent));
     req_.set(bhttp::field::accept,
-             on_chunk_ != nullptr ? "application/json, text/event-stream, application/x-ndjson" : "application/json");
-    req_.set(bhttp::field::connection, "close");
+             want_stream_ ? "application/json, text/event-stream, application/x-ndjson" : "application/json");
     const bool has_payload = verb == bhttp::verb::post || verb == bhttp::verb::put || verb == bhttp::verb::patch;
-    if (!request_.body.empty() || has_payload) req_.set(bhttp::field::content_type, "application/json");
-    for (const auto& [name, value] : request_.headers) req_.set(name, value);
-    req_.body() = request_.body;
+    if (!request.body.empty() || has_payload) req_.set(bhttp::field::content_type, "application/json");
+    for (const auto& [name, value] : request.headers) req_.set(name, value);
+    req_.body() = request.body;
     req_.prepare_payload();
-    if (request_.max_body_bytes > 0) {
-      parser_.body_limit(static_cast<std::uint64_t>(request_.max_body_bytes));
-    } else {
-      parser_.body_limit(boost::none);
-    }
   }
 
- private:
-  void write() {
-    beast::get_lowest_layer(stream_).expires_at(deadline_);
-    bhttp::async_write(stream_, req_, [this](const ErrorCodeB& ec, std::size_t) {
-      if (ec) return fail(Phase::kWrite, ec);
-      bhttp::async_read_header(stream_, buffer_, parser_, [this](const ErrorCodeB& rec, std::size_t) {
-        if (rec) return fail(Phase::kRead, rec);
-        streaming_ = on_chunk_ != nullptr && is_success(parser_.get().result_int());
-        read_body();
+  void open() {
+    conn_ = std::make_shared<Conn>(asio::make_strand(engine_.ioc()));
+    conn_->key = key_;
+    try {
+      if (url_.tls()) {
+        std::string error;
+        asio::ssl::context* ctx = engine_.tls_context(&error);
+        if (ctx == nullptr) return deliver(make_error(ErrorCode::kUnavailable, what_ + ": TLS unavailable: " + error));
+        conn_->tls.emplace(conn_->strand, *ctx);
+        if (!SSL_set_tlsext_host_name(conn_->tls->native_handle(), url_.host.c_str())) {
+          return deliver(make_error(ErrorCode::kUnavailable, what_ + ": cannot set TLS server name"));
+        }
+        conn_->tls->set_verify_callback(asio::ssl::host_name_verification(url_.host));
+      } else {
+        conn_->tcp.emplace(conn_->strand);
+      }
+    } catch (const std::exception& e) {
+      return deliver(make_error(ErrorCode::kUnavailable, what_ + ": " + e.what()));
+    }
+    engine_.count_opened();
+    if (auto endpoints = engine_.cached_endpoints(key_)) return connect(*endpoints);
+    resolve_timer_.expires_at(connect_deadline_);
+    resolve_timer_.async_wait([self = shared_from_this()](const ErrorCodeB& ec) {
+      if (ec) return;
+      self->resolve_timed_out_ = true;
+      self->resolver_.cancel();
+    });
+    resolver_.async_resolve(
+        url_.host, url_.port, [self = shared_from_this()](const ErrorCodeB& ec, tcp::resolver::results_type results) {
+          self->resolve_timer_.cancel();
+          if (self->resolve_timed_out_) {
+            return self->deliver(make_error(ErrorCode::kTimeout, self->what_ + ": name resolution timed out (" +
+                                                                     ms_text(self->limits_.connect_timeout) + ")"));
+          }
+          if (ec) {
+            return self->deliver(
+                make_error(ErrorCode::kUnavailable, self->what_ + ": cannot resolve host: " + ec.message()));
+          }
+          self->engine_.remember_endpoints(self->key_, results);
+          self->connect(results);
+        });
+  }
+
+  void connect(const tcp::resolver::results_type& endpoints) {
+    endpoints_ = endpoints;
+    asio::dispatch(conn_->strand, [self = shared_from_this()] {
+      auto& lowest = self->conn_->lowest();
+      lowest.expires_at(self->connect_deadline_);
+      lowest.async_connect(self->endpoints_, [self](const ErrorCodeB& ec, const tcp::endpoint&) {
+        if (ec) return self->fail(Phase::kConnect, ec);
+        if (!self->conn_->tls) return self->begin();
+        self->conn_->tls->async_handshake(asio::ssl::stream_base::client, [self](const ErrorCodeB& hec) {
+          if (hec) return self->fail(Phase::kHandshake, hec);
+          self->begin();
+        });
+      });
+    });
+  }
+
+  void begin() {
+    parser_.emplace();
+    if (limits_.max_body_bytes > 0) {
+      parser_->body_limit(static_cast<std::uint64_t>(limits_.max_body_bytes));
+    } else {
+      parser_->body_limit(boost::none);
+    }
+    conn_->lowest().expires_at(deadline_);
+    conn_->visit([this](auto& stream) {
+      bhttp::async_write(stream, req_, [self = shared_from_this(), &stream](const ErrorCodeB& ec, std::size_t) {
+        if (ec) return self->fail(Phase::kWrite, ec);
+        bhttp::async_read_header(
+            stream, self->conn_->buffer, *self->parser_, [self](const ErrorCodeB& rec, std::size_t) {
+              if (rec) return self->fail(Phase::kRead, rec);
+              self->header_done_ = true;
+              self->streaming_ = self->want_stream_ && is_success(self->parser_->get().result_int());
+              self->read_body();
+            });
       });
     });
   }
 
   void read_body() {
-    if (parser_.is_done()) return finish();
-    auto& body = parser_.get().body();
+    if (parser_->is_done()) return succeed();
+    auto& body = parser_->get().body();
     body.data = piece_;
     body.size = sizeof(piece_);
     // Idle limit: only while streaming, and only once the body has begun.
     Clock::time_point expiry = deadline_;
     idle_armed_ = false;
-    if (streaming_ && received_ > 0 && request_.idle_timeout.count() > 0) {
-      const auto idle = Clock::now() + request_.idle_timeout;
+    if (streaming_ && received_ > 0 && limits_.idle_timeout.count() > 0) {
+      const auto idle = Clock::now() + limits_.idle_timeout;
       if (idle < expiry) {
         expiry = idle;
         idle_armed_ = true;
       }
     }
-    beast::get_lowest_layer(stream_).expires_at(expiry);
-    bhttp::async_read_some(stream_, buffer_, parser_, [this](ErrorCodeB ec, std::size_t) {
-      if (ec == bhttp::error::need_buffer) ec = {};
-      if (ec) return fail(idle_armed_ ? Phase::kIdle : Phase::kRead, ec);
-      const std::size_t n = sizeof(piece_) - parser_.get().body().size;
-      if (n > 0) {
-        received_ += n;
-        // Beast enforces body_limit only on some read patterns: count here as well.
-        if (request_.max_body_bytes > 0 && received_ > request_.max_body_bytes) {
-          over_cap_ = true;
-          return fail(Phase::kRead, bhttp::error::body_limit);
-        }
-        if (streaming_) {
-          if (!(*on_chunk_)(std::string_view(piece_, n))) return finish();  // the caller stopped
-        } else {
-          body_.append(piece_, n);
-        }
-      }
-      read_body();
+    conn_->lowest().expires_at(expiry);
+    conn_->visit([this](auto& stream) {
+      bhttp::async_read_some(stream, conn_->buffer, *parser_,
+                             [self = shared_from_this()](ErrorCodeB ec, std::size_t) { self->on_piece(ec); });
     });
   }
 
-  void finish() {
-    ErrorCodeB ignored;
-    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-    beast::get_lowest_layer(stream_).socket().close(ignored);
+  void on_piece(ErrorCodeB ec) {
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) return fail(idle_armed_ ? Phase::kIdle : Phase::kRead, ec);
+    const std::size_t n = sizeof(piece_) - parser_->get().body().size;
+    if (n > 0) {
+      received_ += n;
+      // Beast enforces body_limit only on some read patterns: count here as well.
+      if (limits_.max_body_bytes > 0 && received_ > limits_.max_body_bytes) {
+        over_cap_ = true;
+        return fail(Phase::kRead, bhttp::error::body_limit);
+      }
+      if (streaming_) {
+        // The caller runs its callback on its own thread and resumes the chain.
+        std::lock_guard lock(channel_->mu);
+        channel_->chunk.assign(piece_, n);
+        channel_->has_chunk = true;
+        channel_->cv.notify_one();
+        return;
+      }
+      body_.append(piece_, n);
+    }
+    read_body();
+  }
+
+  void succeed() {
+    Response response;
+    const auto& header = parser_->get().base();
+    response.status = static_cast<int>(header.result_int());
+    for (const auto& field : header) {
+      response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    response.body = std::move(body_);
+    if (!stopped_ && parser_->is_done() && parser_->keep_alive()) {
+      engine_.checkin(conn_);
+    } else {
+      conn_->close();
+    }
+    deliver(std::move(response));
   }
 
   void fail(Phase phase, const ErrorCodeB& ec) {
-    failed_ = true;
-    phase_ = phase;
-    error_ = ec;
-    ErrorCodeB ignored;
-    beast::get_lowest_layer(stream_).socket().close(ignored);
+    conn_->close();
+    // A kept-alive connection the server closed while it sat idle: nothing of the
+    // response arrived, so the request is sent once more on a fresh connection.
+    const bool stale = reused_ && !header_done_ && ec != beast::error::timeout &&
+                       (phase == Phase::kWrite || (phase == Phase::kRead && is_cut(ec)));
+    if (stale) {
+      reused_ = false;
+      engine_.count_stale_retry();
+      return asio::post(engine_.ioc(), [self = shared_from_this()] { self->open(); });
+    }
+    if (over_cap_) return deliver(body_cap_status(what_, limits_));
+    deliver(transport_status(phase, ec, what_, limits_));
   }
 
-  Stream& stream_;
-  const Request& request_;
-  const Url& url_;
-  const tcp::resolver::results_type& endpoints_;
+  void deliver(Result<Response> result) {
+    if (channel_->on_done) return channel_->on_done(std::move(result));
+    std::lock_guard lock(channel_->mu);
+    channel_->result.emplace(std::move(result));
+    channel_->cv.notify_one();
+  }
+
+  Engine& engine_;
+  Request limits_;
+  Url url_;
+  std::string key_;
+  std::string what_;
+  bool want_stream_;
+  std::shared_ptr<Channel> channel_;
+  tcp::resolver resolver_;
+  asio::steady_timer resolve_timer_;
+  bool resolve_timed_out_ = false;
+  tcp::resolver::results_type endpoints_;
   Clock::time_point connect_deadline_;
   Clock::time_point deadline_;
-  const BodyChunkFn* on_chunk_;
+  std::shared_ptr<Conn> conn_;
   bhttp::request<bhttp::string_body> req_;
-  bhttp::response_parser<bhttp::buffer_body> parser_;
-  beast::flat_buffer buffer_;
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
   char piece_[16 * 1024];
   std::string body_;
   std::size_t received_ = 0;
+  bool reused_ = false;
+  bool header_done_ = false;
   bool streaming_ = false;
   bool idle_armed_ = false;
   bool over_cap_ = false;
-  bool failed_ = false;
-  Phase phase_ = Phase::kConnect;
-  ErrorCodeB error_;
+  bool stopped_ = false;
 };
-
-template <class Stream>
-Result<Response> run_exchange(asio::io_context& ioc, Stream& stream, const Request& request, const Url& url,
-                              bhttp::verb verb, const tcp::resolver::results_type& endpoints,
-                              Clock::time_point connect_deadline, Clock::time_point deadline, const std::string& what,
-                              const BodyChunkFn* on_chunk) {
-  auto exchange =
-      std::make_unique<Exchange<Stream>>(stream, request, url, endpoints, connect_deadline, deadline, on_chunk);
-  const bool default_port = (url.tls() && url.port == "443") || (!url.tls() && url.port == "80");
-  std::string host_header = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-  if (!default_port) host_header += ":" + url.port;
-  exchange->build(verb, host_header);
-  exchange->start();
-  ioc.run();
-  if (exchange->over_cap()) return body_cap_status(what, request);
-  if (exchange->failed()) return transport_status(exchange->phase(), exchange->error(), what, request);
-  Response response;
-  const auto& header = exchange->header();
-  response.status = static_cast<int>(header.result_int());
-  for (const auto& field : header) {
-    response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-  }
-  response.body = std::move(exchange->body());
-  return response;
-}
 
 }  // namespace
 
-std::string Url::to_string() const {
-  std::string host_part = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  return scheme + "://" + host_part + ":" + port + target;
-}
-
-Result<Url> parse_url(std::string_view text) {
-  auto bad = [&](const std::string& why) {
-    return make_error(ErrorCode::kConfigInvalid, "invalid URL '" + std::string(text) + "': " + why);
-  };
-  Url url;
-  auto sep = text.find("://");
-  if (sep == std::string_view::npos) return bad("missing scheme (http:// or https://)");
-  std::string scheme(text.substr(0, sep));
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (scheme != "http" && scheme != "https") return bad("scheme must be http or https");
-  url.scheme = scheme;
-  std::string_view rest = text.substr(sep + 3);
-  auto path_start = rest.find_first_of("/?");
-  std::string_view authority = rest.substr(0, path_start);
-  url.target = path_start == std::string_view::npos ? "/" : std::string(rest.substr(path_start));
-  if (!url.target.empty() && url.target.front() == '?') url.target.insert(0, "/");
-  if (authority.find('@') != std::string_view::npos) {
-    // Not echoed: the URL carries a secret.
-    return make_error(ErrorCode::kConfigInvalid,
-                      "invalid URL: credentials in the URL are not allowed; use api_key_env");
-  }
-  if (authority.empty()) return bad("missing host");
-  std::string_view port;
-  if (authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) return bad("unterminated IPv6 literal");
-    url.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return bad("unexpected text after IPv6 literal");
-      port = after.substr(1);
-    }
-  } else {
-    auto colon = authority.rfind(':');
-    if (colon != std::string_view::npos) {
-      url.host = std::string(authority.substr(0, colon));
-      port = authority.substr(colon + 1);
-    } else {
-      url.host = std::string(authority);
-    }
-  }
-  if (url.host.empty()) return bad("missing host");
-  if (port.empty()) {
-    url.port = url.tls() ? "443" : "80";
-  } else {
-    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); })) {
-      return bad("port must be a number");
-    }
-    int value = std::stoi(std::string(port));
-    if (value < 1 || value > 65535) return bad("port out of range");
-    url.port = std::string(port);
-  }
-  return url;
-}
-
-std::string join_url(std::string_view base, std::string_view path) {
-  std::string joined(base);
-  while (!joined.empty() && joined.back() == '/') joined.pop_back();
-  std::string_view p = path;
-  if (!p.empty() && p.front() != '/') {
-    joined += '/';
-  }
-  // Drop a leading segment of `path` that the base's own path already ends with ("/v1").
-  auto scheme_end = joined.find("://");
-  auto base_path = joined.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
-  if (base_path != std::string::npos && p.size() > 1 && p.front() == '/') {
-    auto next = p.find('/', 1);
-    std::string_view first = p.substr(0, next);
-    if (first.size() < p.size() && joined.size() - base_path >= first.size() &&
-        std::string_view(joined).substr(joined.size() - first.size()) == first) {
-      p = p.substr(first.size());
-    }
-  }
-  joined += p;
-  return joined;
-}
-
-std::optional<std::string> Response::header(std::string_view name) const {
-  for (const auto& [key, value] : headers) {
-    if (iequals(key, name)) return value;
-  }
-  return std::nullopt;
-}
-
 struct Client::Impl {
-  std::once_flag tls_once;
-  std::unique_ptr<asio::ssl::context> tls;
-  std::string tls_error;
-
-  asio::ssl::context* tls_context() {
-    std::call_once(tls_once, [this] {
-      try {
-        auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-        ctx->set_default_verify_paths();
-        ctx->set_verify_mode(asio::ssl::verify_peer);
-        tls = std::move(ctx);
-      } catch (const boost::system::system_error& e) {
-        tls_error = e.what();
-      }
-    });
-    return tls.get();
-  }
+  explicit Impl(ClientOptions options) : engine(options) {}
+  Engine engine;
 };
 
-Client::Client() : impl_(std::make_unique<Impl>()) {}
+Client::Client() : Client(ClientOptions{}) {}
+Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(options)) {}
 Client::~Client() = default;
 
 Result<Response> Client::send(const Request& request) const { return exchange(request, nullptr); }
@@ -390,67 +528,57 @@ Result<Response> Client::send_stream(const Request& request, const BodyChunkFn& 
   return exchange(request, &on_body_chunk);
 }
 
-Result<Response> Client::exchange(const Request& request, const BodyChunkFn* on_body_chunk) const {
+ClientStats Client::stats() const { return impl_->engine.stats(); }
+
+Status Client::prepare(const Request& request, Url* url, std::string* what) const {
   auto parsed = parse_url(request.url);
   if (!parsed.ok()) return parsed.status();
-  const Url& url = parsed.value();
-  const std::string what = request.method + " " + url.to_string();
+  *url = std::move(parsed.value());
+  *what = request.method + " " + url->to_string();
   const auto verb = verb_of(request.method);
-  if (!verb) return make_error(ErrorCode::kInternal, what + ": unsupported method");
+  if (!verb) return make_error(ErrorCode::kInternal, *what + ": unsupported method");
   if (*verb == bhttp::verb::get && !request.body.empty()) {
-    return make_error(ErrorCode::kInternal, what + ": a GET request carries no body");
+    return make_error(ErrorCode::kInternal, *what + ": a GET request carries no body");
   }
+  return Status::ok_status();
+}
 
-  const auto start = Clock::now();
-  const auto deadline = start + request.total_timeout;
-  const auto connect_deadline = std::min(deadline, start + request.connect_timeout);
+void Client::send_async(const Request& request, DoneFn done) const {
+  Url url;
+  std::string what;
+  Engine& engine = impl_->engine;
+  Status checked = prepare(request, &url, &what);
+  if (!checked.ok()) {
+    asio::post(engine.ioc(), [done = std::move(done), checked] { done(checked); });
+    return;
+  }
+  auto channel = std::make_shared<Channel>();
+  channel->on_done = std::move(done);
+  auto call = std::make_shared<Call>(engine, request, std::move(url), *verb_of(request.method), what, false, channel);
+  asio::post(engine.ioc(), [call] { call->start(); });
+}
 
-  try {
-    asio::io_context ioc;
-    tcp::resolver resolver(ioc);
-    asio::steady_timer resolve_timer(ioc);
-    tcp::resolver::results_type endpoints;
-    ErrorCodeB resolve_error;
-    bool resolve_timed_out = false;
-    resolve_timer.expires_at(connect_deadline);
-    resolve_timer.async_wait([&](const ErrorCodeB& ec) {
-      if (!ec) {
-        resolve_timed_out = true;
-        resolver.cancel();
-      }
-    });
-    resolver.async_resolve(url.host, url.port, [&](const ErrorCodeB& ec, tcp::resolver::results_type results) {
-      resolve_timer.cancel();
-      resolve_error = ec;
-      endpoints = std::move(results);
-    });
-    ioc.run();
-    if (resolve_timed_out) {
-      return make_error(ErrorCode::kTimeout,
-                        what + ": name resolution timed out (" + ms_text(request.connect_timeout) + ")");
-    }
-    if (resolve_error) {
-      return make_error(ErrorCode::kUnavailable, what + ": cannot resolve host: " + resolve_error.message());
-    }
-    ioc.restart();
-
-    if (url.tls()) {
-      asio::ssl::context* ctx = impl_->tls_context();
-      if (ctx == nullptr) {
-        return make_error(ErrorCode::kUnavailable, what + ": TLS unavailable: " + impl_->tls_error);
-      }
-      beast::ssl_stream<beast::tcp_stream> stream(ioc, *ctx);
-      if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
-        return make_error(ErrorCode::kUnavailable, what + ": cannot set TLS server name");
-      }
-      stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
-      return run_exchange(ioc, stream, request, url, *verb, endpoints, connect_deadline, deadline, what, on_body_chunk);
-    }
-    beast::tcp_stream stream(ioc);
-    return run_exchange(ioc, stream, request, url, *verb, endpoints, connect_deadline, deadline, what, on_body_chunk);
-  } catch (const std::exception& e) {
-    // Asio reports setup failures (socket creation, TLS context) by exception.
-    return make_error(ErrorCode::kUnavailable, what + ": " + e.what());
+Result<Response> Client::exchange(const Request& request, const BodyChunkFn* on_body_chunk) const {
+  Url url;
+  std::string what;
+  Status checked = prepare(request, &url, &what);
+  if (!checked.ok()) return checked;
+  const auto verb = verb_of(request.method);
+  Engine& engine = impl_->engine;
+  if (engine.ioc().get_executor().running_in_this_thread()) {
+    return make_error(ErrorCode::kInternal, what + ": a blocking call from the HTTP client's own event loop");
+  }
+  auto channel = std::make_shared<Channel>();
+  auto call = std::make_shared<Call>(engine, request, std::move(url), *verb, what, on_body_chunk != nullptr, channel);
+  asio::post(engine.ioc(), [call] { call->start(); });
+  for (;;) {
+    std::unique_lock lock(channel->mu);
+    channel->cv.wait(lock, [&] { return channel->has_chunk || channel->result.has_value(); });
+    if (channel->result) return std::move(*channel->result);
+    std::string chunk = std::move(channel->chunk);
+    channel->has_chunk = false;
+    lock.unlock();
+    call->resume((*on_body_chunk)(chunk));
   }
 }
 

@@ -1,8 +1,18 @@
-// A small synchronous HTTP/1.1 client for the network backends (Boost.Beast underneath,
-// kept out of this header). One connection per request; http and https; methods GET,
-// POST, PUT, PATCH and DELETE; a connect timeout and a total request timeout; a cap on
-// the response body. send_stream() hands a 2xx body to the caller piece by piece as it
-// arrives, with an optional idle timeout between pieces.
+// The one HTTP/1.1 client for the network backends and macro HTTP steps (Boost.Beast
+// underneath, kept out of this header). http and https; methods GET, POST, PUT, PATCH and
+// DELETE; a connect timeout and a total request timeout; a cap on the response body.
+// send_stream() hands a 2xx body to the caller piece by piece as it arrives, with an
+// optional idle timeout between pieces.
+//
+// All I/O runs on one event loop owned by the client (one io_context and one thread for
+// the client's lifetime): no io_context, resolver or connection per call. Connections are
+// kept alive and pooled per scheme://host:port (at most ClientOptions::max_idle_per_host
+// idle ones; an idle connection is closed after ClientOptions::idle_expiry); name
+// resolutions are cached for ClientOptions::dns_ttl. A request that fails on a reused
+// connection before any byte of the response arrived (the server had closed it while it
+// sat idle) is sent once more on a fresh connection. Callers block on the loop from their
+// own thread; streamed pieces are handed to the callback on the caller's thread, and the
+// next read starts only once the callback returned (the loop never runs caller code).
 //
 // Transport failures come back as Status values with codes from the one error table:
 //   DNS failure, connection refused, unreachable, TLS handshake failure -> kUnavailable
@@ -15,6 +25,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -74,14 +85,30 @@ struct Response {
   std::optional<std::string> header(std::string_view name) const;
 };
 
+struct ClientOptions {
+  std::size_t max_idle_per_host = 16;
+  std::chrono::milliseconds idle_expiry{30000};
+  std::chrono::milliseconds dns_ttl{60000};
+};
+
+// Counters for tests and metrics.
+struct ClientStats {
+  std::size_t idle = 0;             // idle connections in the pool now
+  std::uint64_t opened = 0;         // connections opened so far
+  std::uint64_t reused = 0;         // requests sent on a kept-alive connection
+  std::uint64_t stale_retries = 0;  // requests re-sent after a reused connection was found closed
+};
+
 class Client {
  public:
   Client();
+  explicit Client(ClientOptions options);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // Thread-safe: each call owns its connection; the TLS context is shared read-only.
+  // Thread-safe; blocks until the exchange ends. Must not be called from the client's
+  // own loop (kInternal).
   Result<Response> send(const Request& request) const;
 
   // Like send(), but a 2xx body is not collected: each piece is passed to
@@ -93,9 +120,19 @@ class Client {
   // pieces were delivered (cut, timeouts, body cap) are errors as for send().
   Result<Response> send_stream(const Request& request, const BodyChunkFn& on_body_chunk) const;
 
+  // The asynchronous form for callers on an event loop: returns at once; `done` runs on
+  // the client's loop thread when the exchange ends (every failure included). It must
+  // not block; it may start further send_async() calls. `request` is copied as needed.
+  using DoneFn = std::function<void(Result<Response>)>;
+  void send_async(const Request& request, DoneFn done) const;
+
+  ClientStats stats() const;
+
  private:
   struct Impl;
   Result<Response> exchange(const Request& request, const BodyChunkFn* on_body_chunk) const;
+  // Checks the request; on success fills the parsed URL and the message prefix.
+  Status prepare(const Request& request, Url* url, std::string* what) const;
 
   std::unique_ptr<Impl> impl_;
 };
