@@ -60,10 +60,20 @@ Result<std::shared_ptr<Router>> Gateway::build_router() {
   if (audit.jsonl_path.empty()) audit.jsonl_path = "ladder-audit.jsonl";
   auto sink = make_audit_sink(audit);
   if (!sink.ok()) return sink.status();
+  // Every backend must build: a policy that would serve with one missing (a typo in a
+  // model path) is refused, at start and on reload.
+  std::string failures;
   RouterOptions ro;
-  ro.backend_factory = [this](const ModelConfig& m) { return backends_.get(m); };
+  ro.backend_factory = [this, &failures](const ModelConfig& m) {
+    auto backend = backends_.get(m);
+    if (!backend.ok())
+      failures += (failures.empty() ? "" : "; ") + ("model '" + m.name + "': " + backend.status().message());
+    return backend;
+  };
   auto router = Router::create(*config, std::move(sink).value(), std::move(ro));
   if (!router.ok()) return router.status();
+  if (!failures.empty())
+    return make_error(ErrorCode::kConfigInvalid, "policy refused, a backend cannot be built: " + failures);
   return std::shared_ptr<Router>(std::move(router).value());
 }
 
@@ -87,7 +97,9 @@ AdminState Gateway::admin() const {
   return admin_;
 }
 
-void Gateway::set_kill_switch(bool enabled, const std::optional<std::string>& task) {
+Status Gateway::set_kill_switch(bool enabled, const std::optional<std::string>& task) {
+  if (task && !router()->config().find_task(*task))
+    return make_error(ErrorCode::kNotFound, "task: the policy has no task of that name");
   std::lock_guard lock(admin_mu_);
   if (!task) {
     admin_.kill_all = enabled;
@@ -97,6 +109,7 @@ void Gateway::set_kill_switch(bool enabled, const std::optional<std::string>& ta
   } else {
     admin_.kill_tasks.erase(*task);
   }
+  return {};
 }
 
 void Gateway::set_shadow(std::optional<bool> enabled) {

@@ -75,7 +75,8 @@ class Gateway {
                                           const ClientIdentity& client);
 
   AdminState admin() const;
-  void set_kill_switch(bool enabled, const std::optional<std::string>& task);
+  // kNotFound when `task` is not a task of the current policy.
+  Status set_kill_switch(bool enabled, const std::optional<std::string>& task);
   void set_shadow(std::optional<bool> enabled);
 
   // Checks every backend of the current router now; the metrics gauge follows.

@@ -382,7 +382,7 @@ struct HttpServer::Impl {
           co_return error_reply(make_error(ErrorCode::kInvalidArgument, "task: expected a string"), "task");
         task = b["task"].get<std::string>();
       }
-      gw.set_kill_switch(b["enabled"].get<bool>(), task);
+      if (Status s = gw.set_kill_switch(b["enabled"].get<bool>(), task); !s.ok()) co_return error_reply(s, "task");
     } else {
       if (!b.contains("enabled") || !(b["enabled"].is_boolean() || b["enabled"].is_null()))
         co_return error_reply(make_error(ErrorCode::kInvalidArgument, "enabled: expected a boolean or null"),
