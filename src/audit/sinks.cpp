@@ -1,7 +1,9 @@
 #include "audit/sinks.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -137,6 +139,19 @@ constexpr const char* kSchemaSql =
 constexpr const char* kInsertSql =
     "INSERT INTO decisions(ts, request_id, task, route, reason, record) VALUES (?, ?, ?, ?, ?, ?)";
 
+// True when the file at `path` is non-empty and its last byte is not a newline: a line
+// torn by a crash or a full disk, which the next record must not be glued onto.
+bool ends_mid_line(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  char last = '\n';
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && ::pread(fd, &last, 1, st.st_size - 1) != 1)
+    last = '\n';
+  ::close(fd);
+  return last != '\n';
+}
+
 }  // namespace
 
 Result<std::unique_ptr<AuditSink>> open_jsonl_sink(const std::string& path) {
@@ -147,6 +162,14 @@ Result<std::unique_ptr<AuditSink>> open_jsonl_sink(const std::string& path) {
     const ErrorCode code =
         (err == EISDIR || err == ENAMETOOLONG) ? ErrorCode::kInvalidArgument : ErrorCode::kUnavailable;
     return make_error(code, "cannot open audit log '" + path + "' for appending: " + std::strerror(err));
+  }
+  if (ends_mid_line(path)) {
+    spdlog::warn("audit log '{}' ends in a torn line; new records start on a fresh line", path);
+    if (::write(fd, "\n", 1) != 1) {
+      const int err = errno;
+      ::close(fd);
+      return make_error(ErrorCode::kUnavailable, "cannot write audit log '" + path + "': " + std::strerror(err));
+    }
   }
   return std::unique_ptr<AuditSink>(std::make_unique<JsonlSink>(path, fd));
 }
