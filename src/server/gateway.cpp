@@ -7,6 +7,8 @@
 
 #include "audit/sinks.h"
 #include "config/loader.h"
+#include "server/errors.h"
+#include "server/task_classifier.h"
 
 namespace ladder::server {
 namespace {
@@ -117,8 +119,8 @@ void Gateway::set_shadow(std::optional<bool> enabled) {
   admin_.shadow = enabled;
 }
 
-Result<RoutedOutcome> Gateway::route(RouteRequest request, const ClientIdentity& client) {
-  std::shared_ptr<Router> router = router_.load();  // this request's snapshot
+Result<RoutedOutcome> Gateway::route(const std::shared_ptr<Router>& router, RouteRequest request,
+                                     const ClientIdentity& client) {
   {
     std::lock_guard lock(admin_mu_);
     if (admin_.kill_all || admin_.kill_tasks.count(request.task)) request.options.force_frontier = true;
@@ -160,7 +162,7 @@ void Gateway::record_tokens(const std::string& model_name, int prompt, int compl
                  (prompt * price->second.prompt_per_mtok + completion * price->second.completion_per_mtok) / 1e6);
 }
 
-std::optional<std::string> Gateway::resolve_model(const Router& router, const std::string& name) const {
+std::optional<std::string> Gateway::resolve_model(const Router& router, const std::string& name) {
   const Config& config = router.config();
   if (config.models.count(name)) return name;
   for (const auto& [key, m] : config.models)
@@ -168,10 +170,9 @@ std::optional<std::string> Gateway::resolve_model(const Router& router, const st
   return std::nullopt;
 }
 
-Result<PassThroughOutcome> Gateway::pass_through(const std::string& model_name, const GenerationRequest& request,
-                                                 const DeltaFn* on_delta, const std::string& request_id,
-                                                 const ClientIdentity& client) {
-  std::shared_ptr<Router> router = router_.load();
+Result<PassThroughOutcome> Gateway::pass_through(const std::shared_ptr<Router>& router, const std::string& model_name,
+                                                 const GenerationRequest& request, const DeltaFn* on_delta,
+                                                 const std::string& request_id, const ClientIdentity& client) {
   const auto t0 = std::chrono::steady_clock::now();
   auto result = router->generate_direct(model_name, request, on_delta);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -192,6 +193,37 @@ Result<PassThroughOutcome> Gateway::pass_through(const std::string& model_name, 
   metrics_.observe("ladder_backend_duration_seconds", {{"model", model_name}}, ms / 1000.0);
   if (!result.ok()) return result.status();
   return PassThroughOutcome{std::move(result).value(), model_name};
+}
+
+Result<ChatTarget> select_target(const Router& router, const ChatCompletionRequest& chat) {
+  ChatTarget target;
+  std::optional<std::string> task = task_from_model(chat.model);
+  if (chat.model == kAutoModel || task) {
+    target.routed = true;
+    target.input = routed_input(chat);
+    target.task = task ? *task : chat.task ? *chat.task : classify_task(router.config(), target.input);
+    return target;
+  }
+  auto m = Gateway::resolve_model(router, chat.model);
+  if (!m)
+    return make_error(ErrorCode::kNotFound,
+                      "model '" + chat.model + "' is not served here (GET /v1/models lists them)");
+  target.model_name = *m;
+  return target;
+}
+
+std::optional<Status> decision_failure(const Decision& d) {
+  if (d.route == "refused")
+    return make_error(ErrorCode::kPermissionDenied, "privacy forbids the escalation this request needs (" +
+                                                        (d.reason ? std::string(reason_name(*d.reason)) : "") +
+                                                        "): " + d.reason_detail);
+  if (d.route == "frontier" && !d.frontier_ok) {
+    std::string_view err = d.frontier_error;
+    if (err.rfind("mid_stream: ", 0) == 0) err.remove_prefix(12);
+    return make_error(code_from_message(err), "escalated (" + (d.reason ? std::string(reason_name(*d.reason)) : "") +
+                                                  ") but no tier answered: " + std::string(err));
+  }
+  return std::nullopt;
 }
 
 void Gateway::check_health() {

@@ -22,6 +22,7 @@
 #include "server/auth.h"
 #include "server/backend_pool.h"
 #include "server/metrics.h"
+#include "server/openai_api.h"
 
 namespace ladder::server {
 
@@ -54,6 +55,23 @@ struct PassThroughOutcome {
   std::string model_name;
 };
 
+// What serves a chat request: a task of the router (model "ladder/<task>" or
+// "ladder/auto", the task then from the extension or the classifier) or, for any other
+// model name, the configured model of that name (pass-through).
+struct ChatTarget {
+  bool routed = false;
+  std::string task;        // routed
+  std::string input;       // routed: the text the task decides on
+  std::string model_name;  // pass-through: the key under models:
+};
+
+// kNotFound (param "model") when the model is neither a ladder/ name nor served here.
+Result<ChatTarget> select_target(const Router& router, const ChatCompletionRequest& chat);
+
+// A routed decision that gave no answer, as the error for the client: a refused
+// escalation (kPermissionDenied), or an escalation no tier answered (the tier's code).
+std::optional<Status> decision_failure(const Decision& d);
+
 class Gateway {
  public:
   static Result<std::unique_ptr<Gateway>> create(GatewayOptions options, MetricsRegistry& metrics);
@@ -64,15 +82,17 @@ class Gateway {
   // Loads the policy again and swaps the router; on error the old one stays.
   Status reload();
 
-  // A routed request under the admin switches; metrics and audit included.
-  Result<RoutedOutcome> route(RouteRequest request, const ClientIdentity& client);
+  // A routed request on `router` (the request's one snapshot) under the admin switches;
+  // metrics and audit included.
+  Result<RoutedOutcome> route(const std::shared_ptr<Router>& router, RouteRequest request,
+                              const ClientIdentity& client);
 
   // The model key under `models:` that serves `name` (the key itself or its upstream id).
-  std::optional<std::string> resolve_model(const Router& router, const std::string& name) const;
-  // One call on a named model, audited as route "pass_through".
-  Result<PassThroughOutcome> pass_through(const std::string& model_name, const GenerationRequest& request,
-                                          const DeltaFn* on_delta, const std::string& request_id,
-                                          const ClientIdentity& client);
+  static std::optional<std::string> resolve_model(const Router& router, const std::string& name);
+  // One call on a named model of `router`, audited as route "pass_through".
+  Result<PassThroughOutcome> pass_through(const std::shared_ptr<Router>& router, const std::string& model_name,
+                                          const GenerationRequest& request, const DeltaFn* on_delta,
+                                          const std::string& request_id, const ClientIdentity& client);
 
   AdminState admin() const;
   // kNotFound when `task` is not a task of the current policy.

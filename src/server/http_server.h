@@ -2,7 +2,8 @@
 // Asio threads only do I/O; model calls run on a bounded WorkerPool (full: 429 with
 // Retry-After). Keep-alive, a request body limit (413), an idle timeout, SIGTERM/SIGINT
 // shut down gracefully (stop accepting, finish the requests in flight), SIGHUP reloads
-// the policy. Routes, JSON ⇄ domain types and the one error funnel live in the .cpp;
+// the policy. Transport is http_server.cpp; the endpoints are chat_endpoints.cpp and
+// admin_endpoints.cpp, sharing http_io.h and worker_bridge.h;
 // Beast stays out of this header.
 #pragma once
 

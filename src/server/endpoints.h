@@ -1,0 +1,25 @@
+// The endpoint handlers of `ladder serve`, each a coroutine on the connection's
+// executor; model calls go to a worker through the context (worker_bridge.h).
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include "server/auth.h"
+#include "server/http_io.h"
+#include "server/worker_bridge.h"
+
+namespace ladder::server {
+
+// POST /v1/chat/completions, plain or streamed; writes its own reply. Returns the
+// status sent and whether to keep the connection.
+Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, beast::tcp_stream& stream, const Request& req,
+                                            const ClientIdentity& client, Clock::time_point t0);
+// POST /v1/route: the native routed call.
+Task<Reply> native_route(ServerContext& ctx, const Request& req, const ClientIdentity& client);
+// POST /v1/run: a request → a macro, through ServerOptions::run_handler.
+Task<Reply> run_macro(ServerContext& ctx, const Request& req, const ClientIdentity& client);
+// /admin/*: state, reload, kill switch, shadow (admin token required).
+Task<Reply> admin_endpoint(ServerContext& ctx, const Request& req, const std::string& path);
+
+}  // namespace ladder::server

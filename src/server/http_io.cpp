@@ -1,0 +1,87 @@
+#include "server/http_io.h"
+
+#include <random>
+
+#include "server/errors.h"
+
+namespace ladder::server {
+
+using nlohmann::json;
+
+std::string new_request_id() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* kHex = "0123456789abcdef";
+  std::string id = "req_";
+  for (int i = 0; i < 16; ++i) id += kHex[rng() & 0xF];
+  return id;
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string endpoint_label(std::string_view path) {
+  for (std::string_view known :
+       {"/v1/chat/completions", "/v1/route", "/v1/run", "/v1/models", "/healthz", "/readyz", "/metrics"})
+    if (path == known) return std::string(known);
+  if (path.substr(0, 7) == "/admin/") return "/admin";
+  return "other";
+}
+
+Reply json_reply(int status, const json& body) { return {status, dump(body), "application/json", {}}; }
+
+Reply error_reply(const Status& status, std::string_view param, std::optional<int> retry_after) {
+  ApiError e = make_api_error(status, param, retry_after);
+  Reply r = json_reply(e.http_status, e.body);
+  if (e.retry_after_s) r.headers.emplace_back("Retry-After", std::to_string(*e.retry_after_s));
+  return r;
+}
+
+Reply no_route(const Request& req, const std::string& path) {
+  return error_reply(make_error(ErrorCode::kNotFound, "no route " + std::string(req.method_string()) + " " + path));
+}
+
+Task<bool> send(beast::tcp_stream& stream, const Request& req, Reply reply, bool closing) {
+  http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
+  res.set(http::field::server, "ladder");
+  res.set(http::field::content_type, reply.content_type);
+  for (const auto& [k, v] : reply.headers) res.set(k, v);
+  const bool keep = req.keep_alive() && !closing;
+  res.keep_alive(keep);
+  res.body() = std::move(reply.body);
+  res.prepare_payload();
+  beast::error_code ec;
+  co_await http::async_write(stream, res, asio::redirect_error(kUse, ec));
+  co_return keep && !ec;
+}
+
+Task<bool> write_chunk(beast::tcp_stream& stream, std::string data) {
+  beast::error_code ec;
+  co_await asio::async_write(stream, http::make_chunk(asio::buffer(data)), asio::redirect_error(kUse, ec));
+  co_return !ec;
+}
+
+Task<bool> end_chunks(beast::tcp_stream& stream) {
+  beast::error_code ec;
+  co_await asio::async_write(stream, http::make_chunk_last(), asio::redirect_error(kUse, ec));
+  co_return !ec;
+}
+
+Task<void> linger_close(beast::tcp_stream& stream) {
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(std::chrono::milliseconds(500));
+  std::vector<char> sink(64 * 1024);
+  for (std::size_t total = 0; total < 64 * 1024 * 1024;) {
+    std::size_t n = co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(kUse, ec));
+    if (ec) break;
+    total += n;
+  }
+  stream.socket().close(ec);
+}
+
+}  // namespace ladder::server

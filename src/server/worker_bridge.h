@@ -1,0 +1,125 @@
+// The bridge between a worker thread (which blocks on a model) and the connection's
+// coroutine (which must not): a Job carries the deltas and the result back; the
+// endpoints' shared context submits jobs to the bounded WorkerPool.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "server/gateway.h"
+#include "server/http_io.h"
+#include "server/http_server.h"
+#include "server/worker_pool.h"
+
+namespace ladder::server {
+
+// Work done on a worker thread for one request; the connection's coroutine waits on it.
+// Deltas and completion are posted to the coroutine's executor, which cancels the timer
+// the coroutine waits on (timer used as a wake-up signal).
+struct Job {
+  explicit Job(const asio::any_io_executor& ex) : timer(ex) { timer.expires_at(Clock::time_point::max()); }
+
+  void push(std::string delta) {
+    {
+      std::lock_guard lock(mu);
+      deltas.push_back(std::move(delta));
+    }
+    notify();
+  }
+  void finish() {
+    {
+      std::lock_guard lock(mu);
+      done = true;
+    }
+    notify();
+  }
+  void notify() {
+    asio::post(timer.get_executor(), [this, keep = self.lock()] { timer.cancel(); });
+  }
+  // Waits until a delta or completion is there.
+  Task<void> wait() {
+    for (;;) {
+      {
+        std::lock_guard lock(mu);
+        if (done || !deltas.empty()) co_return;
+      }
+      beast::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(kUse, ec));
+    }
+  }
+  // Waits for a job that streams nothing.
+  Task<void> wait_done() {
+    while (!finished()) co_await wait();
+  }
+  std::deque<std::string> take() {
+    std::lock_guard lock(mu);
+    return std::exchange(deltas, {});
+  }
+  bool finished() {
+    std::lock_guard lock(mu);
+    return done;
+  }
+  bool drained() {
+    std::lock_guard lock(mu);
+    return done && deltas.empty();
+  }
+
+  std::weak_ptr<Job> self;
+  asio::steady_timer timer;
+  std::mutex mu;  // guards deltas, done
+  std::deque<std::string> deltas;
+  bool done = false;
+  std::atomic<bool> cancelled{false};  // the client went away: stop generating
+
+  // Results, written before finish() on the worker thread.
+  std::optional<Result<RoutedOutcome>> routed;
+  std::optional<Result<PassThroughOutcome>> passed;
+  std::optional<Result<nlohmann::json>> value;
+};
+
+inline std::shared_ptr<Job> make_job(const asio::any_io_executor& ex) {
+  auto job = std::make_shared<Job>(ex);
+  job->self = job;
+  return job;
+}
+
+// What every endpoint handler needs: the options, the gateway, the worker pool and
+// whether the server is shutting down.
+struct ServerContext {
+  ServerContext(ServerOptions o, Gateway& g)
+      : opt(std::move(o)),
+        gw(g),
+        workers(static_cast<std::size_t>(std::max(1, opt.workers)),
+                static_cast<std::size_t>(std::max(0, opt.max_queue))) {}
+
+  ServerOptions opt;
+  Gateway& gw;
+  WorkerPool workers;
+  std::atomic<bool> stopping{false};
+
+  bool closing() const { return stopping.load(); }
+
+  // Runs `work` on a worker, then finishes the job; false when the queue is full.
+  template <typename F>
+  bool submit(const std::shared_ptr<Job>& job, F&& work) {
+    return workers.try_submit([job, work = std::forward<F>(work)]() mutable {
+      work();
+      job->finish();
+    });
+  }
+
+  Reply queue_full() {
+    gw.metrics().add("ladder_rejected_total", {{"cause", "queue_full"}});
+    return error_reply(make_error(ErrorCode::kRateLimited, "ladder is at its limit of requests in flight; retry later"),
+                       {}, opt.retry_after_s);
+  }
+};
+
+}  // namespace ladder::server
