@@ -117,6 +117,22 @@ class DropSink final : public AuditSink {
   Status flush() override { return Status::ok_status(); }
 };
 
+class ObservedSink final : public AuditSink {
+ public:
+  ObservedSink(std::unique_ptr<AuditSink> inner, std::function<void(bool)> on_result)
+      : inner_(std::move(inner)), on_result_(std::move(on_result)) {}
+  Status write(const nlohmann::json& record) override {
+    Status s = inner_->write(record);
+    on_result_(s.ok());
+    return s;
+  }
+  Status flush() override { return inner_->flush(); }
+
+ private:
+  std::unique_ptr<AuditSink> inner_;
+  std::function<void(bool)> on_result_;
+};
+
 Status sqlite_error(sqlite3* db, const std::string& path, const std::string& what) {
   std::string message =
       "cannot " + what + " audit database '" + path + "': " + (db ? sqlite3_errmsg(db) : "out of memory");
@@ -201,6 +217,10 @@ Result<std::unique_ptr<AuditSink>> open_sqlite_sink(const std::string& path) {
     return s;
   }
   return std::unique_ptr<AuditSink>(std::make_unique<SqliteSink>(path, db, insert));
+}
+
+std::unique_ptr<AuditSink> observe_writes(std::unique_ptr<AuditSink> inner, std::function<void(bool ok)> on_result) {
+  return std::make_unique<ObservedSink>(std::move(inner), std::move(on_result));
 }
 
 Result<std::unique_ptr<AuditSink>> make_audit_sink(const AuditConfig& cfg) {

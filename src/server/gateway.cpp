@@ -72,7 +72,11 @@ Result<std::shared_ptr<Router>> Gateway::build_router() {
       failures += (failures.empty() ? "" : "; ") + ("model '" + m.name + "': " + backend.status().message());
     return backend;
   };
-  auto router = Router::create(*config, std::move(sink).value(), std::move(ro));
+  auto observed = observe_writes(std::move(sink).value(), [this](bool ok) {
+    audit_failing_.store(!ok);
+    if (!ok) metrics_.add("ladder_audit_write_failures_total", {});
+  });
+  auto router = Router::create(*config, std::move(observed), std::move(ro));
   if (!router.ok()) return router.status();
   if (!failures.empty())
     return make_error(ErrorCode::kConfigInvalid, "policy refused, a backend cannot be built: " + failures);
@@ -246,7 +250,10 @@ nlohmann::json Gateway::readiness() const {
     if (!m["healthy"].get<bool>()) ready = false;
     models[name] = m;
   }
-  return {{"ready", ready}, {"models", models}};
+  // The last audit write failed (full disk, unwritable file): not ready until one succeeds.
+  const bool audit_ok = !audit_failing_.load();
+  if (!audit_ok) ready = false;
+  return {{"ready", ready}, {"models", models}, {"audit", {{"ok", audit_ok}}}};
 }
 
 void Gateway::health_loop() {

@@ -119,7 +119,8 @@ class Gateway {
   MetricsRegistry& metrics_;
   BackendPool backends_;
   std::atomic<std::shared_ptr<Router>> router_;
-  std::mutex reload_mu_;  // one reload at a time
+  std::mutex reload_mu_;                    // one reload at a time
+  std::atomic<bool> audit_failing_{false};  // the last audit write failed
 
   mutable std::mutex admin_mu_;  // guards admin_
   AdminState admin_;

@@ -31,6 +31,7 @@ class GatewayReloadTest : public ::testing::Test {
     options_.policy_path = (dir_ / "policy.yaml").string();
     options_.audit_path = (dir_ / "audit.jsonl").string();
     options_.health_interval = std::chrono::milliseconds(0);
+    declare_server_metrics(metrics_);
   }
   void TearDown() override { fs::remove_all(dir_); }
   void write(const std::string& text) { std::ofstream(options_.policy_path, std::ios::binary) << text; }
@@ -72,6 +73,20 @@ TEST_F(GatewayReloadTest, KillSwitchNamesATaskOfThePolicy) {
   ASSERT_TRUE((*gw)->set_kill_switch(true, std::string("triage")).ok());
   EXPECT_EQ((*gw)->admin().kill_tasks.count("triage"), 1u);
   EXPECT_TRUE((*gw)->set_kill_switch(false, std::nullopt).ok());
+}
+
+TEST_F(GatewayReloadTest, FailedAuditWritesAreCountedAndFlipReadiness) {
+  write(policy(kHttpModel));
+  options_.audit_path = "/dev/full";  // every write fails with ENOSPC
+  auto gw = Gateway::create(options_, metrics_);
+  ASSERT_TRUE(gw.ok()) << gw.status().to_string();
+  EXPECT_TRUE((*gw)->readiness()["audit"]["ok"].get<bool>());
+  EXPECT_FALSE((*gw)->router()->write_audit({{"request_id", "r1"}}).ok());
+  EXPECT_FALSE((*gw)->router()->write_audit({{"request_id", "r2"}}).ok());
+  nlohmann::json ready = (*gw)->readiness();
+  EXPECT_FALSE(ready["ready"].get<bool>()) << ready.dump();
+  EXPECT_FALSE(ready["audit"]["ok"].get<bool>());
+  EXPECT_NE(metrics_.render().find("ladder_audit_write_failures_total 2"), std::string::npos) << metrics_.render();
 }
 
 }  // namespace
