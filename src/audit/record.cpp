@@ -100,7 +100,7 @@ nlohmann::json make_audit_record(const Decision& decision, std::string_view inpu
     record["hard_stop"] = {{"category", d.hard_stop->category},
                            {"rule_id", d.hard_stop->rule_id},
                            {"where", d.hard_stop->where},
-                           {"matched", d.hard_stop->matched}};
+                           {"matched", redacted_match(d.hard_stop->matched)}};
   } else {
     record["hard_stop"] = nullptr;
   }

@@ -193,3 +193,21 @@ std::string sha256_hex(std::string_view data) {
 }
 
 }  // namespace ladder
+
+namespace ladder {
+
+std::string redacted_match(std::string_view text) {
+  const std::string clean = sanitize_utf8(text);
+  std::size_t chars = 0;
+  std::size_t keep = 0;  // bytes of the first two code points
+  for (std::size_t i = 0; i < clean.size(); ++i) {
+    if ((static_cast<unsigned char>(clean[i]) & 0xC0) == 0x80) continue;  // continuation byte
+    ++chars;
+    if (chars == 3) keep = i;
+  }
+  std::string out = chars > 2 ? clean.substr(0, keep) : std::string();
+  out += "\u2026 (" + std::to_string(chars) + " chars)";
+  return out;
+}
+
+}  // namespace ladder

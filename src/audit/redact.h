@@ -10,6 +10,10 @@ namespace ladder {
 std::string redact_secrets(std::string_view text);
 // Redacted, whitespace-collapsed, cut to at most `max_chars` code points (UTF-8 safe).
 std::string redacted_preview(std::string_view text, std::size_t max_chars);
+// A matched span safe to echo (hard-stop matches can be secrets): its first two code
+// points, an ellipsis and its length in code points ("de… (9 chars)"); texts of two code
+// points or less keep none.
+std::string redacted_match(std::string_view text);
 // Replaces every invalid UTF-8 sequence with U+FFFD, so the text can always be
 // serialised as JSON.
 std::string sanitize_utf8(std::string_view text);

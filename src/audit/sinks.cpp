@@ -1,7 +1,9 @@
 #include "audit/sinks.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -115,6 +117,22 @@ class DropSink final : public AuditSink {
   Status flush() override { return Status::ok_status(); }
 };
 
+class ObservedSink final : public AuditSink {
+ public:
+  ObservedSink(std::unique_ptr<AuditSink> inner, std::function<void(bool)> on_result)
+      : inner_(std::move(inner)), on_result_(std::move(on_result)) {}
+  Status write(const nlohmann::json& record) override {
+    Status s = inner_->write(record);
+    on_result_(s.ok());
+    return s;
+  }
+  Status flush() override { return inner_->flush(); }
+
+ private:
+  std::unique_ptr<AuditSink> inner_;
+  std::function<void(bool)> on_result_;
+};
+
 Status sqlite_error(sqlite3* db, const std::string& path, const std::string& what) {
   std::string message =
       "cannot " + what + " audit database '" + path + "': " + (db ? sqlite3_errmsg(db) : "out of memory");
@@ -137,6 +155,19 @@ constexpr const char* kSchemaSql =
 constexpr const char* kInsertSql =
     "INSERT INTO decisions(ts, request_id, task, route, reason, record) VALUES (?, ?, ?, ?, ?, ?)";
 
+// True when the file at `path` is non-empty and its last byte is not a newline: a line
+// torn by a crash or a full disk, which the next record must not be glued onto.
+bool ends_mid_line(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  char last = '\n';
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && ::pread(fd, &last, 1, st.st_size - 1) != 1)
+    last = '\n';
+  ::close(fd);
+  return last != '\n';
+}
+
 }  // namespace
 
 Result<std::unique_ptr<AuditSink>> open_jsonl_sink(const std::string& path) {
@@ -147,6 +178,14 @@ Result<std::unique_ptr<AuditSink>> open_jsonl_sink(const std::string& path) {
     const ErrorCode code =
         (err == EISDIR || err == ENAMETOOLONG) ? ErrorCode::kInvalidArgument : ErrorCode::kUnavailable;
     return make_error(code, "cannot open audit log '" + path + "' for appending: " + std::strerror(err));
+  }
+  if (ends_mid_line(path)) {
+    spdlog::warn("audit log '{}' ends in a torn line; new records start on a fresh line", path);
+    if (::write(fd, "\n", 1) != 1) {
+      const int err = errno;
+      ::close(fd);
+      return make_error(ErrorCode::kUnavailable, "cannot write audit log '" + path + "': " + std::strerror(err));
+    }
   }
   return std::unique_ptr<AuditSink>(std::make_unique<JsonlSink>(path, fd));
 }
@@ -178,6 +217,10 @@ Result<std::unique_ptr<AuditSink>> open_sqlite_sink(const std::string& path) {
     return s;
   }
   return std::unique_ptr<AuditSink>(std::make_unique<SqliteSink>(path, db, insert));
+}
+
+std::unique_ptr<AuditSink> observe_writes(std::unique_ptr<AuditSink> inner, std::function<void(bool ok)> on_result) {
+  return std::make_unique<ObservedSink>(std::move(inner), std::move(on_result));
 }
 
 Result<std::unique_ptr<AuditSink>> make_audit_sink(const AuditConfig& cfg) {

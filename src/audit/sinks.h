@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -14,4 +15,7 @@ Result<std::unique_ptr<AuditSink>> open_jsonl_sink(const std::string& path);
 Result<std::unique_ptr<AuditSink>> open_sqlite_sink(const std::string& path);
 // The sinks the policy's audit section asks for (possibly none: a sink that drops).
 Result<std::unique_ptr<AuditSink>> make_audit_sink(const AuditConfig& cfg);
+// Wraps `inner`: every write goes through it and `on_result(ok)` is called after each
+// one, so a server can count failed writes and report audit health.
+std::unique_ptr<AuditSink> observe_writes(std::unique_ptr<AuditSink> inner, std::function<void(bool ok)> on_result);
 }  // namespace ladder

@@ -618,17 +618,16 @@ void PolicyParser::parse_macros_file(const At& at, std::vector<MacroConfig>& out
   auto rel = r_.get_string(at);
   if (!rel) return;
   std::string path = resolve_path(base_dir_, *rel);
-  std::ifstream in(path, std::ios::binary);
-  std::error_code ec;
-  if (!in || fs::is_directory(path, ec)) {
-    r_.error(at.line, at.path, "cannot read macros file " + quote(path));
+  auto text = config_detail::read_config_file(path);
+  if (!text.ok()) {
+    r_.error(
+        at.line, at.path, "cannot read macros file " + quote(path) + ": " + text.status().message(),
+        text.status().code() == ErrorCode::kPayloadTooLarge ? ErrorCode::kPayloadTooLarge : ErrorCode::kConfigInvalid);
     return;
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(buffer.str());
+    doc = nlohmann::json::parse(*text);
   } catch (const nlohmann::json::exception& e) {
     r_.error(at.line, at.path, quote(*rel) + " is not valid JSON: " + e.what(), ErrorCode::kParseError);
     return;
@@ -781,17 +780,11 @@ Result<ConfigPtr> load_policy_yaml(std::string_view yaml, const std::string& sou
 }
 
 Result<ConfigPtr> load_policy_file(const std::string& path) {
+  auto text = config_detail::read_config_file(path);
+  if (!text.ok()) return text.status();
   std::error_code ec;
-  if (!fs::exists(path, ec)) return make_error(ErrorCode::kNotFound, path + ": no such file");
-  if (fs::is_directory(path, ec)) {
-    return make_error(ErrorCode::kNotFound, path + ": is a directory, not a policy file");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorCode::kNotFound, path + ": cannot open the file");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
   std::string base_dir = fs::absolute(fs::path(path), ec).parent_path().string();
-  return load_policy_yaml(buffer.str(), path, base_dir);
+  return load_policy_yaml(*text, path, base_dir);
 }
 
 }  // namespace ladder

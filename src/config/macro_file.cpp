@@ -34,26 +34,6 @@ const std::vector<std::string> kStepKinds = {"http", "foreach", "classify", "nat
 const std::vector<std::string> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 const std::vector<std::string> kFixtureKeys = {"name", "args", "approve", "now", "exchanges", "classify", "expect"};
 
-std::optional<std::string> read_text(const std::string& path, std::string& error) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    error = path + ": no such file";
-    return std::nullopt;
-  }
-  if (fs::is_directory(path, ec)) {
-    error = path + ": is a directory";
-    return std::nullopt;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = path + ": cannot open the file";
-    return std::nullopt;
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 class MacroParser {
  public:
   MacroParser(Reader& reader, std::string base_dir) : r_(reader), base_dir_(std::move(base_dir)) {}
@@ -728,17 +708,15 @@ Result<MacroDefinitionPtr> load_macro_yaml(std::string_view yaml, const std::str
 }
 
 Result<MacroDefinitionPtr> load_macro_file(const std::string& path) {
-  std::string error;
-  auto text = read_text(path, error);
-  if (!text) return make_error(ErrorCode::kNotFound, error);
+  auto text = config_detail::read_config_file(path);
+  if (!text.ok()) return text.status();
   std::error_code ec;
   return load_macro_yaml(*text, path, fs::absolute(fs::path(path), ec).parent_path().string());
 }
 
 Result<MacroFixture> load_fixture_file(const std::string& path) {
-  std::string error;
-  auto text = read_text(path, error);
-  if (!text) return make_error(ErrorCode::kNotFound, error);
+  auto text = config_detail::read_config_file(path);
+  if (!text.ok()) return text.status();
   Reader reader(path);
   MacroFixture fixture;
   Status st = parse_document(*text, reader, "the fixture file is empty", [&](const At& root) {

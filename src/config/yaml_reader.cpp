@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <regex>
 #include <set>
@@ -12,6 +14,8 @@
 
 namespace ladder::config_detail {
 namespace {
+
+namespace fs = std::filesystem;
 
 constexpr std::string_view kStrTag = "tag:yaml.org,2002:str";
 constexpr std::string_view kIntTag = "tag:yaml.org,2002:int";
@@ -82,7 +86,49 @@ std::string format_number(double v) {
   return nlohmann::json(v).dump();
 }
 
+// Walks `node` counting visits (an alias counts each time it is reached); false with
+// `why` once the budget or the depth is exceeded. A self-referencing alias ends on depth.
+bool within_budget(const YAML::Node& node, int depth, std::size_t& visits, std::string& why) {
+  if (++visits > kMaxYamlNodes) {
+    why = "the document expands to more than " + std::to_string(kMaxYamlNodes) + " YAML nodes (aliases included)";
+    return false;
+  }
+  if (depth > kMaxYamlDepth) {
+    why = "the document is nested deeper than " + std::to_string(kMaxYamlDepth) + " levels";
+    return false;
+  }
+  if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!within_budget(it->first, depth + 1, visits, why) || !within_budget(it->second, depth + 1, visits, why))
+        return false;
+    }
+  } else if (node.IsSequence()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!within_budget(*it, depth + 1, visits, why)) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
+
+Result<std::string> read_config_file(const std::string& path, std::size_t max_bytes) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) return make_error(ErrorCode::kNotFound, path + ": no such file");
+  if (fs::is_directory(st)) return make_error(ErrorCode::kNotFound, path + ": is a directory");
+  if (!fs::is_regular_file(st)) return make_error(ErrorCode::kInvalidArgument, path + ": not a regular file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(ErrorCode::kNotFound, path + ": cannot open the file");
+  // Read one byte past the ceiling: the file may grow between the stat and the read.
+  std::string text(max_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > max_bytes) {
+    return make_error(ErrorCode::kPayloadTooLarge, path + ": larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  return text;
+}
 
 int line_of(const YAML::Node& node, int fallback) {
   if (!node.IsDefined() || node.IsNull()) return fallback;
@@ -388,6 +434,12 @@ std::optional<YAML::Node> load_document(std::string_view yaml, Reader& reader, s
   }
   if (docs.size() > 1) {
     reader.error(line_of(docs[1], 1), "(document)", "expected one YAML document, found " + std::to_string(docs.size()));
+    return std::nullopt;
+  }
+  std::size_t visits = 0;
+  std::string why;
+  if (!within_budget(docs[0], 0, visits, why)) {
+    reader.error(1, "(document)", why, ErrorCode::kPayloadTooLarge);
     return std::nullopt;
   }
   return docs[0];

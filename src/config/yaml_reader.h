@@ -80,7 +80,20 @@ class Reader {
   std::vector<std::pair<ErrorCode, std::string>> issues_;
 };
 
-// Parses text that must hold exactly one YAML document (valid UTF-8). Problems are
+// Ceilings on configuration input (docs/hardening.md). yaml-cpp keeps an alias as a
+// shared node, so a few KB of aliases can stand for billions of nodes once walked: the
+// budget counts every visit, shared nodes once per reference.
+inline constexpr std::size_t kMaxConfigFileBytes = 1 << 20;
+inline constexpr std::size_t kMaxYamlNodes = 100000;
+inline constexpr int kMaxYamlDepth = 64;
+
+// Reads a configuration file: a regular file (after symlinks) of at most `max_bytes`.
+// Errors: kNotFound (missing, or a directory), kInvalidArgument (a device, FIFO or other
+// non-regular file), kPayloadTooLarge (over the ceiling).
+Result<std::string> read_config_file(const std::string& path, std::size_t max_bytes = kMaxConfigFileBytes);
+
+// Parses text that must hold exactly one YAML document (valid UTF-8) of at most
+// kMaxYamlNodes node visits and kMaxYamlDepth levels (kPayloadTooLarge past either). Problems are
 // recorded on `reader` with kParseError (malformed) or kConfigInvalid; nullopt then.
 std::optional<YAML::Node> load_document(std::string_view yaml, Reader& reader, std::string_view empty_message);
 

@@ -1,5 +1,7 @@
 #include "router/decision_json.h"
 
+#include "audit/redact.h"
+
 namespace ladder {
 
 double stage_ms(const Decision& d, std::string_view stage) {
@@ -38,7 +40,7 @@ nlohmann::json decision_to_json(const Decision& d) {
     j["hard_stop"] = {{"category", d.hard_stop->category},
                       {"rule", d.hard_stop->rule_id},
                       {"where", d.hard_stop->where},
-                      {"matched", d.hard_stop->matched}};
+                      {"matched", redacted_match(d.hard_stop->matched)}};
   }
   json validators = json::array();
   for (const auto& v : d.validators) {

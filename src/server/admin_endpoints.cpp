@@ -60,7 +60,7 @@ Task<Reply> admin_endpoint(ServerContext& ctx, const Request& req, const std::st
         co_return error_reply(make_error(ErrorCode::kInvalidArgument, "task: expected a string"), "task");
       task = b["task"].get<std::string>();
     }
-    ctx.gw.set_kill_switch(b["enabled"].get<bool>(), task);
+    if (Status s = ctx.gw.set_kill_switch(b["enabled"].get<bool>(), task); !s.ok()) co_return error_reply(s, "task");
   } else {
     if (!b.contains("enabled") || !(b["enabled"].is_boolean() || b["enabled"].is_null()))
       co_return error_reply(make_error(ErrorCode::kInvalidArgument, "enabled: expected a boolean or null"), "enabled");

@@ -6,8 +6,11 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 
 #include <yaml-cpp/yaml.h>
+
+#include "config/yaml_reader.h"
 
 namespace ladder::server {
 namespace {
@@ -58,23 +61,30 @@ std::string_view presented_key(std::string_view authorization, std::string_view 
 }
 
 Result<KeyRing> KeyRing::load_file(const std::string& path) {
-  if (!std::filesystem::exists(path)) return make_error(ErrorCode::kNotFound, "API keys file '" + path + "' not found");
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    return make_error(ErrorCode::kParseError, path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
-  }
+  // The one bounded reader and YAML loader of src/config: regular files only, size,
+  // alias and depth ceilings, UTF-8 checked.
+  auto text = config_detail::read_config_file(path);
+  if (!text.ok()) return make_error(text.status().code(), "API keys file " + text.status().message());
+  config_detail::Reader reader(path);
+  auto doc = config_detail::load_document(*text, reader, "the API keys file is empty");
+  if (!doc) return reader.status();
+  const YAML::Node& root = *doc;
   if (!root.IsMap()) return make_error(ErrorCode::kConfigInvalid, path + ": expected a mapping of name to key");
   KeyRing ring;
+  std::set<std::string> names;
+  std::set<Digest> digests;
   for (const auto& item : root) {
-    const std::string name = item.first.as<std::string>();
+    if (!item.first.IsScalar() || item.first.Scalar().empty())
+      return make_error(ErrorCode::kConfigInvalid, path + ": client names must be non-empty strings");
+    const std::string name = item.first.Scalar();
+    if (!names.insert(name).second)
+      return make_error(ErrorCode::kConfigInvalid, path + ": duplicate client name '" + name + "'");
     const YAML::Node& value = item.second;
     std::string key;
     if (value.IsScalar()) {
-      key = value.as<std::string>();
+      key = value.Scalar();
     } else if (value.IsMap() && value["env"] && value["env"].IsScalar()) {
-      const std::string var = value["env"].as<std::string>();
+      const std::string var = value["env"].Scalar();
       const char* v = std::getenv(var.c_str());
       if (!v || !*v)
         return make_error(ErrorCode::kConfigInvalid,
@@ -84,6 +94,8 @@ Result<KeyRing> KeyRing::load_file(const std::string& path) {
       return make_error(ErrorCode::kConfigInvalid, path + ": " + name + ": expected a key string or {env: VARIABLE}");
     }
     if (key.empty()) return make_error(ErrorCode::kConfigInvalid, path + ": " + name + ": empty key");
+    if (!digests.insert(digest_of(key)).second)
+      return make_error(ErrorCode::kConfigInvalid, path + ": " + name + ": the same key as an earlier client");
     ring.add(name, key);
   }
   if (ring.empty()) return make_error(ErrorCode::kConfigInvalid, path + ": no keys");

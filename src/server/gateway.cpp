@@ -62,10 +62,24 @@ Result<std::shared_ptr<Router>> Gateway::build_router() {
   if (audit.jsonl_path.empty()) audit.jsonl_path = "ladder-audit.jsonl";
   auto sink = make_audit_sink(audit);
   if (!sink.ok()) return sink.status();
+  // Every backend must build: a policy that would serve with one missing (a typo in a
+  // model path) is refused, at start and on reload.
+  std::string failures;
   RouterOptions ro;
-  ro.backend_factory = [this](const ModelConfig& m) { return backends_.get(m); };
-  auto router = Router::create(*config, std::move(sink).value(), std::move(ro));
+  ro.backend_factory = [this, &failures](const ModelConfig& m) {
+    auto backend = backends_.get(m);
+    if (!backend.ok())
+      failures += (failures.empty() ? "" : "; ") + ("model '" + m.name + "': " + backend.status().message());
+    return backend;
+  };
+  auto observed = observe_writes(std::move(sink).value(), [this](bool ok) {
+    audit_failing_.store(!ok);
+    if (!ok) metrics_.add("ladder_audit_write_failures_total", {});
+  });
+  auto router = Router::create(*config, std::move(observed), std::move(ro));
   if (!router.ok()) return router.status();
+  if (!failures.empty())
+    return make_error(ErrorCode::kConfigInvalid, "policy refused, a backend cannot be built: " + failures);
   return std::shared_ptr<Router>(std::move(router).value());
 }
 
@@ -89,7 +103,9 @@ AdminState Gateway::admin() const {
   return admin_;
 }
 
-void Gateway::set_kill_switch(bool enabled, const std::optional<std::string>& task) {
+Status Gateway::set_kill_switch(bool enabled, const std::optional<std::string>& task) {
+  if (task && !router()->config().find_task(*task))
+    return make_error(ErrorCode::kNotFound, "task: the policy has no task of that name");
   std::lock_guard lock(admin_mu_);
   if (!task) {
     admin_.kill_all = enabled;
@@ -99,6 +115,7 @@ void Gateway::set_kill_switch(bool enabled, const std::optional<std::string>& ta
   } else {
     admin_.kill_tasks.erase(*task);
   }
+  return {};
 }
 
 void Gateway::set_shadow(std::optional<bool> enabled) {
@@ -233,7 +250,10 @@ nlohmann::json Gateway::readiness() const {
     if (!m["healthy"].get<bool>()) ready = false;
     models[name] = m;
   }
-  return {{"ready", ready}, {"models", models}};
+  // The last audit write failed (full disk, unwritable file): not ready until one succeeds.
+  const bool audit_ok = !audit_failing_.load();
+  if (!audit_ok) ready = false;
+  return {{"ready", ready}, {"models", models}, {"audit", {{"ok", audit_ok}}}};
 }
 
 void Gateway::health_loop() {

@@ -95,7 +95,8 @@ class Gateway {
                                           const std::string& request_id, const ClientIdentity& client);
 
   AdminState admin() const;
-  void set_kill_switch(bool enabled, const std::optional<std::string>& task);
+  // kNotFound when `task` is not a task of the current policy.
+  Status set_kill_switch(bool enabled, const std::optional<std::string>& task);
   void set_shadow(std::optional<bool> enabled);
 
   // Checks every backend of the current router now; the metrics gauge follows.
@@ -118,7 +119,8 @@ class Gateway {
   MetricsRegistry& metrics_;
   BackendPool backends_;
   std::atomic<std::shared_ptr<Router>> router_;
-  std::mutex reload_mu_;  // one reload at a time
+  std::mutex reload_mu_;                    // one reload at a time
+  std::atomic<bool> audit_failing_{false};  // the last audit write failed
 
   mutable std::mutex admin_mu_;  // guards admin_
   AdminState admin_;

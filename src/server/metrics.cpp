@@ -184,6 +184,7 @@ void declare_server_metrics(MetricsRegistry& r) {
   r.declare("ladder_in_flight_requests", MetricType::kGauge, "Model requests queued or running.");
   r.declare("ladder_backend_healthy", MetricType::kGauge, "1 when the model passed its last health check.");
   r.declare("ladder_policy_reloads_total", MetricType::kCounter, "Policy reloads by outcome (ok, error).");
+  r.declare("ladder_audit_write_failures_total", MetricType::kCounter, "Audit records that could not be written.");
 }
 
 }  // namespace ladder::server

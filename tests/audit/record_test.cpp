@@ -139,6 +139,17 @@ TEST(AuditRecordTest, HardStopMacroAndShadow) {
   EXPECT_TRUE(r["local_answer_sha256"].is_null());
 }
 
+TEST(AuditRecordTest, HardStopMatchIsRedacted) {
+  Decision d = sample_decision();
+  d.hard_stop = HardStopMatch{"security", "aws_key", "input", "AKIAIOSFODNN7EXAMPLE"};
+  json r = make_audit_record(d, "x", AuditConfig{});
+  EXPECT_EQ(r["hard_stop"]["rule_id"], "aws_key");
+  EXPECT_EQ(r["hard_stop"]["matched"].get<std::string>().find("IOSFODNN7EXAMPLE"), std::string::npos) << r.dump();
+  d.hard_stop = HardStopMatch{"security", "password_word", "input", "hunter2-is-my-password"};
+  r = make_audit_record(d, "x", AuditConfig{});
+  EXPECT_EQ(r["hard_stop"]["matched"], "hu\u2026 (22 chars)");
+}
+
 TEST(AuditRecordTest, RawPromptOnlyWhenAsked) {
   AuditConfig cfg;
   cfg.store_raw_prompt = true;

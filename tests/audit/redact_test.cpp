@@ -49,6 +49,15 @@ TEST(RedactTest, EveryKindOfSecretIsMasked) {
   }
 }
 
+TEST(RedactTest, MatchKeepsTwoCodePointsAndTheLength) {
+  EXPECT_EQ(redacted_match("deploying"), "de\u2026 (9 chars)");
+  EXPECT_EQ(redacted_match("\xC3\xA9t\xC3\xA9"), "\xC3\xA9t\u2026 (3 chars)");
+  EXPECT_EQ(redacted_match("ab"), "\u2026 (2 chars)");
+  EXPECT_EQ(redacted_match("\xff\xfe"
+                           "abc"),
+            "\xEF\xBF\xBD\xEF\xBF\xBD\u2026 (5 chars)");
+}
+
 TEST(RedactTest, OrdinaryTextIsUntouched) {
   const std::string text =
       "npm ERR! code E401 while fetching lodash; see https://github.com/acme/infra/issues/63 and run make test";

@@ -77,6 +77,31 @@ TEST(JsonlSinkTest, OneLinePerRecordAppended) {
   }
 }
 
+TEST(JsonlSinkTest, RestartOntoATornLastLineStartsAFreshLine) {
+  TempDir dir;
+  const std::string path = dir.file("audit.jsonl");
+  std::ofstream(path, std::ios::binary) << json(record(0)).dump() << "\n{\"request_id\":\"req-torn";
+  {
+    auto sink = open_jsonl_sink(path);
+    ASSERT_TRUE(sink.ok()) << sink.status().to_string();
+    ASSERT_TRUE((*sink)->write(record(1)).ok());
+  }
+  const auto lines = read_lines(path);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[1], "{\"request_id\":\"req-torn");
+  EXPECT_EQ(json::parse(lines[2])["request_id"], "req-1");
+}
+
+TEST(JsonlSinkTest, FailedWriteIsAnErrorWithAStableCode) {
+  // /dev/full accepts the open and fails every write with ENOSPC (a full disk).
+  auto sink = open_jsonl_sink("/dev/full");
+  ASSERT_TRUE(sink.ok()) << sink.status().to_string();
+  Status s = (*sink)->write(record(0));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), ErrorCode::kUnavailable);
+  EXPECT_NE(s.message().find("No space left"), std::string::npos) << s.message();
+}
+
 TEST(JsonlSinkTest, InvalidUtf8DoesNotBreakTheLine) {
   TempDir dir;
   const std::string path = dir.file("audit.jsonl");

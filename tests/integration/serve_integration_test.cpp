@@ -551,6 +551,12 @@ TEST_F(ServeTest, AdminKillSwitchShadowAndMetrics) {
             401)
       << "a client key is not an admin token";
   EXPECT_EQ(serve_->admin("/admin/kill-switch", {{"enabled", "yes"}}).status, 400);
+  Response unknown = serve_->admin("/admin/kill-switch", {{"enabled", true}, {"task", "clasify_issue"}});
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(http(serve_->port, "GET", "/admin/state", "", {{"Authorization", "Bearer " + kAdminToken}})
+                .json_body()["kill_switch"]["tasks"]
+                .size(),
+            0u);
 
   ASSERT_EQ(serve_->admin("/admin/kill-switch", {{"enabled", true}, {"task", "classify_issue"}}).status, 200);
   Response r = serve_->post("/v1/chat/completions", chat_body("ladder/classify_issue", kDependencyLog));
@@ -606,6 +612,14 @@ TEST_F(ServeTest, ReloadBySighupAndAdminKeepsServing) {
   // A policy that does not load leaves the current one in place.
   write_file(*policy_, "version: 1\nmodels: [oops\n");
   EXPECT_EQ(serve_->admin("/admin/reload", json::object()).status, 400);
+  // Nor does one whose local model cannot be built (a typo in the model path).
+  std::string typo = text;
+  replace_all(typo, ".gguf", ".ggfu");
+  ASSERT_NE(typo, text);
+  write_file(*policy_, typo);
+  Response refused = serve_->admin("/admin/reload", json::object());
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(refused.body.find("cannot be built"), std::string::npos) << refused.body;
   write_file(*policy_, text);
   r = serve_->post("/v1/chat/completions", chat_body("ladder/classify_issue", kDependencyLog));
   EXPECT_EQ(r.json_body()["ladder"]["route"], "local") << r.body;

@@ -359,6 +359,27 @@ TEST_F(KeyFileTest, BadFilesAreErrorsThatNeverShowAKey) {
   EXPECT_EQ(KeyRing::load_file(write("p.yaml", "a: [unclosed\n")).status().code(), ErrorCode::kParseError);
 }
 
+TEST_F(KeyFileTest, DuplicateNamesOrKeysAndHostileFilesAreErrors) {
+  auto dup = KeyRing::load_file(write("d.yaml", "alice: sk-one\nalice: sk-two\n"));
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.status().code(), ErrorCode::kConfigInvalid);
+  EXPECT_NE(dup.status().message().find("duplicate client name 'alice'"), std::string::npos) << dup.status().message();
+  EXPECT_EQ(dup.status().message().find("sk-"), std::string::npos);
+  auto same_key = KeyRing::load_file(write("k2.yaml", "alice: sk-shared\nbob: sk-shared\n"));
+  ASSERT_FALSE(same_key.ok());
+  EXPECT_EQ(same_key.status().message().find("sk-shared"), std::string::npos);
+  auto map_key = KeyRing::load_file(write("m.yaml", "? [a, b]\n: sk-x\n"));
+  ASSERT_FALSE(map_key.ok());
+  EXPECT_EQ(map_key.status().code(), ErrorCode::kConfigInvalid);
+  auto env_list = KeyRing::load_file(write("e.yaml", "ci: {env: [A]}\n"));
+  EXPECT_EQ(env_list.status().code(), ErrorCode::kConfigInvalid);
+  auto device = KeyRing::load_file("/dev/zero");
+  ASSERT_FALSE(device.ok());
+  EXPECT_EQ(device.status().code(), ErrorCode::kInvalidArgument);
+  auto bad_utf8 = KeyRing::load_file(write("u8.yaml", "alice: \"sk-\xff\"\n"));
+  EXPECT_EQ(bad_utf8.status().code(), ErrorCode::kParseError);
+}
+
 TEST(Keys, PresentedKeyFromBearerOrXApiKey) {
   EXPECT_EQ(presented_key("Bearer sk-1", ""), "sk-1");
   EXPECT_EQ(presented_key("bearer  sk-1", ""), "sk-1");
