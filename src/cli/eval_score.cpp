@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <set>
+#include <unordered_map>
 
 namespace ladder::cli {
 namespace {
@@ -25,6 +28,7 @@ double share(int num, int den) { return den == 0 ? 0.0 : static_cast<double>(num
 
 Result<std::vector<EvalCase>> parse_corpus(std::string_view text, const std::string& source) {
   std::vector<EvalCase> cases;
+  std::unordered_map<std::string, std::size_t> id_lines;
   std::size_t line_no = 0;
   std::size_t pos = 0;
   while (pos <= text.size()) {
@@ -50,6 +54,9 @@ Result<std::vector<EvalCase>> parse_corpus(std::string_view text, const std::str
         return line_error(source, line_no, std::string(key) + ": expected a string");
     }
     c.id = j["id"];
+    if (auto [it, fresh] = id_lines.emplace(c.id, line_no); !fresh)
+      return line_error(source, line_no,
+                        "duplicate id '" + c.id + "' (first on line " + std::to_string(it->second) + ")");
     c.task = j["task"];
     c.input = j["input"];
     if (!j.contains("expect") || !j["expect"].is_object())
@@ -69,9 +76,12 @@ Result<std::vector<EvalCase>> parse_corpus(std::string_view text, const std::str
       if (!e["args"].is_object()) return line_error(source, line_no, "expect.args: expected an object");
       c.expect_args = e["args"];
     }
+    c.split = optional_string(j, "split", bad);
+    if (bad) return line_error(source, line_no, "split: expected a string");
     cases.push_back(std::move(c));
     if (end == text.size()) break;
   }
+  if (cases.empty()) return make_error(ErrorCode::kInvalidArgument, source + ": the corpus has no cases");
   return cases;
 }
 
@@ -105,6 +115,74 @@ CaseOutcome error_case(const EvalCase& c, const Status& error) {
   o.route = "error";
   o.error = error.to_string();
   return o;
+}
+
+nlohmann::json calibration_report(const std::vector<CaseOutcome>& outcomes) {
+  using nlohmann::json;
+  constexpr int kBins = 10;
+  struct Bin {
+    int n = 0;
+    double conf = 0.0, right = 0.0;
+  };
+  std::vector<Bin> bins(kBins);
+  struct Scored {
+    double confidence;
+    bool right;
+    bool expect_local;
+  };
+  std::map<std::string, std::vector<Scored>> by_task;
+  double brier = 0.0;
+  int n = 0;
+  for (const auto& o : outcomes) {
+    if (!o.local_ran || !o.confidence || o.route == "error") continue;
+    const double c = std::clamp(*o.confidence, 0.0, 1.0);
+    const bool right = o.expect_route == "local" && (o.expect_label.empty() || o.label == o.expect_label) &&
+                       (o.expect_macro.empty() || o.macro == o.expect_macro);
+    auto& b = bins[static_cast<std::size_t>(std::min(kBins - 1, static_cast<int>(c * kBins)))];
+    ++b.n;
+    b.conf += c;
+    b.right += right ? 1.0 : 0.0;
+    brier += (c - (right ? 1.0 : 0.0)) * (c - (right ? 1.0 : 0.0));
+    ++n;
+    by_task[o.task].push_back({c, right, o.expect_route == "local"});
+  }
+  double ece = 0.0;
+  json reliability = json::array();
+  for (int i = 0; i < kBins; ++i) {
+    const auto& b = bins[static_cast<std::size_t>(i)];
+    json row = {{"lo", static_cast<double>(i) / kBins}, {"hi", static_cast<double>(i + 1) / kBins}, {"n", b.n}};
+    if (b.n > 0) {
+      row["mean_confidence"] = b.conf / b.n;
+      row["accuracy"] = b.right / b.n;
+      ece += static_cast<double>(b.n) / n * std::abs(b.conf / b.n - b.right / b.n);
+    }
+    reliability.push_back(std::move(row));
+  }
+  json tasks = json::object();
+  for (const auto& [task, scored] : by_task) {
+    // Accepting at threshold t takes every case with confidence >= t: the lowest t with
+    // no wrong case accepted is the lowest right-case confidence above every wrong one.
+    double worst_wrong = -1.0;
+    for (const auto& s : scored)
+      if (!s.right) worst_wrong = std::max(worst_wrong, s.confidence);
+    std::optional<double> threshold;
+    for (const auto& s : scored)
+      if (s.right && s.confidence > worst_wrong && (!threshold || s.confidence < *threshold)) threshold = s.confidence;
+    int expect_local = 0, accepted = 0;
+    for (const auto& s : scored) {
+      if (!s.expect_local) continue;
+      ++expect_local;
+      if (threshold && s.confidence >= *threshold) ++accepted;
+    }
+    json t = {{"cases", scored.size()}, {"acceptance", share(accepted, expect_local)}};
+    t["threshold_zero_false_accepts"] = threshold ? json(*threshold) : json(nullptr);
+    tasks[task] = std::move(t);
+  }
+  return json{{"cases", n},
+              {"ece", n == 0 ? 0.0 : ece},
+              {"brier", n == 0 ? 0.0 : brier / n},
+              {"reliability", std::move(reliability)},
+              {"by_task", std::move(tasks)}};
 }
 
 double percentile(std::vector<double> values, double p) {
@@ -186,7 +264,11 @@ nlohmann::json make_report(const std::vector<CaseOutcome>& outcomes) {
   };
   json latency = lat(all);
   latency["by_route"] = {{"local", lat(local_lat)}, {"frontier", lat(frontier_lat)}};
+  json calibration = calibration_report(outcomes);
   return json{
+      {"ece", calibration["ece"]},
+      {"brier", calibration["brier"]},
+      {"calibration", calibration},
       {"cases", outcomes.size()},
       {"errors", errors},
       {"false_accepts", false_accepts},
