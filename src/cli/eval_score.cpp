@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <set>
 #include <unordered_map>
+
+#include "calibration/metrics.h"
 
 namespace ladder::cli {
 namespace {
@@ -107,6 +108,11 @@ CaseOutcome score_case(const EvalCase& c, const Decision& d) {
   return o;
 }
 
+bool answer_right(const CaseOutcome& o) {
+  return o.expect_route == "local" && (o.expect_label.empty() || o.label == o.expect_label) &&
+         (o.expect_macro.empty() || o.macro == o.expect_macro);
+}
+
 CaseOutcome error_case(const EvalCase& c, const Status& error) {
   CaseOutcome o;
   o.id = c.id;
@@ -119,68 +125,43 @@ CaseOutcome error_case(const EvalCase& c, const Status& error) {
 
 nlohmann::json calibration_report(const std::vector<CaseOutcome>& outcomes) {
   using nlohmann::json;
-  constexpr int kBins = 10;
-  struct Bin {
-    int n = 0;
-    double conf = 0.0, right = 0.0;
-  };
-  std::vector<Bin> bins(kBins);
-  struct Scored {
-    double confidence;
-    bool right;
-    bool expect_local;
-  };
-  std::map<std::string, std::vector<Scored>> by_task;
-  double brier = 0.0;
-  int n = 0;
+  std::vector<calibration::Sample> all;
+  std::map<std::string, std::vector<calibration::Sample>> by_task;
+  std::map<std::string, std::vector<std::pair<double, bool>>> expect_local;  // confidence, expected local
   for (const auto& o : outcomes) {
     if (!o.local_ran || !o.confidence || o.route == "error") continue;
     const double c = std::clamp(*o.confidence, 0.0, 1.0);
-    const bool right = o.expect_route == "local" && (o.expect_label.empty() || o.label == o.expect_label) &&
-                       (o.expect_macro.empty() || o.macro == o.expect_macro);
-    auto& b = bins[static_cast<std::size_t>(std::min(kBins - 1, static_cast<int>(c * kBins)))];
-    ++b.n;
-    b.conf += c;
-    b.right += right ? 1.0 : 0.0;
-    brier += (c - (right ? 1.0 : 0.0)) * (c - (right ? 1.0 : 0.0));
-    ++n;
-    by_task[o.task].push_back({c, right, o.expect_route == "local"});
+    const bool right = answer_right(o);
+    all.push_back({c, right});
+    by_task[o.task].push_back({c, right});
+    expect_local[o.task].emplace_back(c, o.expect_route == "local");
   }
-  double ece = 0.0;
+  const auto rel = calibration::reliability(all, 10);
   json reliability = json::array();
-  for (int i = 0; i < kBins; ++i) {
-    const auto& b = bins[static_cast<std::size_t>(i)];
-    json row = {{"lo", static_cast<double>(i) / kBins}, {"hi", static_cast<double>(i + 1) / kBins}, {"n", b.n}};
+  for (const auto& b : rel.bins) {
+    json row = {{"lo", b.lo}, {"hi", b.hi}, {"n", b.n}};
     if (b.n > 0) {
-      row["mean_confidence"] = b.conf / b.n;
-      row["accuracy"] = b.right / b.n;
-      ece += static_cast<double>(b.n) / n * std::abs(b.conf / b.n - b.right / b.n);
+      row["mean_confidence"] = b.mean_confidence;
+      row["accuracy"] = b.accuracy;
     }
     reliability.push_back(std::move(row));
   }
   json tasks = json::object();
-  for (const auto& [task, scored] : by_task) {
-    // Accepting at threshold t takes every case with confidence >= t: the lowest t with
-    // no wrong case accepted is the lowest right-case confidence above every wrong one.
-    double worst_wrong = -1.0;
-    for (const auto& s : scored)
-      if (!s.right) worst_wrong = std::max(worst_wrong, s.confidence);
-    std::optional<double> threshold;
-    for (const auto& s : scored)
-      if (s.right && s.confidence > worst_wrong && (!threshold || s.confidence < *threshold)) threshold = s.confidence;
-    int expect_local = 0, accepted = 0;
-    for (const auto& s : scored) {
-      if (!s.expect_local) continue;
-      ++expect_local;
-      if (threshold && s.confidence >= *threshold) ++accepted;
+  for (const auto& [task, samples] : by_task) {
+    const auto threshold = calibration::zero_false_accept_threshold(samples);
+    int local = 0, accepted = 0;
+    for (const auto& [c, is_local] : expect_local[task]) {
+      if (!is_local) continue;
+      ++local;
+      if (threshold && c >= *threshold) ++accepted;
     }
-    json t = {{"cases", scored.size()}, {"acceptance", share(accepted, expect_local)}};
+    json t = {{"cases", samples.size()}, {"acceptance", share(accepted, local)}};
     t["threshold_zero_false_accepts"] = threshold ? json(*threshold) : json(nullptr);
     tasks[task] = std::move(t);
   }
-  return json{{"cases", n},
-              {"ece", n == 0 ? 0.0 : ece},
-              {"brier", n == 0 ? 0.0 : brier / n},
+  return json{{"cases", rel.n},
+              {"ece", rel.ece},
+              {"brier", rel.brier},
               {"reliability", std::move(reliability)},
               {"by_task", std::move(tasks)}};
 }

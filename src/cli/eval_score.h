@@ -48,6 +48,9 @@ struct CaseOutcome {
 };
 
 CaseOutcome score_case(const EvalCase& c, const Decision& d);
+// The local answer was right: the case was expected local and its label and macro (where
+// expected) matched.
+bool answer_right(const CaseOutcome& o);
 CaseOutcome error_case(const EvalCase& c, const Status& error);
 
 // The report: cases, false_accepts, local_acceptance, label_accuracy, macro_accuracy,
