@@ -60,6 +60,7 @@ int run_calibrate(const CalibrateArgs& args) {
   if (!router.ok()) return report_error(router.status());
 
   std::map<std::string, std::vector<Answer>> by_task;
+  std::size_t without_answer = 0;
   for (const auto& c : *cases) {
     RouteRequest req;
     req.task = c.task;
@@ -70,11 +71,17 @@ int run_calibrate(const CalibrateArgs& args) {
     bool from_model = false;
     for (const auto& t : d->tiers)
       if (t.tier == 0 && t.ok && t.model_name == model_name) from_model = true;
-    if (!from_model || !d->confidence) continue;
+    if (!from_model || !d->confidence) {
+      ++without_answer;  // escalated before the model answered, or the model failed
+      continue;
+    }
     const CaseOutcome o = score_case(c, *d);
     by_task[c.task].push_back({{*d->confidence, answer_right(o)}, d->label});
   }
 
+  if (without_answer > 0)
+    std::fprintf(stderr, "%zu of %zu cases have no confidence from model '%s' and are left out\n", without_answer,
+                 cases->size(), model_name.c_str());
   calibration::ModelCalibration model;
   model.model_sha256 = *sha;
   model.model_file = std::filesystem::path(model_it->second.model_path).filename().string();

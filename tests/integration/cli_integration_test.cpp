@@ -362,6 +362,16 @@ TEST_F(CliTest, EvalRejectsEmptyCorpusDirectoryAndDuplicateIds) {
   EXPECT_NE(r.err.find("no case has split 'check'"), std::string::npos) << r.err;
 }
 
+TEST_F(CliTest, CalibrateRejectsEmptyCorpusAndBadFolds) {
+  auto r = run_process({kLadder, "calibrate", "--policy", *policy_, "--corpus", input_file("none.jsonl", "\n")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("none.jsonl: the corpus has no cases"), std::string::npos) << r.err;
+  r = run_process({kLadder, "calibrate", "--policy", *policy_, "--corpus",
+                   kSource + "/tests/integration/data/mini.jsonl", "--folds", "1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("folds"), std::string::npos) << r.err;
+}
+
 // The local tier through llama-server (OpenAI-compatible) instead of in-process.
 TEST_F(CliTest, LocalTierThroughLlamaServer) {
   const std::string server_bin = LADDER_LLAMA_SERVER;
