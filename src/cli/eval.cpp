@@ -1,5 +1,6 @@
 // ladder eval --policy FILE --corpus FILE [--json]
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -14,6 +15,7 @@ struct EvalArgs {
   std::string policy;
   std::string corpus;
   std::string audit;
+  std::string split;
   bool json = false;
   bool skip_frontier = false;
   double max_false_accepts = -1;
@@ -26,10 +28,20 @@ std::string pct(double v) {
 }
 
 int run_eval(const EvalArgs& args) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(args.corpus, ec))
+    return report_error(
+        make_error(ErrorCode::kInvalidArgument, args.corpus + ": the corpus is a directory, not a JSONL file"));
   auto text = read_input(args.corpus);
   if (!text.ok()) return report_error(text.status());
   auto cases = parse_corpus(*text, args.corpus);
   if (!cases.ok()) return report_error(cases.status());
+  if (!args.split.empty()) {
+    std::erase_if(*cases, [&](const EvalCase& c) { return c.split != args.split; });
+    if (cases->empty())
+      return report_error(
+          make_error(ErrorCode::kInvalidArgument, args.corpus + ": no case has split '" + args.split + "'"));
+  }
   RouterOptions options;
   options.skip_escalation_calls = args.skip_frontier;
   auto router = open_router(args.policy, args.audit, options);
@@ -78,7 +90,17 @@ int run_eval(const EvalArgs& args) {
               << "macro accuracy   " << pct(report["macro_accuracy"]) << "\n"
               << "args exact       " << pct(report["args_exact"]) << "\n"
               << "JSON validity    " << pct(report["json_validity"]) << "\n"
-              << "latency p50/p95  " << report["latency_ms"]["p50"].get<double>() << " / "
+              << "ECE (10 bins)    " << report["ece"].get<double>() << "\n"
+              << "Brier score      " << report["brier"].get<double>() << "\n";
+    for (const auto& [task, t] : report["calibration"]["by_task"].items()) {
+      std::cout << "0-FA threshold   " << task << ": ";
+      if (t["threshold_zero_false_accepts"].is_null())
+        std::cout << "none";
+      else
+        std::cout << t["threshold_zero_false_accepts"].get<double>();
+      std::cout << " (acceptance " << pct(t["acceptance"]) << ")\n";
+    }
+    std::cout << "latency p50/p95  " << report["latency_ms"]["p50"].get<double>() << " / "
               << report["latency_ms"]["p95"].get<double>() << " ms (time to decision)\n";
   }
   if (args.max_false_accepts >= 0 && report["false_accepts"].get<double>() > args.max_false_accepts) return 5;
@@ -93,6 +115,7 @@ Command add_eval_command(CLI::App& app) {
   sub->add_option("--policy", args->policy, "policy YAML file")->required()->check(CLI::ExistingFile);
   sub->add_option("--corpus", args->corpus, "corpus JSONL file")->required();
   sub->add_option("--audit", args->audit, "audit JSONL file (default: the policy's, else ./ladder-audit.jsonl)");
+  sub->add_option("--split", args->split, "run only the corpus lines whose split field is this (check, dev)");
   sub->add_flag("--json", args->json, "print the report as one JSON object");
   sub->add_flag("--skip-frontier", args->skip_frontier, "record escalations without calling the upper tiers");
   sub->add_option("--max-false-accepts", args->max_false_accepts, "exit 5 when false accepts exceed this");

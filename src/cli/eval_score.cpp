@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <unordered_map>
+
+#include "calibration/metrics.h"
 
 namespace ladder::cli {
 namespace {
@@ -25,6 +29,7 @@ double share(int num, int den) { return den == 0 ? 0.0 : static_cast<double>(num
 
 Result<std::vector<EvalCase>> parse_corpus(std::string_view text, const std::string& source) {
   std::vector<EvalCase> cases;
+  std::unordered_map<std::string, std::size_t> id_lines;
   std::size_t line_no = 0;
   std::size_t pos = 0;
   while (pos <= text.size()) {
@@ -50,6 +55,9 @@ Result<std::vector<EvalCase>> parse_corpus(std::string_view text, const std::str
         return line_error(source, line_no, std::string(key) + ": expected a string");
     }
     c.id = j["id"];
+    if (auto [it, fresh] = id_lines.emplace(c.id, line_no); !fresh)
+      return line_error(source, line_no,
+                        "duplicate id '" + c.id + "' (first on line " + std::to_string(it->second) + ")");
     c.task = j["task"];
     c.input = j["input"];
     if (!j.contains("expect") || !j["expect"].is_object())
@@ -69,9 +77,12 @@ Result<std::vector<EvalCase>> parse_corpus(std::string_view text, const std::str
       if (!e["args"].is_object()) return line_error(source, line_no, "expect.args: expected an object");
       c.expect_args = e["args"];
     }
+    c.split = optional_string(j, "split", bad);
+    if (bad) return line_error(source, line_no, "split: expected a string");
     cases.push_back(std::move(c));
     if (end == text.size()) break;
   }
+  if (cases.empty()) return make_error(ErrorCode::kInvalidArgument, source + ": the corpus has no cases");
   return cases;
 }
 
@@ -97,6 +108,11 @@ CaseOutcome score_case(const EvalCase& c, const Decision& d) {
   return o;
 }
 
+bool answer_right(const CaseOutcome& o) {
+  return o.expect_route == "local" && (o.expect_label.empty() || o.label == o.expect_label) &&
+         (o.expect_macro.empty() || o.macro == o.expect_macro);
+}
+
 CaseOutcome error_case(const EvalCase& c, const Status& error) {
   CaseOutcome o;
   o.id = c.id;
@@ -105,6 +121,49 @@ CaseOutcome error_case(const EvalCase& c, const Status& error) {
   o.route = "error";
   o.error = error.to_string();
   return o;
+}
+
+nlohmann::json calibration_report(const std::vector<CaseOutcome>& outcomes) {
+  using nlohmann::json;
+  std::vector<calibration::Sample> all;
+  std::map<std::string, std::vector<calibration::Sample>> by_task;
+  std::map<std::string, std::vector<std::pair<double, bool>>> expect_local;  // confidence, expected local
+  for (const auto& o : outcomes) {
+    if (!o.local_ran || !o.confidence || o.route == "error") continue;
+    const double c = std::clamp(*o.confidence, 0.0, 1.0);
+    const bool right = answer_right(o);
+    all.push_back({c, right});
+    by_task[o.task].push_back({c, right});
+    expect_local[o.task].emplace_back(c, o.expect_route == "local");
+  }
+  const auto rel = calibration::reliability(all, 10);
+  json reliability = json::array();
+  for (const auto& b : rel.bins) {
+    json row = {{"lo", b.lo}, {"hi", b.hi}, {"n", b.n}};
+    if (b.n > 0) {
+      row["mean_confidence"] = b.mean_confidence;
+      row["accuracy"] = b.accuracy;
+    }
+    reliability.push_back(std::move(row));
+  }
+  json tasks = json::object();
+  for (const auto& [task, samples] : by_task) {
+    const auto threshold = calibration::zero_false_accept_threshold(samples);
+    int local = 0, accepted = 0;
+    for (const auto& [c, is_local] : expect_local[task]) {
+      if (!is_local) continue;
+      ++local;
+      if (threshold && c >= *threshold) ++accepted;
+    }
+    json t = {{"cases", samples.size()}, {"acceptance", share(accepted, local)}};
+    t["threshold_zero_false_accepts"] = threshold ? json(*threshold) : json(nullptr);
+    tasks[task] = std::move(t);
+  }
+  return json{{"cases", rel.n},
+              {"ece", rel.ece},
+              {"brier", rel.brier},
+              {"reliability", std::move(reliability)},
+              {"by_task", std::move(tasks)}};
 }
 
 double percentile(std::vector<double> values, double p) {
@@ -186,7 +245,11 @@ nlohmann::json make_report(const std::vector<CaseOutcome>& outcomes) {
   };
   json latency = lat(all);
   latency["by_route"] = {{"local", lat(local_lat)}, {"frontier", lat(frontier_lat)}};
+  json calibration = calibration_report(outcomes);
   return json{
+      {"ece", calibration["ece"]},
+      {"brier", calibration["brier"]},
+      {"calibration", calibration},
       {"cases", outcomes.size()},
       {"errors", errors},
       {"false_accepts", false_accepts},

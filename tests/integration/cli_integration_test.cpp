@@ -320,8 +320,9 @@ TEST_F(CliTest, EvalReportsEveryFigure) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json rep = json::parse(r.out);
   for (const char* key : {"cases", "false_accepts", "local_acceptance", "label_accuracy", "macro_accuracy",
-                          "args_exact", "json_validity", "results"})
+                          "args_exact", "json_validity", "results", "ece", "brier", "calibration"})
     EXPECT_TRUE(rep.contains(key)) << key;
+  EXPECT_EQ(rep["calibration"]["reliability"].size(), 10u);
   EXPECT_TRUE(rep["latency_ms"].contains("p50"));
   EXPECT_TRUE(rep["latency_ms"].contains("p95"));
   EXPECT_EQ(rep["cases"], 5);
@@ -337,6 +338,38 @@ TEST_F(CliTest, EvalRejectsMalformedCorpusNamingTheLine) {
   auto r = run_process({kLadder, "eval", "--policy", *policy_, "--corpus", corpus});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("bad.jsonl:2"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, EvalRejectsEmptyCorpusDirectoryAndDuplicateIds) {
+  const std::string line = R"({"id":"a","task":"classify_issue","input":"x","expect":{"route":"local"}})";
+  struct Bad {
+    std::string corpus;
+    std::string needle;
+  } bad[] = {
+      {input_file("empty.jsonl", ""), "empty.jsonl: the corpus has no cases"},
+      {input_file("blank.jsonl", "\n\n"), "blank.jsonl: the corpus has no cases"},
+      {*dir_, "is a directory"},
+      {input_file("dup.jsonl", line + "\n" + line + "\n"), "dup.jsonl:2: duplicate id 'a' (first on line 1)"},
+  };
+  for (const auto& b : bad) {
+    auto r = run_process({kLadder, "eval", "--policy", *policy_, "--corpus", b.corpus});
+    EXPECT_NE(r.exit_code, 0) << b.corpus;
+    EXPECT_NE(r.err.find(b.needle), std::string::npos) << r.err;
+  }
+  auto r = run_process({kLadder, "eval", "--policy", *policy_, "--corpus", input_file("nosplit.jsonl", line + "\n"),
+                        "--split", "check"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("no case has split 'check'"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, CalibrateRejectsEmptyCorpusAndBadFolds) {
+  auto r = run_process({kLadder, "calibrate", "--policy", *policy_, "--corpus", input_file("none.jsonl", "\n")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("none.jsonl: the corpus has no cases"), std::string::npos) << r.err;
+  r = run_process({kLadder, "calibrate", "--policy", *policy_, "--corpus",
+                   kSource + "/tests/integration/data/mini.jsonl", "--folds", "1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("folds"), std::string::npos) << r.err;
 }
 
 // The local tier through llama-server (OpenAI-compatible) instead of in-process.

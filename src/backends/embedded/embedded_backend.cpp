@@ -41,6 +41,14 @@ using Clock = std::chrono::steady_clock;
 // grammar over all 262k tokens (about 80 ms a step on one core).
 constexpr size_t kChunkSizes[] = {64, 1024, 16384, 65536};
 constexpr double kRenormTolerance = 1e-2;
+// Prompt tokens are decoded in blocks that start at multiples of this many positions
+// (fewer when the context's batch is smaller), and the KV cache is reused in whole blocks
+// only. The numerics of a decode depend on how many tokens go into one batch, so a
+// prefix reused from a request whose batches were split elsewhere would give slightly
+// different probabilities than a cold run. With fixed block boundaries every prompt
+// token's K/V is computed in the same batch whatever ran before: the same request gets
+// bit-identical logits cold, warm and after other requests.
+constexpr int kPromptBlock = 64;
 // Start rule wrapped around grammars derived from a JSON Schema.
 constexpr const char* kJsonRootRule = "ladder-json-root";
 
@@ -115,6 +123,7 @@ class EmbeddedBackend final : public Backend {
         n_vocab_(llama_vocab_n_tokens(vocab_)),
         n_ctx_(static_cast<int>(llama_n_ctx(ctx_.get()))),
         n_batch_(static_cast<int>(llama_n_batch(ctx_.get()))),
+        block_(static_cast<size_t>(std::clamp(n_batch_, 1, kPromptBlock))),
         model_id_(std::move(model_id)) {
     if (const char* tmpl = llama_model_chat_template(model_.get(), nullptr)) chat_template_ = tmpl;
     candidates_.resize(static_cast<size_t>(n_vocab_));
@@ -157,7 +166,8 @@ class EmbeddedBackend final : public Backend {
   Result<std::string> render_prompt(const GenerationRequest& request) const;
   Result<std::vector<llama_token>> tokenize(const std::string& text, bool parse_special) const;
   std::string piece(llama_token token) const;
-  // Decodes tokens[from..] at positions from.., logits for the last one only.
+  // Decodes tokens[from..] at positions from.., logits for the last one only, in batches
+  // ending at multiples of block_ (from must be one, or tokens.size() - 1 for one token).
   Status decode_from(const std::vector<llama_token>& tokens, size_t from);
   // Drops KV entries at positions >= pos.
   void truncate_cache(size_t pos);
@@ -175,12 +185,14 @@ class EmbeddedBackend final : public Backend {
   const int n_vocab_;
   const int n_ctx_;
   const int n_batch_;
+  const size_t block_;  // prompt block size, see kPromptBlock
   const std::string model_id_;
   std::string chat_template_;
   std::atomic<Clock::rep> deadline_ns_{0};
 
   std::mutex mutex_;                          // guards everything below and all use of ctx_
   std::vector<llama_token> cached_tokens_;    // tokens whose K/V sit in sequence 0
+  size_t exact_blocks_end_ = 0;               // cached_tokens_[0, this) were decoded as whole aligned blocks
   std::vector<llama_token_data> candidates_;  // scratch, one per vocabulary entry
 };
 
@@ -250,21 +262,23 @@ std::string EmbeddedBackend::piece(llama_token token) const {
 void EmbeddedBackend::forget_cache() {
   llama_memory_clear(llama_get_memory(ctx_.get()), true);
   cached_tokens_.clear();
+  exact_blocks_end_ = 0;
 }
 
 void EmbeddedBackend::truncate_cache(size_t pos) {
   if (pos >= cached_tokens_.size()) return;
-  if (llama_memory_seq_rm(llama_get_memory(ctx_.get()), 0, static_cast<llama_pos>(pos), -1))
+  if (llama_memory_seq_rm(llama_get_memory(ctx_.get()), 0, static_cast<llama_pos>(pos), -1)) {
     cached_tokens_.resize(pos);
-  else
+    exact_blocks_end_ = std::min(exact_blocks_end_, pos);
+  } else
     forget_cache();
 }
 
 Status EmbeddedBackend::decode_from(const std::vector<llama_token>& tokens, size_t from) {
   llama_batch batch = llama_batch_init(n_batch_, 0, 1);
   Status status;
-  for (size_t start = from; start < tokens.size(); start += static_cast<size_t>(n_batch_)) {
-    const size_t end = std::min(tokens.size(), start + static_cast<size_t>(n_batch_));
+  for (size_t start = from; start < tokens.size();) {
+    const size_t end = std::min(tokens.size(), (start / block_ + 1) * block_);
     batch.n_tokens = static_cast<int32_t>(end - start);
     for (size_t i = start; i < end; ++i) {
       const size_t j = i - start;
@@ -285,6 +299,9 @@ Status EmbeddedBackend::decode_from(const std::vector<llama_token>& tokens, size
     }
     cached_tokens_.insert(cached_tokens_.end(), tokens.begin() + static_cast<std::ptrdiff_t>(start),
                           tokens.begin() + static_cast<std::ptrdiff_t>(end));
+    // A whole block decoded in one batch, all earlier blocks exact: reusable as it is.
+    if (start % block_ == 0 && end - start == block_ && exact_blocks_end_ == start) exact_blocks_end_ = end;
+    start = end;
   }
   llama_batch_free(batch);
   if (!status.ok()) forget_cache();  // part of a batch may remain; start clean next time
@@ -474,13 +491,15 @@ Result<GenerationResult> EmbeddedBackend::run(const GenerationRequest& request, 
     return make_error(ErrorCode::kPayloadTooLarge, "prompt has " + std::to_string(prompt_tokens) +
                                                        " tokens; the context holds " + std::to_string(n_ctx_));
 
-  // Prefix reuse: keep the longest common prefix of the KV cache, re-decode at least
-  // the last prompt token so that its logits are fresh.
-  size_t keep = 0;
-  while (keep < cached_tokens_.size() && keep < tokens.size() && cached_tokens_[keep] == tokens[keep]) ++keep;
-  if (keep >= tokens.size()) keep = tokens.size() - 1;
+  // Prefix reuse: keep the whole aligned blocks of the longest common prefix that were
+  // decoded as whole blocks, and re-decode at least the last prompt token so that its
+  // logits are fresh. The rest goes through the same blocks as in a cold run.
+  size_t common = 0;
+  while (common < cached_tokens_.size() && common < tokens.size() && cached_tokens_[common] == tokens[common]) ++common;
+  common = std::min({common, exact_blocks_end_, tokens.size() - 1});
+  size_t keep = common / block_ * block_;
   truncate_cache(keep);
-  keep = std::min(keep, cached_tokens_.size());
+  if (cached_tokens_.size() < keep) keep = 0;  // the cache could not be trimmed and was cleared
 
   deadline_ns_.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
   struct ClearDeadline {

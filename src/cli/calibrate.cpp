@@ -1,0 +1,158 @@
+// ladder calibrate --policy FILE --corpus FILE [--out FILE] [--folds K] [--audit FILE]
+//
+// Routes the corpus once (escalations recorded, not called), takes each answer of the
+// local tier's first model with its measured confidence and whether it was right, and
+// per task fits Platt scaling and isotonic regression, k-fold cross-validated; the method
+// with the lower out-of-fold log-loss is kept. Per label, the lowest calibrated
+// threshold with 0 false accepts out of fold. The file is keyed by the model file's
+// sha256 (docs/calibration.md).
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "calibration/calibration_file.h"
+#include "calibration/fit.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/eval_score.h"
+#include "config/loader.h"
+
+namespace ladder::cli {
+namespace {
+
+struct CalibrateArgs {
+  std::string policy;
+  std::string corpus;
+  std::string out;
+  std::string audit;
+  int folds = 5;
+};
+
+struct Answer {
+  calibration::Sample sample;
+  std::string label;  // the local answer's label ("" for tasks without labels)
+};
+
+int run_calibrate(const CalibrateArgs& args) {
+  auto text = read_input(args.corpus);
+  if (!text.ok()) return report_error(text.status());
+  auto cases = parse_corpus(*text, args.corpus);
+  if (!cases.ok()) return report_error(cases.status());
+  auto config = load_policy_file(args.policy);
+  if (!config.ok()) return report_error(config.status());
+  if ((*config)->tiers.empty() || (*config)->tiers.front().models.empty())
+    return report_error(make_error(ErrorCode::kConfigInvalid, args.policy + ": the policy has no local tier"));
+  const std::string model_name = (*config)->tiers.front().models.front();
+  const auto model_it = (*config)->models.find(model_name);
+  if (model_it == (*config)->models.end() || model_it->second.backend != "embedded")
+    return report_error(make_error(ErrorCode::kConfigInvalid, "model '" + model_name +
+                                                                  "': calibration is keyed by a model file; only "
+                                                                  "embedded models have one"));
+  auto sha = calibration::file_sha256(model_it->second.model_path);
+  if (!sha.ok()) return report_error(sha.status());
+
+  RouterOptions options;
+  options.skip_escalation_calls = true;
+  auto router = open_router(args.policy, args.audit, options);
+  if (!router.ok()) return report_error(router.status());
+
+  std::map<std::string, std::vector<Answer>> by_task;
+  std::size_t without_answer = 0;
+  for (const auto& c : *cases) {
+    RouteRequest req;
+    req.task = c.task;
+    req.input = c.input;
+    req.request_id = c.id;
+    auto d = (*router)->route(req);
+    if (!d.ok()) return report_error(d.status());
+    bool from_model = false;
+    for (const auto& t : d->tiers)
+      if (t.tier == 0 && t.ok && t.model_name == model_name) from_model = true;
+    if (!from_model || !d->confidence) {
+      ++without_answer;  // escalated before the model answered, or the model failed
+      continue;
+    }
+    const CaseOutcome o = score_case(c, *d);
+    by_task[c.task].push_back({{*d->confidence, answer_right(o)}, d->label});
+  }
+
+  if (without_answer > 0)
+    std::fprintf(stderr, "%zu of %zu cases have no confidence from model '%s' and are left out\n", without_answer,
+                 cases->size(), model_name.c_str());
+  calibration::ModelCalibration model;
+  model.model_sha256 = *sha;
+  model.model_file = std::filesystem::path(model_it->second.model_path).filename().string();
+  std::printf("%-16s %5s %-9s %8s %8s %8s %9s  %s\n", "task", "n", "method", "raw ECE", "OOF ECE", "OOF Brier",
+              "OOF logl", "0-FA thresholds (out of fold)");
+  for (const auto& [task, answers] : by_task) {
+    std::vector<calibration::Sample> samples;
+    for (const auto& a : answers) samples.push_back(a.sample);
+    auto cv = calibration::cross_validate(samples, args.folds);
+    if (!cv.ok()) {
+      std::fprintf(stderr, "task %s: not calibrated: %s\n", task.c_str(), cv.status().message().c_str());
+      continue;
+    }
+    calibration::TaskCalibration t;
+    t.method = cv->chosen;
+    auto platt = calibration::fit_platt(samples);
+    auto iso = calibration::fit_isotonic(samples);
+    if (!platt.ok()) return report_error(platt.status());
+    if (!iso.ok()) return report_error(iso.status());
+    t.platt = *platt;
+    t.isotonic = *iso;
+    t.folds = cv->folds;
+    t.samples = samples.size();
+    const auto& chosen = cv->chosen == calibration::Method::kPlatt ? cv->platt : cv->isotonic;
+    t.oof_ece = chosen.reliability.ece;
+    t.oof_brier = chosen.reliability.brier;
+    t.oof_log_loss = chosen.log_loss;
+    t.raw_ece = cv->raw.reliability.ece;
+    std::map<std::string, std::vector<calibration::Sample>> by_label;
+    for (std::size_t i = 0; i < answers.size(); ++i) by_label[answers[i].label].push_back(cv->out_of_fold[i]);
+    std::string thresholds;
+    for (const auto& [label, s] : by_label) {
+      const auto th = calibration::zero_false_accept_threshold(s);
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "%s%s=%s", thresholds.empty() ? "" : " ", label.empty() ? "(any)" : label.c_str(),
+                    th ? std::to_string(*th).c_str() : "none");
+      thresholds += buf;
+      if (th) t.label_thresholds[label] = *th;
+    }
+    std::printf("%-16s %5zu %-9s %8.4f %8.4f %8.4f %9.4f  %s\n", task.c_str(), t.samples,
+                calibration::method_name(t.method), t.raw_ece, t.oof_ece, t.oof_brier, t.oof_log_loss,
+                thresholds.c_str());
+    model.tasks[task] = std::move(t);
+  }
+  if (model.tasks.empty())
+    return report_error(make_error(
+        ErrorCode::kInvalidArgument,
+        args.corpus + ": no task had enough local answers to calibrate with " + std::to_string(args.folds) + " folds"));
+  const std::string doc = calibration::to_json_text(model);
+  if (args.out.empty()) {
+    std::cout << doc;
+    return 0;
+  }
+  std::ofstream out(args.out, std::ios::binary | std::ios::trunc);
+  if (!(out << doc)) return report_error(make_error(ErrorCode::kUnavailable, "cannot write '" + args.out + "'"));
+  std::printf("wrote %s for %s (sha256 %s)\n", args.out.c_str(), model.model_file.c_str(), model.model_sha256.c_str());
+  return 0;
+}
+
+}  // namespace
+
+Command add_calibrate_command(CLI::App& app) {
+  auto args = std::make_shared<CalibrateArgs>();
+  CLI::App* sub =
+      app.add_subcommand("calibrate", "Fit calibrated confidence per task from a labelled corpus (cross-validated)");
+  sub->add_option("--policy", args->policy, "policy YAML file")->required()->check(CLI::ExistingFile);
+  sub->add_option("--corpus", args->corpus, "corpus JSONL file")->required()->check(CLI::ExistingFile);
+  sub->add_option("--out", args->out, "calibration JSON file to write (default: standard output)");
+  sub->add_option("--folds", args->folds, "cross-validation folds")->check(CLI::Range(2, 100));
+  sub->add_option("--audit", args->audit, "audit JSONL file (default: the policy's, else ./ladder-audit.jsonl)");
+  return {sub, [args] { return run_calibrate(*args); }};
+}
+
+}  // namespace ladder::cli
