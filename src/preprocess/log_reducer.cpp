@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "ladder/utf8.h"
+#include "policy/gates.h"
 #include "preprocess/log_lines.h"
 
 namespace ladder {

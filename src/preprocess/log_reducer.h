@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
-#include "preprocess/token_estimate.h"
-
 namespace ladder {
+
+// Counts tokens of a text; a backend's tokenizer can stand in for the estimate.
+using TokenCounter = std::function<int(std::string_view)>;
 
 struct LogReduceOptions {
   int max_tokens = 512;       // bound on the reduced text (as counted by count_tokens)
@@ -16,7 +18,7 @@ struct LogReduceOptions {
   int tail_lines = 8;         // the last lines of a log usually say how it ended
   int head_lines = 2;         // the first lines say what ran
   int max_line_bytes = 600;   // a longer line is cut (on a code point boundary) with "…"
-  TokenCounter count_tokens;  // empty: estimate_tokens
+  TokenCounter count_tokens;  // empty: estimate_tokens (policy/gates.h)
 };
 
 struct ReducedLog {

@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "preprocess/token_estimate.h"
-
 namespace ladder {
 namespace {
 
@@ -64,16 +62,6 @@ TEST(LogLines, DecisiveLines) {
                            "added 120 packages in 3s", "Run actions/checkout@v4"}) {
     EXPECT_FALSE(decisive_log_line(line)) << line;
   }
-}
-
-TEST(TokenEstimate, IsDeterministicAndCountsPieces) {
-  EXPECT_EQ(estimate_tokens(""), 0);
-  EXPECT_EQ(estimate_tokens("abcd"), 1);
-  EXPECT_EQ(estimate_tokens("abcde"), 2);
-  EXPECT_EQ(estimate_tokens("a.b"), 3);
-  EXPECT_EQ(estimate_tokens("a\nb"), 3);
-  EXPECT_EQ(estimate_tokens("é"), 1);
-  EXPECT_EQ(estimate_tokens("x   y"), 2);
 }
 
 }  // namespace

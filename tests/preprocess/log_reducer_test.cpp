@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "ladder/utf8.h"
+#include "policy/gates.h"
 
 namespace ladder {
 namespace {
