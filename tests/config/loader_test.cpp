@@ -150,6 +150,9 @@ TEST(LoaderTest, ExamplePolicyLoads) {
   ASSERT_NE(summarize, nullptr);
   EXPECT_EQ(summarize->kind, TaskKind::kGenerate);
   EXPECT_EQ((*summarize->output_schema)["properties"]["summary"]["type"], "string");
+  ASSERT_TRUE(summarize->reduce.has_value());
+  EXPECT_EQ(summarize->checks.grounded, (std::vector<std::string>{"errors", "files", "packages"}));
+  ASSERT_TRUE(classify->reduce.has_value());
   ASSERT_NE(c.find_task("propose_code_change"), nullptr);
   EXPECT_FALSE(c.find_task("propose_code_change")->local_allowed);
   ASSERT_NE(c.find_task("security_review"), nullptr);
