@@ -52,6 +52,23 @@ struct ExampleConfig {
 
 enum class TaskKind { kClassify, kExtract, kGenerate, kRouteMacro };
 
+// `reduce:` under a task: the input is a log; the local model and the escalation packet
+// read it reduced (src/preprocess) to at most max_tokens estimated tokens.
+struct ReduceConfig {
+  int max_tokens = 512;
+  int context_lines = 2;
+  int tail_lines = 8;
+};
+
+// `checks:` under a generate task: what a free-text answer must meet besides parsing.
+struct AnswerChecks {
+  std::vector<std::string> grounded;  // top-level answer fields quoted from the input
+  int min_chars = 0;                  // bounds on the answer's string content (0: none)
+  int max_chars = 0;
+  double max_copy_ratio = 1.0;       // share of the input's lines the answer may repeat
+  double confidence_quantile = 0.1;  // token-probability quantile compared to min_confidence
+};
+
 struct TaskConfig {
   std::string name;
   TaskKind kind = TaskKind::kGenerate;
@@ -70,6 +87,8 @@ struct TaskConfig {
   // probabilities by those the model gives content-free inputs ("N/A", "[MASK]", ""),
   // then renormalises (contextual calibration); "none" uses them as they are.
   std::string calibration = "none";
+  std::optional<ReduceConfig> reduce;
+  AnswerChecks checks;
 };
 
 struct HardStopRule {

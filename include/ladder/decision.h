@@ -49,6 +49,17 @@ struct StageTiming {
   double ms = 0.0;
 };
 
+// A task with `reduce:` reads its input reduced (src/preprocess): what the local model and
+// the escalation packet saw, and how much of the original that is.
+struct InputReduction {
+  std::string text;  // the reduced input
+  std::size_t original_bytes = 0;
+  std::size_t original_lines = 0;
+  std::size_t kept_lines = 0;
+  std::size_t decisive_lines = 0;
+  int tokens = 0;  // estimated tokens of text
+};
+
 struct Decision {
   std::string request_id;
   std::string task;
@@ -77,6 +88,7 @@ struct Decision {
   double total_ms = 0.0;
   bool shadow = false;
   std::optional<std::string> shadow_route;  // shadow mode: what the router would have done
+  std::optional<InputReduction> reduction;  // set when the task reduces its input
 };
 
 }  // namespace ladder

@@ -21,7 +21,8 @@ class HardStopScanner;
 struct ValidationContext {
   const Config* config = nullptr;
   const TaskConfig* task = nullptr;
-  std::string_view input;
+  std::string_view input;                        // what the local model read (reduced when the task reduces)
+  std::string_view original_input;               // the request's input (equal to input when not reduced)
   const GenerationResult* generation = nullptr;  // the local tier's raw answer
   const nlohmann::json* schema = nullptr;        // schema the answer must match
   const HardStopScanner* scanner = nullptr;

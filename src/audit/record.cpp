@@ -118,6 +118,15 @@ nlohmann::json make_audit_record(const Decision& decision, std::string_view inpu
   record["local_answer_sha256"] =
       d.local_ran ? nlohmann::json(sha256_hex(d.local_answer_text)) : nlohmann::json(nullptr);
   record["answer_sha256"] = sha256_hex(d.answer_text);
+  if (d.reduction) {
+    record["reduction"] = {
+        {"original_bytes", d.reduction->original_bytes},   {"original_sha256", sha256_hex(input)},
+        {"original_lines", d.reduction->original_lines},   {"reduced_bytes", d.reduction->text.size()},
+        {"reduced_sha256", sha256_hex(d.reduction->text)}, {"kept_lines", d.reduction->kept_lines},
+        {"decisive_lines", d.reduction->decisive_lines},   {"reduced_tokens", d.reduction->tokens}};
+  } else {
+    record["reduction"] = nullptr;
+  }
   record["preview"] = redacted_preview(input, cfg.preview_chars > 0 ? static_cast<std::size_t>(cfg.preview_chars) : 0);
 
   record["local_ran"] = d.local_ran;

@@ -127,22 +127,6 @@ std::string redact_secrets(std::string_view text) {
   return out;
 }
 
-std::string sanitize_utf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  while (!text.empty()) {
-    const std::size_t bad = first_invalid_utf8(text);
-    if (bad == std::string_view::npos) {
-      out.append(text);
-      break;
-    }
-    out.append(text.substr(0, bad));
-    out.append("\xEF\xBF\xBD");  // U+FFFD
-    text.remove_prefix(bad + 1);
-  }
-  return out;
-}
-
 std::string redacted_preview(std::string_view text, std::size_t max_chars) {
   const std::string clean = sanitize_utf8(redact_secrets(text));
   std::string out;

@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "ladder/utf8.h"  // sanitize_utf8
+
 namespace ladder {
 // Masks secrets and tokens (GitHub/GitLab/Slack/AWS/npm/OpenAI/Anthropic keys, bearer
 // and basic auth, password=..., private key blocks, JWTs) with "[REDACTED:<kind>]".
@@ -14,9 +16,6 @@ std::string redacted_preview(std::string_view text, std::size_t max_chars);
 // points, an ellipsis and its length in code points ("de… (9 chars)"); texts of two code
 // points or less keep none.
 std::string redacted_match(std::string_view text);
-// Replaces every invalid UTF-8 sequence with U+FFFD, so the text can always be
-// serialised as JSON.
-std::string sanitize_utf8(std::string_view text);
 // Lower-case hex SHA-256 (OpenSSL).
 std::string sha256_hex(std::string_view data);
 }  // namespace ladder

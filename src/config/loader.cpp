@@ -55,8 +55,9 @@ const std::vector<std::string> kAllModelKeys = {"backend",
                                                 "keep_alive",
                                                 "anthropic_version"};
 const std::vector<std::string> kTaskKeys = {
-    "kind",       "description",   "local",  "labels",   "escalate_labels", "min_confidence", "max_input_chars",
-    "max_tokens", "output_schema", "prompt", "examples", "scan_answer",     "calibration"};
+    "kind",           "description",     "local",       "labels",        "escalate_labels",
+    "min_confidence", "max_input_chars", "max_tokens",  "output_schema", "prompt",
+    "examples",       "scan_answer",     "calibration", "reduce",        "checks"};
 const std::vector<std::string> kPlaceholders = {"input", "labels", "examples", "macros"};
 
 std::string resolve_path(const std::string& base_dir, const std::string& path) {
@@ -90,6 +91,8 @@ class PolicyParser {
   void parse_tiers(const At& at, Config& config);
   void parse_tasks(const At& at, Config& config);
   bool parse_task(const std::string& name, const At& at, TaskConfig& task);
+  void parse_reduce(const At& at, ReduceConfig& reduce);
+  void parse_checks(const At& at, const TaskConfig& task, AnswerChecks& checks);
   void parse_hard_stops(const At& at, HardStopConfig& config);
   void parse_rules(const At& at, const std::string& category, std::vector<HardStopRule>& out,
                    std::map<std::string, std::string>& ids);
@@ -422,8 +425,61 @@ bool PolicyParser::parse_task(const std::string& name, const At& at, TaskConfig&
       }
     }
   }
+  if (f->count("reduce")) {
+    ReduceConfig reduce;
+    parse_reduce(f->at("reduce"), reduce);
+    task.reduce = reduce;
+  }
+  if (f->count("checks")) {
+    const At& c = f->at("checks");
+    if (task.kind != TaskKind::kGenerate)
+      r_.error(c.line, c.path, "only generate tasks take checks");
+    else
+      parse_checks(c, task, task.checks);
+  }
   (void)name;
   return true;
+}
+
+void PolicyParser::parse_reduce(const At& at, ReduceConfig& reduce) {
+  auto f = r_.fields(at, {"max_tokens", "context_lines", "tail_lines"});
+  if (!f) return;
+  set_int(*f, "max_tokens", reduce.max_tokens, 16, 1 << 20);
+  set_int(*f, "context_lines", reduce.context_lines, 0, 50);
+  set_int(*f, "tail_lines", reduce.tail_lines, 0, 200);
+}
+
+void PolicyParser::parse_checks(const At& at, const TaskConfig& task, AnswerChecks& checks) {
+  auto f = r_.fields(at, {"grounded", "min_chars", "max_chars", "max_copy_ratio", "confidence_quantile"});
+  if (!f) return;
+  if (f->count("grounded")) {
+    const At& g = f->at("grounded");
+    if (auto fields = r_.get_string_list(g, true)) {
+      const nlohmann::json* props = nullptr;
+      if (task.output_schema && task.output_schema->contains("properties"))
+        props = &(*task.output_schema)["properties"];
+      auto elements = r_.items(g);
+      for (std::size_t i = 0; i < fields->size(); ++i) {
+        if (!props || !props->contains((*fields)[i])) {
+          const At& el = (*elements)[i];
+          r_.error(el.line, el.path, "grounded field " + quote((*fields)[i]) + " is not a property of output_schema");
+        }
+      }
+      checks.grounded = *fields;
+    }
+  }
+  set_int(*f, "min_chars", checks.min_chars, 0);
+  set_int(*f, "max_chars", checks.max_chars, 0);
+  if (checks.max_chars > 0 && checks.min_chars > checks.max_chars) {
+    const At& m = f->count("max_chars") ? f->at("max_chars") : at;
+    r_.error(m.line, m.path, "max_chars is below min_chars");
+  }
+  if (f->count("max_copy_ratio")) {
+    if (auto v = r_.get_number(f->at("max_copy_ratio"), 0.0, 1.0)) checks.max_copy_ratio = *v;
+  }
+  if (f->count("confidence_quantile")) {
+    if (auto v = r_.get_number(f->at("confidence_quantile"), 0.0, 1.0)) checks.confidence_quantile = *v;
+  }
 }
 
 void PolicyParser::check_prompt(const At& at, const std::string& prompt) {

@@ -1,5 +1,6 @@
 #include "ladder/utf8.h"
 
+#include <string>
 #include <string_view>
 
 namespace ladder {
@@ -50,5 +51,28 @@ std::size_t first_invalid_utf8(std::string_view s) {
 }
 
 bool valid_utf8(std::string_view text) { return first_invalid_utf8(text) == std::string_view::npos; }
+
+std::string sanitize_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    const std::size_t bad = first_invalid_utf8(text);
+    if (bad == std::string_view::npos) {
+      out.append(text);
+      break;
+    }
+    out.append(text.substr(0, bad));
+    out.append("\xEF\xBF\xBD");  // U+FFFD
+    text.remove_prefix(bad + 1);
+  }
+  return out;
+}
+
+std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  std::size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
 
 }  // namespace ladder

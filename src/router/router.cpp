@@ -14,6 +14,7 @@
 #include "ladder/utf8.h"
 #include "policy/hard_stops.h"
 #include "router/grammar.h"
+#include "router/input_reduction.h"
 #include "router/prompt.h"
 #include "validators/confidence.h"
 #include "validators/json_schema.h"
@@ -61,7 +62,8 @@ class DroppingSink : public AuditSink {
 struct Router::LocalOutcome {
   std::optional<Reason> reason;  // set when the local answer cannot be accepted
   std::string detail;
-  std::string prompt;  // the last prompt sent, for the audit record when asked for
+  std::string prompt;               // the last prompt sent, for the audit record when asked for
+  std::string_view original_input;  // the request's input when the local model read a reduction
 };
 
 Router::~Router() = default;
@@ -263,6 +265,7 @@ void Router::run_classify_like(const TaskConfig& task, const std::string& input,
   ctx.config = config_.get();
   ctx.task = &task;
   ctx.input = input;
+  ctx.original_input = out.original_input.empty() ? std::string_view(input) : out.original_input;
   ctx.generation = &gen.value();
   ctx.schema = task.output_schema ? &*task.output_schema : nullptr;
   ctx.scanner = scanner_.get();
@@ -437,8 +440,10 @@ bool Router::local_takes_prefix() const {
   return false;
 }
 
-Router::LocalOutcome Router::run_local(const TaskConfig& task, const std::string& input, Decision& d) {
+Router::LocalOutcome Router::run_local(const TaskConfig& task, const std::string& input, Decision& d,
+                                       std::string_view original) {
   LocalOutcome out;
+  out.original_input = original;
   auto t0 = Clock::now();
   if (task.kind == TaskKind::kRouteMacro) {
     if (config_->macros.empty()) {
@@ -468,8 +473,10 @@ void Router::escalate(const TaskConfig* task, const RouteRequest& req, Decision&
   if (task && task->output_schema) schema = &*task->output_schema;
   const std::string reason = d.reason ? std::string(reason_name(*d.reason)) : "";
   // Secrets never leave in a packet: the frontier gets the input with tokens masked.
-  const nlohmann::json packet =
-      escalation_packet(task, req.task, redact_secrets(req.input), redact_secrets(d.local_answer_text), reason, schema);
+  // A reduced input goes up reduced: the frontier reads the decisive lines, not the whole log.
+  nlohmann::json packet = escalation_packet(task, req.task, redact_secrets(d.reduction ? d.reduction->text : req.input),
+                                            redact_secrets(d.local_answer_text), reason, schema);
+  if (d.reduction) describe_reduction(packet, *d.reduction);
   for (std::size_t tier = from_tier + 1; tier < config_->tiers.size(); ++tier) {
     GenerationRequest up;
     up.messages = {{"system", escalation_system_prompt()},
@@ -540,7 +547,11 @@ Result<Decision> Router::route(const RouteRequest& req) {
       d.hard_stop = std::move(hit);
       escalate_now = true;
     } else if (task) {
-      LocalOutcome local = run_local(*task, req.input, d);
+      t0 = Clock::now();
+      d.reduction = reduce_task_input(*task, req.input);
+      if (d.reduction) d.stages.push_back({"reduce", ms_since(t0)});
+      LocalOutcome local =
+          d.reduction ? run_local(*task, d.reduction->text, d, req.input) : run_local(*task, req.input, d);
       last_prompt = std::move(local.prompt);
       if (local.reason) {
         d.reason = local.reason;

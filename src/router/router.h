@@ -89,7 +89,8 @@ class Router {
  private:
   Router() = default;
   struct LocalOutcome;
-  LocalOutcome run_local(const TaskConfig& task, const std::string& input, Decision& d);
+  // `original`: the request's input when `input` is its reduction (grounding accepts both).
+  LocalOutcome run_local(const TaskConfig& task, const std::string& input, Decision& d, std::string_view original = {});
   void run_classify_like(const TaskConfig& task, const std::string& input, Decision& d, LocalOutcome& out);
   void run_route_macro(const TaskConfig& task, const std::string& input, Decision& d, LocalOutcome& out);
   bool local_takes_prefix() const;

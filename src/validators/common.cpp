@@ -1,5 +1,7 @@
 #include "validators/validators.h"
 
+#include <algorithm>
+
 #include "validators/json_schema.h"
 
 namespace ladder {
@@ -9,6 +11,38 @@ bool has_arguments(const ValidationContext& ctx) {
   if (ctx.task->kind != TaskKind::kRouteMacro && ctx.task->kind != TaskKind::kExtract) return false;
   ArgumentView view = argument_view(ctx);
   return view.object != nullptr && view.schema != nullptr;
+}
+
+bool is_generate_answer(const ValidationContext& ctx) {
+  return ctx.answer && ctx.task && ctx.task->kind == TaskKind::kGenerate;
+}
+
+namespace {
+void collect_strings(const nlohmann::json& value, const std::string& path,
+                     std::vector<std::pair<std::string, std::string>>& out) {
+  if (value.is_string()) {
+    out.emplace_back(path, value.get<std::string>());
+  } else if (value.is_array()) {
+    for (std::size_t i = 0; i < value.size(); ++i) collect_strings(value[i], path + "[" + std::to_string(i) + "]", out);
+  } else if (value.is_object()) {
+    for (auto it = value.begin(); it != value.end(); ++it)
+      collect_strings(it.value(), path.empty() ? it.key() : path + "." + it.key(), out);
+  }
+}
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> answer_strings(const nlohmann::json& value,
+                                                                const std::vector<std::string>& skip) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!value.is_object()) {
+    collect_strings(value, "", out);
+    return out;
+  }
+  for (auto it = value.begin(); it != value.end(); ++it) {
+    if (std::find(skip.begin(), skip.end(), it.key()) != skip.end()) continue;
+    collect_strings(it.value(), it.key(), out);
+  }
+  return out;
 }
 
 ArgumentView argument_view(const ValidationContext& ctx) {

@@ -1,5 +1,9 @@
 #include "validators/confidence.h"
 
+#include <vector>
+
+#include <algorithm>
+
 #include <cmath>
 #include <string>
 
@@ -87,6 +91,17 @@ std::optional<double> json_value_confidence(const GenerationResult& g, std::stri
     if (value_end == i) return std::nullopt;  // object or array: no single decisive value
     return span_confidence(g, i, value_end);
   }
+}
+
+std::optional<double> token_probability_quantile(const GenerationResult& g, double q) {
+  if (!g.has_logprobs || g.tokens.empty()) return std::nullopt;
+  std::vector<double> probs;
+  for (const auto& t : g.tokens)
+    if (t.logprob < 0.0) probs.push_back(std::exp(t.logprob));
+  if (probs.empty()) return 1.0;
+  std::sort(probs.begin(), probs.end());
+  const double clamped = std::clamp(q, 0.0, 1.0);
+  return probs[static_cast<std::size_t>(clamped * static_cast<double>(probs.size() - 1))];
 }
 
 }  // namespace ladder

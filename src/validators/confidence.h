@@ -17,4 +17,10 @@ std::optional<double> span_confidence(const GenerationResult& g, std::size_t beg
 // Confidence of the string value of the first `"key": "value"` in g.text.
 std::optional<double> json_value_confidence(const GenerationResult& g, std::string_view key);
 
+// The q-quantile (0: the lowest, 0.1: p10) of the probabilities of the freely chosen
+// tokens of g (logprob < 0; tokens a grammar forced carry logprob 0 and are left out). A
+// low quantile, not the mean: one unsure stretch in a long answer is what matters. 1.0
+// when every token was forced; nullopt when the backend gave no logprobs.
+std::optional<double> token_probability_quantile(const GenerationResult& g, double q);
+
 }  // namespace ladder

@@ -1,5 +1,6 @@
 // "confidence": the measured probability of the decisive value (classify: the label;
-// route_macro: the macro id) must reach the task's min_confidence. Measured from token
+// route_macro: the macro id; generate: a low quantile, checks.confidence_quantile, of the
+// answer's token probabilities) must reach the task's min_confidence. Measured from token
 // logprobs, never read from the answer.
 #include <cstdio>
 #include <string>
@@ -40,6 +41,8 @@ class ConfidenceValidator final : public Validator {
     if (!ctx.confidence && ctx.generation) {
       const std::string_view key = decisive_key(task);
       if (!key.empty()) ctx.confidence = json_value_confidence(*ctx.generation, key);
+      if (task.kind == TaskKind::kGenerate)
+        ctx.confidence = token_probability_quantile(*ctx.generation, task.checks.confidence_quantile);
     }
     const double threshold = task.min_confidence;
     if (!ctx.confidence) {

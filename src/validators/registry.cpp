@@ -18,6 +18,9 @@ constexpr ValidatorFactory kValidatorTable[] = {
     make_confidence_validator,        // confidence
     make_grounding_validator,         // grounding
     make_pairing_validator,           // pairing
+    make_quote_grounding_validator,   // quotes_grounded
+    make_answer_length_validator,     // answer_length
+    make_verbatim_copy_validator,     // verbatim_copy
     make_hard_stop_answer_validator,  // hard_stop_answer
 };
 

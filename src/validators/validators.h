@@ -4,6 +4,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +21,17 @@ std::unique_ptr<Validator> make_confidence_validator();
 std::unique_ptr<Validator> make_grounding_validator();
 std::unique_ptr<Validator> make_pairing_validator();
 std::unique_ptr<Validator> make_hard_stop_answer_validator();
+std::unique_ptr<Validator> make_quote_grounding_validator();
+std::unique_ptr<Validator> make_answer_length_validator();
+std::unique_ptr<Validator> make_verbatim_copy_validator();
+
+// A generate task's parsed answer (the checks: of generate tasks read it).
+bool is_generate_answer(const ValidationContext& ctx);
+
+// Every string value in `value`, depth first, with its path ("errors[1]", "summary").
+// `skip` names top-level fields to leave out.
+std::vector<std::pair<std::string, std::string>> answer_strings(const nlohmann::json& value,
+                                                                const std::vector<std::string>& skip = {});
 
 // The argument object a route_macro / extract answer carries, with the schema it must
 // match. The router hands route_macro validators the args object itself with

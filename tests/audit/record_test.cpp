@@ -82,7 +82,8 @@ TEST(AuditRecordTest, HasEveryField) {
                           "local_ran",
                           "local_json_valid",
                           "frontier_ok",
-                          "frontier_error"})
+                          "frontier_error",
+                          "reduction"})
     EXPECT_TRUE(r.contains(key)) << key;
   EXPECT_FALSE(r.contains("raw_prompt"));
   EXPECT_EQ(r["schema_version"], 1);
@@ -118,6 +119,31 @@ TEST(AuditRecordTest, HasEveryField) {
   EXPECT_EQ(r["answer_sha256"], sha256_hex("{\"label\": \"test\"}"));
   EXPECT_EQ(r["preview"], "make: *** [all] Error 2");
   EXPECT_TRUE(r["hard_stop"].is_null());
+}
+
+TEST(AuditRecordTest, ReductionKeepsSizesAndHashesOfBoth) {
+  Decision d = sample_decision();
+  const std::string original = "2024-01-01T00:00:00Z ##[error]boom\n2024-01-01T00:00:01Z ##[error]boom\n";
+  EXPECT_TRUE(make_audit_record(d, original, AuditConfig{})["reduction"].is_null());
+  InputReduction reduction;
+  reduction.text = "error: boom\n... (1 similar line)";
+  reduction.original_bytes = original.size();
+  reduction.original_lines = 2;
+  reduction.kept_lines = 1;
+  reduction.decisive_lines = 2;
+  reduction.tokens = 9;
+  d.reduction = reduction;
+  const json r = make_audit_record(d, original, AuditConfig{});
+  ASSERT_TRUE(r["reduction"].is_object());
+  EXPECT_EQ(r["reduction"]["original_bytes"], original.size());
+  EXPECT_EQ(r["reduction"]["original_sha256"], sha256_hex(original));
+  EXPECT_EQ(r["reduction"]["original_sha256"], r["input_sha256"]);
+  EXPECT_EQ(r["reduction"]["reduced_bytes"], reduction.text.size());
+  EXPECT_EQ(r["reduction"]["reduced_sha256"], sha256_hex(reduction.text));
+  EXPECT_EQ(r["reduction"]["original_lines"], 2);
+  EXPECT_EQ(r["reduction"]["kept_lines"], 1);
+  EXPECT_EQ(r["reduction"]["decisive_lines"], 2);
+  EXPECT_EQ(r["reduction"]["reduced_tokens"], 9);
 }
 
 TEST(AuditRecordTest, HardStopMacroAndShadow) {

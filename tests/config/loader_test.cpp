@@ -150,6 +150,9 @@ TEST(LoaderTest, ExamplePolicyLoads) {
   ASSERT_NE(summarize, nullptr);
   EXPECT_EQ(summarize->kind, TaskKind::kGenerate);
   EXPECT_EQ((*summarize->output_schema)["properties"]["summary"]["type"], "string");
+  ASSERT_TRUE(summarize->reduce.has_value());
+  EXPECT_EQ(summarize->checks.grounded, (std::vector<std::string>{"errors", "files", "packages"}));
+  ASSERT_TRUE(classify->reduce.has_value());
   ASSERT_NE(c.find_task("propose_code_change"), nullptr);
   EXPECT_FALSE(c.find_task("propose_code_change")->local_allowed);
   ASSERT_NE(c.find_task("security_review"), nullptr);
@@ -609,6 +612,54 @@ TEST(LoaderTest, CapabilitiesAndFlags) {
   EXPECT_EQ((*result)->capabilities.max_tool_chain, 0);
   EXPECT_TRUE((*result)->kill_switch);
   EXPECT_TRUE((*result)->shadow);
+}
+
+TEST(LoaderTest, ReduceAndChecksOptions) {
+  const std::string summarize = R"(  summarize:
+    kind: generate
+    min_confidence: 0.2
+    output_schema:
+      type: object
+      properties:
+        errors: {type: array, items: {type: string}}
+        summary: {type: string}
+    reduce: {max_tokens: 300, context_lines: 1}
+    checks: {grounded: [errors], min_chars: 10, max_chars: 400, max_copy_ratio: 0.5, confidence_quantile: 0.2}
+)";
+  auto result = load(kHead + kTask + summarize);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  const TaskConfig* task = (*result)->find_task("summarize");
+  ASSERT_NE(task, nullptr);
+  ASSERT_TRUE(task->reduce.has_value());
+  EXPECT_EQ(task->reduce->max_tokens, 300);
+  EXPECT_EQ(task->reduce->context_lines, 1);
+  EXPECT_EQ(task->reduce->tail_lines, 8);
+  EXPECT_EQ(task->checks.grounded, std::vector<std::string>{"errors"});
+  EXPECT_EQ(task->checks.min_chars, 10);
+  EXPECT_EQ(task->checks.max_chars, 400);
+  EXPECT_DOUBLE_EQ(task->checks.max_copy_ratio, 0.5);
+  EXPECT_DOUBLE_EQ(task->checks.confidence_quantile, 0.2);
+  EXPECT_FALSE((*result)->find_task("triage")->reduce.has_value());
+
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string yaml = kHead + kTask + summarize;
+    yaml.replace(yaml.find(from), from.size(), to);
+    return yaml;
+  };
+  EXPECT_THAT(fail(with("max_tokens: 300", "max_tokens: lots")),
+              HasSubstr("tasks.summarize.reduce.max_tokens: expected an integer in [16, 1048576], got \"lots\""));
+  EXPECT_THAT(fail(with("{max_tokens: 300, context_lines: 1}", "256")),
+              HasSubstr("tasks.summarize.reduce: expected a mapping"));
+  EXPECT_THAT(fail(with("context_lines: 1", "context: 1")), HasSubstr("tasks.summarize.reduce.context: unknown key"));
+  EXPECT_THAT(
+      fail(with("grounded: [errors]", "grounded: [files]")),
+      HasSubstr("tasks.summarize.checks.grounded[0]: grounded field \"files\" is not a property of output_schema"));
+  EXPECT_THAT(fail(with("max_copy_ratio: 0.5", "max_copy_ratio: 2")),
+              HasSubstr("tasks.summarize.checks.max_copy_ratio: expected a number in [0, 1], got 2"));
+  EXPECT_THAT(fail(with("max_chars: 400", "max_chars: 5")),
+              HasSubstr("tasks.summarize.checks.max_chars: max_chars is below min_chars"));
+  EXPECT_THAT(fail(kHead + kTask + "    checks: {min_chars: 1}\n"),
+              HasSubstr("tasks.triage.checks: only generate tasks take checks"));
 }
 
 }  // namespace
