@@ -88,6 +88,18 @@ TEST_F(ModelsCliTest, RealGemmaMatchesTheCatalog) {
   EXPECT_EQ(j["installed"][0]["quantization"], "Q4_K_M");
 }
 
+TEST_F(ModelsCliTest, InvalidUtf8NameStillGivesValidJson) {
+  testing::GgufBuilder b;
+  b.header(3, 0, 2).kv_string("general.architecture", "llama").kv_string("general.name", "bad\xff\xfename");
+  write_file((dir_ / "odd.gguf").string(), b.bytes());
+  auto r = run_process({kLadder, "models", "list", "--dir", dir_.string(), "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["installed"].size(), 1u);
+  EXPECT_EQ(j["installed"][0]["architecture"], "llama");
+  EXPECT_NE(j["installed"][0]["name"].get<std::string>().find("name"), std::string::npos);
+}
+
 TEST_F(ModelsCliTest, MissingFolderIsNotFound) {
   auto r = run_process({kLadder, "models", "list", "--dir", (dir_ / "absent").string()});
   EXPECT_EQ(r.exit_code, 2);
