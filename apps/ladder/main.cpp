@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
       ladder::cli::add_policy_command(app), ladder::cli::add_distill_command(app),
       ladder::cli::add_run_command(app),    ladder::cli::add_macro_command(app),
       ladder::cli::add_serve_command(app),  ladder::cli::add_calibrate_command(app),
+      ladder::cli::add_models_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -22,5 +22,6 @@ Command add_run_command(CLI::App& app);
 Command add_macro_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
 Command add_calibrate_command(CLI::App& app);
+Command add_models_command(CLI::App& app);
 
 }  // namespace ladder::cli

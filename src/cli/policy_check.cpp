@@ -6,6 +6,7 @@
 #include "cli/common.h"
 #include "config/explain.h"
 #include "config/loader.h"
+#include "models/inventory.h"
 #include "policy/hard_stops.h"
 
 namespace ladder::cli {
@@ -21,6 +22,11 @@ Command add_policy_command(CLI::App& app) {
     if (!config.ok()) return report_error(config.status());
     auto scanner = HardStopScanner::create((*config)->hard_stops);
     if (!scanner.ok()) return report_error(scanner.status());
+    for (const auto& [name, model] : (*config)->models) {
+      if (model.backend != "embedded") continue;
+      if (auto s = models::check_model_file(model.model_path); !s.ok())
+        return report_error(Status(s.code(), "model '" + name + "': " + s.message()));
+    }
     std::cout << explain_policy(**config);
     std::cout << "policy ok: " << *file << "\n";
     return 0;
