@@ -16,9 +16,9 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "log more");
   std::vector<ladder::cli::Command> commands = {
-      ladder::cli::add_route_command(app),   ladder::cli::add_eval_command(app), ladder::cli::add_policy_command(app),
-      ladder::cli::add_distill_command(app), ladder::cli::add_run_command(app),  ladder::cli::add_macro_command(app),
-      ladder::cli::add_serve_command(app),
+      ladder::cli::add_route_command(app),   ladder::cli::add_eval_command(app),  ladder::cli::add_policy_command(app),
+      ladder::cli::add_distill_command(app), ladder::cli::add_run_command(app),   ladder::cli::add_macro_command(app),
+      ladder::cli::add_serve_command(app),   ladder::cli::add_audit_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -2,6 +2,7 @@
 // std::shared_ptr<const Config> and never modified after load.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -104,6 +105,21 @@ struct AuditConfig {
   int preview_chars = 240;
 };
 
+// Where decision records are stored beside the JSONL log (docs/store.md).
+struct StoreConfig {
+  enum class Kind { kJsonl, kSqlite, kPostgres };  // kJsonl: the JSONL log only
+  Kind kind = Kind::kJsonl;
+  std::string path;              // sqlite: database file (resolved against the policy folder)
+  std::string dsn_env;           // postgres: environment variable holding the libpq connection string
+  bool synchronous_full = true;  // sqlite: synchronous=FULL (else NORMAL)
+  int queue_capacity = 1024;     // records waiting for the writer thread
+  int batch_size = 64;           // records per transaction at most
+  bool fail_when_full = false;   // on_full: block (default) or fail the request
+  int max_age_days = 0;          // retention; 0 keeps every record
+  std::int64_t max_rows = 0;     // retention; 0 keeps every record
+  std::int64_t max_size_mb = 0;  // sqlite: largest database size; 0 no limit
+};
+
 struct Config {
   std::string source_path;  // policy file path
   std::map<std::string, ModelConfig> models;
@@ -115,6 +131,7 @@ struct Config {
   // Compiled macros from macro_files, every status, in file order.
   std::vector<MacroDefinitionPtr> macro_definitions;
   AuditConfig audit;
+  StoreConfig store;
   bool kill_switch = false;  // force every task to the frontier
   bool shadow = false;       // frontier answers; local runs beside it for the audit
 

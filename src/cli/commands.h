@@ -21,5 +21,6 @@ Command add_distill_command(CLI::App& app);
 Command add_run_command(CLI::App& app);
 Command add_macro_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
+Command add_audit_command(CLI::App& app);
 
 }  // namespace ladder::cli

@@ -5,9 +5,9 @@
 #include <iterator>
 #include <sstream>
 
-#include "audit/sinks.h"
 #include "config/loader.h"
 #include "router/decision_json.h"
+#include "store/store.h"
 
 namespace ladder::cli {
 
@@ -36,7 +36,7 @@ Result<std::unique_ptr<Router>> open_router(const std::string& policy_path, cons
   if (!config.ok()) return config.status();
   AuditConfig audit = (*config)->audit;
   audit.jsonl_path = audit_path_for(**config, audit_path);
-  auto sink = make_audit_sink(audit);
+  auto sink = store::make_audit_sink(audit, (*config)->store);
   if (!sink.ok()) return sink.status();
   return Router::create(*config, std::move(sink).value(), std::move(options));
 }

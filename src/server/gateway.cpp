@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "audit/sinks.h"
 #include "config/loader.h"
+#include "store/store.h"
 
 namespace ladder::server {
 namespace {
@@ -58,7 +58,7 @@ Result<std::shared_ptr<Router>> Gateway::build_router() {
   AuditConfig audit = (*config)->audit;
   if (!options_.audit_path.empty()) audit.jsonl_path = options_.audit_path;
   if (audit.jsonl_path.empty()) audit.jsonl_path = "ladder-audit.jsonl";
-  auto sink = make_audit_sink(audit);
+  auto sink = store::make_audit_sink(audit, (*config)->store);
   if (!sink.ok()) return sink.status();
   RouterOptions ro;
   ro.backend_factory = [this](const ModelConfig& m) { return backends_.get(m); };
