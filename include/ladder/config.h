@@ -120,6 +120,17 @@ struct StoreConfig {
   std::int64_t max_size_mb = 0;  // sqlite: largest database size; 0 no limit
 };
 
+// Prices for `ladder stats` (docs/store.md): US dollars per million tokens per model, and
+// what a second of local model time costs, so local answers are not free.
+struct CostConfig {
+  struct Price {
+    double prompt_per_million = 0;
+    double completion_per_million = 0;
+  };
+  std::map<std::string, Price> models;  // by model name (models: key)
+  double local_per_second = 0;
+};
+
 struct Config {
   std::string source_path;  // policy file path
   std::map<std::string, ModelConfig> models;
@@ -132,6 +143,7 @@ struct Config {
   std::vector<MacroDefinitionPtr> macro_definitions;
   AuditConfig audit;
   StoreConfig store;
+  CostConfig costs;
   bool kill_switch = false;  // force every task to the frontier
   bool shadow = false;       // frontier answers; local runs beside it for the audit
 

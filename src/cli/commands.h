@@ -22,5 +22,7 @@ Command add_run_command(CLI::App& app);
 Command add_macro_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
 Command add_audit_command(CLI::App& app);
+Command add_stats_command(CLI::App& app);
+Command add_review_command(CLI::App& app);
 
 }  // namespace ladder::cli

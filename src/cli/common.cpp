@@ -47,6 +47,17 @@ std::string audit_path_for(const Config& config, const std::string& audit_path) 
   return "ladder-audit.jsonl";
 }
 
+Result<PolicyStore> open_policy_store(const std::string& policy_path) {
+  auto config = load_policy_file(policy_path);
+  if (!config.ok()) return config.status();
+  if ((*config)->store.kind == StoreConfig::Kind::kJsonl)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "policy '" + policy_path + "' has no decision store (add store: {kind: sqlite} or postgres)");
+  auto opened = store::open_record_store((*config)->store);
+  if (!opened.ok()) return opened.status();
+  return PolicyStore{*config, std::move(opened).value()};
+}
+
 macros::ClassifyFn classify_with(Router& router) {
   return [&router](const std::string& task, const std::string& input) -> Result<nlohmann::json> {
     RouteRequest req;

@@ -35,9 +35,9 @@ using config_detail::Reader;
 
 constexpr int kIntMax = std::numeric_limits<int>::max();
 
-const std::vector<std::string> kTopKeys = {"version",      "models",      "tiers",      "tasks", "hard_stops",
-                                           "capabilities", "kill_switch", "shadow",     "audit", "store",
-                                           "macros",       "macros_file", "macro_files"};
+const std::vector<std::string> kTopKeys = {"version",      "models",      "tiers",       "tasks",      "hard_stops",
+                                           "capabilities", "kill_switch", "shadow",      "audit",      "store",
+                                           "costs",        "macros",      "macros_file", "macro_files"};
 const std::vector<std::string> kBackends = {"embedded", "openai", "ollama", "anthropic"};
 const std::vector<std::string> kEmbeddedKeys = {"backend", "path", "context_size", "threads", "batch_size"};
 const std::vector<std::string> kNetworkKeys = {
@@ -97,6 +97,7 @@ class PolicyParser {
   void parse_capabilities(const At& at, CapabilityConfig& caps);
   void parse_audit(const At& at, AuditConfig& audit);
   void parse_store(const At& at, StoreConfig& store);
+  void parse_costs(const At& at, Config& config);
   void parse_macros(const At& at, std::vector<MacroConfig>& out);
   void parse_macros_file(const At& at, std::vector<MacroConfig>& out);
   void parse_macro_files(const At& at, Config& config);
@@ -162,6 +163,7 @@ void PolicyParser::parse(const At& root, Config& config) {
   set_bool(*f, "shadow", config.shadow);
   if (f->count("audit")) parse_audit(f->at("audit"), config.audit);
   if (f->count("store")) parse_store(f->at("store"), config.store);
+  if (f->count("costs")) parse_costs(f->at("costs"), config);
 }
 
 void PolicyParser::parse_models(const At& at, Config& config) {
@@ -568,6 +570,33 @@ void PolicyParser::parse_store(const At& at, StoreConfig& store) {
   set_int(*f, "max_age_days", store.max_age_days, 0, 100000);
   set_int(*f, "max_rows", store.max_rows, 0);
   set_int(*f, "max_size_mb", store.max_size_mb, 0, 1 << 30);
+}
+
+void PolicyParser::parse_costs(const At& at, Config& config) {
+  auto f = r_.fields(at, {"local_per_second", "models"});
+  if (!f) return;
+  if (f->count("local_per_second")) {
+    if (auto v = r_.get_number(f->at("local_per_second"), 0.0, 1e6)) config.costs.local_per_second = *v;
+  }
+  if (!f->count("models")) return;
+  auto list = r_.entries(f->at("models"));
+  if (!list) return;
+  for (const auto& [name, value] : *list) {
+    if (!config.models.count(name)) {
+      r_.error(value.line, value.path, "unknown model " + quote(name) + " (not under models:)");
+      continue;
+    }
+    auto p = r_.fields(value, {"prompt_per_million", "completion_per_million"});
+    if (!p) continue;
+    CostConfig::Price price;
+    if (p->count("prompt_per_million")) {
+      if (auto v = r_.get_number(p->at("prompt_per_million"), 0.0, 1e6)) price.prompt_per_million = *v;
+    }
+    if (p->count("completion_per_million")) {
+      if (auto v = r_.get_number(p->at("completion_per_million"), 0.0, 1e6)) price.completion_per_million = *v;
+    }
+    config.costs.models[name] = price;
+  }
 }
 
 void PolicyParser::check_macro(const MacroConfig& macro, int line, const std::string& path) {

@@ -117,6 +117,50 @@ class PostgresStore final : public RecordStore {
   }
 
   Result<std::int64_t> count() override { return query_int("SELECT count(*) FROM decisions"); }
+  Result<std::vector<StoredDecision>> query(const DecisionFilter& filter) override {
+    const char* sql =
+        "SELECT d.id, d.record, coalesce(r.label, ''), coalesce(r.note, '') FROM decisions d"
+        " LEFT JOIN reviews r ON r.decision_id = d.id"
+        " WHERE ($1 = '' OR d.ts >= $1) AND ($2 = '' OR d.task = $2) AND ($3::bigint = 0 OR d.id = $3::bigint)"
+        " ORDER BY d.id";
+    const std::string id = std::to_string(filter.id);
+    const char* params[3] = {filter.since_ts.c_str(), filter.task.c_str(), id.c_str()};
+    PGresult* r = PQexecParams(conn_, sql, 3, nullptr, params, nullptr, nullptr, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+      PQclear(r);
+      return error("read");
+    }
+    std::vector<StoredDecision> out;
+    for (int i = 0; i < PQntuples(r); ++i) {
+      StoredDecision d;
+      d.id = std::strtoll(PQgetvalue(r, i, 0), nullptr, 10);
+      d.record = nlohmann::json::parse(PQgetvalue(r, i, 1), nullptr, false);
+      if (d.record.is_discarded()) d.record = nlohmann::json::object();
+      d.review = PQgetvalue(r, i, 2);
+      d.review_note = PQgetvalue(r, i, 3);
+      out.push_back(std::move(d));
+    }
+    PQclear(r);
+    return out;
+  }
+
+  Status put_review(std::int64_t id, const std::string& label, const std::string& note,
+                    const std::string& ts) override {
+    auto exists = query_int("SELECT count(*) FROM decisions WHERE id = " + std::to_string(id));
+    if (!exists.ok()) return exists.status();
+    if (*exists == 0) return make_error(ErrorCode::kNotFound, "no decision with id " + std::to_string(id));
+    const std::string id_text = std::to_string(id);
+    const char* params[4] = {id_text.c_str(), label.c_str(), note.c_str(), ts.c_str()};
+    PGresult* r = PQexecParams(conn_,
+                               "INSERT INTO reviews(decision_id, label, note, ts) VALUES ($1::bigint, $2, $3, $4)"
+                               " ON CONFLICT (decision_id) DO UPDATE SET label = $2, note = $3, ts = $4",
+                               4, nullptr, params, nullptr, nullptr, 0);
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) return error("write a review to");
+    return Status::ok_status();
+  }
+
   Result<int> schema_version() override {
     auto v = query_int("SELECT version FROM schema_version");
     if (!v.ok()) return v.status();

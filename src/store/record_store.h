@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,20 @@ namespace ladder::store {
 // The schema version this build writes; migrations bring older stores up to it.
 inline constexpr int kLatestSchemaVersion = 2;
 
+// Which stored decisions a query returns; empty fields do not filter.
+struct DecisionFilter {
+  std::string since_ts;  // records with ts >= this (RFC 3339, the records' own format)
+  std::string task;
+  std::int64_t id = 0;  // one decision
+};
+
+struct StoredDecision {
+  std::int64_t id = 0;
+  nlohmann::json record;
+  std::string review;  // "", "accept" or "defect"
+  std::string review_note;
+};
+
 class RecordStore {
  public:
   virtual ~RecordStore() = default;
@@ -27,6 +42,12 @@ class RecordStore {
   virtual Result<std::int64_t> apply_retention(int max_age_days, std::int64_t max_rows) = 0;
   virtual Result<std::int64_t> count() = 0;
   virtual Result<int> schema_version() = 0;
+  // Stored decisions with their reviews, oldest first.
+  virtual Result<std::vector<StoredDecision>> query(const DecisionFilter& filter) = 0;
+  // Sets (or replaces) the review of decision `id`: label "accept" or "defect".
+  // kNotFound when there is no such decision.
+  virtual Status put_review(std::int64_t id, const std::string& label, const std::string& note,
+                            const std::string& ts) = 0;
 };
 
 // Opens (creating when absent) the SQLite store at cfg.path: WAL, synchronous per cfg,

@@ -119,6 +119,56 @@ class SqliteStore final : public RecordStore {
 
   Result<std::int64_t> count() override { return query_int("SELECT count(*) FROM decisions"); }
 
+  Result<std::vector<StoredDecision>> query(const DecisionFilter& filter) override {
+    const char* sql =
+        "SELECT d.id, d.record, coalesce(r.label, ''), coalesce(r.note, '') FROM decisions d"
+        " LEFT JOIN reviews r ON r.decision_id = d.id"
+        " WHERE (?1 = '' OR d.ts >= ?1) AND (?2 = '' OR d.task = ?2) AND (?3 = 0 OR d.id = ?3) ORDER BY d.id";
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) != SQLITE_OK) return error("read");
+    sqlite3_bind_text(stmt, 1, filter.since_ts.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 2, filter.task.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(stmt, 3, filter.id);
+    std::vector<StoredDecision> out;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      StoredDecision d;
+      d.id = sqlite3_column_int64(stmt, 0);
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
+      d.record = nlohmann::json::parse(text ? text : "", nullptr, false);
+      if (d.record.is_discarded()) d.record = nlohmann::json::object();
+      d.review = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 2));
+      d.review_note = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+      out.push_back(std::move(d));
+    }
+    if (rc != SQLITE_DONE) {
+      Status s = error("read");
+      sqlite3_finalize(stmt);
+      return s;
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+
+  Status put_review(std::int64_t id, const std::string& label, const std::string& note,
+                    const std::string& ts) override {
+    auto exists = query_int("SELECT count(*) FROM decisions WHERE id = " + std::to_string(id));
+    if (!exists.ok()) return exists.status();
+    if (*exists == 0) return make_error(ErrorCode::kNotFound, "no decision with id " + std::to_string(id));
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO reviews(decision_id, label, note, ts) VALUES (?, ?, ?, ?)", -1,
+                           &stmt, nullptr) != SQLITE_OK)
+      return error("prepare a review for");
+    sqlite3_bind_int64(stmt, 1, id);
+    sqlite3_bind_text(stmt, 2, label.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 3, note.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 4, ts.c_str(), -1, SQLITE_TRANSIENT);
+    const int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) return error("write a review to");
+    return Status::ok_status();
+  }
+
   Result<int> schema_version() override {
     auto v = query_int("SELECT version FROM schema_version");
     if (!v.ok()) return v.status();

@@ -210,5 +210,112 @@ TEST(AuditImportCliTest, ImportsAGoodLogAndNamesEachBadLine) {
   fs::remove_all(dir);
 }
 
+TEST(StatsReviewCliTest, StatsAndReviewsFromAStoreWithKnownContent) {
+  const fs::path dir = fs::temp_directory_path() / ("ladder-stats-cli-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string policy = (dir / "policy.yaml").string();
+  write_file(policy, R"(version: 1
+models:
+  small: {backend: embedded, path: models/small.gguf}
+  big: {backend: openai, base_url: "http://127.0.0.1:9/v1", model: gpt-big}
+tiers:
+  - {name: local, models: [small]}
+  - {name: frontier, models: [big]}
+tasks:
+  triage: {kind: classify, labels: [build, other], min_confidence: 0.4}
+store: {kind: sqlite, path: decisions.db}
+costs:
+  local_per_second: 0.01
+  models:
+    big: {prompt_per_million: 1000, completion_per_million: 2000}
+)");
+  auto line = [](int n, const std::string& route, double ms) {
+    json tiers = json::array(
+        {{{"model_name", "small"}, {"latency_ms", 1000}, {"prompt_tokens", 100}, {"completion_tokens", 10}}});
+    if (route != "local")
+      tiers.push_back({{"model_name", "big"}, {"latency_ms", ms}, {"prompt_tokens", 200}, {"completion_tokens", 20}});
+    return json({{"ts", "2024-01-01T00:00:0" + std::to_string(n) + ".000Z"},
+                 {"request_id", "r" + std::to_string(n)},
+                 {"task", "triage"},
+                 {"route", route},
+                 {"label", "build"},
+                 {"reason", route == "local" ? json(nullptr) : json("confidence_low")},
+                 {"frontier_ok", route != "local"},
+                 {"preview", "log " + std::to_string(n)},
+                 {"tiers", tiers},
+                 {"total_ms", 1000 + ms}})
+        .dump();
+  };
+  write_file((dir / "old.jsonl").string(),
+             line(1, "local", 0) + "\n" + line(2, "local", 0) + "\n" + line(3, "frontier", 300) + "\n");
+  RunResult imported = run_process({kLadder, "audit", "import", (dir / "old.jsonl").string(), "--policy", policy});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+
+  RunResult label = run_process({kLadder, "review", "label", "2", "defect", "--note", "wrong", "--policy", policy});
+  EXPECT_EQ(label.exit_code, 0) << label.err;
+  RunResult stats = run_process({kLadder, "stats", "--policy", policy, "--json"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  const json j = json::parse(stats.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << stats.out;
+  for (const char* key : {"decisions", "local_acceptance", "escalations_by_task", "failure_reasons", "defect_rate",
+                          "fallback_latency_ms", "cost_per_successful_task"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["decisions"], 3);
+  EXPECT_NEAR(j["local_acceptance"].get<double>(), 2.0 / 3.0, 1e-9);
+  EXPECT_EQ(j["escalations_by_task"]["triage"]["escalated"], 1);
+  EXPECT_DOUBLE_EQ(j["defect_rate"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(j["fallback_latency_ms"]["p50"].get<double>(), 1300);
+  // 3 s local x 0.01 + (200x1000 + 20x2000)/1e6 = 0.27 over 2 successes (one defect).
+  EXPECT_NEAR(j["cost_per_successful_task"].get<double>(), 0.135, 1e-9);
+  RunResult text = run_process({kLadder, "stats", "--policy", policy, "--task", "triage", "--since", "36500d"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("decisions: 3"), std::string::npos) << text.out;
+
+  RunResult sample = run_process({kLadder, "review", "sample", "--policy", policy, "--n", "5"});
+  ASSERT_EQ(sample.exit_code, 0) << sample.err;
+  EXPECT_EQ(json::parse(sample.out)["id"], 1) << sample.out;  // the only unreviewed local answer
+  RunResult exported = run_process({kLadder, "review", "export", "--policy", policy});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  const json corpus = json::parse(exported.out);
+  EXPECT_EQ(corpus["id"], "review-2");
+  EXPECT_EQ(corpus["input"], "log 2");
+  EXPECT_EQ(corpus["expect"]["route"], "frontier");
+  EXPECT_EQ(corpus["note"], "wrong");
+
+  struct Bad {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const std::vector<Bad> bad = {
+      {{"stats", "--policy", policy, "--task", "nope"}, "no task 'nope'"},
+      {{"stats", "--policy", policy, "--since", "5x"}, "--since"},
+      {{"review", "label", "abc", "accept", "--policy", policy}, "positive integer"},
+      {{"review", "label", "999", "accept", "--policy", policy}, "no decision with id 999"},
+      {{"review", "label", "1", "maybe", "--policy", policy}, "maybe"},
+      {{"review", "sample", "--policy", policy, "--n", "0"}, "--n"},
+      {{"review", "sample", "--policy", policy, "--task", "nope"}, "no task 'nope'"},
+  };
+  for (const auto& b : bad) {
+    std::vector<std::string> argv = {kLadder};
+    argv.insert(argv.end(), b.args.begin(), b.args.end());
+    RunResult r = run_process(argv);
+    EXPECT_EQ(r.exit_code, 2) << b.args[0] << " " << b.args[1] << ": " << r.err;
+    EXPECT_NE((r.err + r.out).find(b.says), std::string::npos) << r.err << r.out;
+  }
+  write_file((dir / "nostore.yaml").string(), R"(version: 1
+models:
+  small: {backend: embedded, path: models/small.gguf}
+tiers:
+  - {name: local, models: [small]}
+tasks:
+  triage: {kind: classify, labels: [build, other], min_confidence: 0.4}
+)");
+  RunResult nostore = run_process({kLadder, "stats", "--policy", (dir / "nostore.yaml").string()});
+  EXPECT_EQ(nostore.exit_code, 2);
+  EXPECT_NE(nostore.err.find("no decision store"), std::string::npos) << nostore.err;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace ladder::testing
