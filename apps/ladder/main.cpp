@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
       ladder::cli::add_policy_command(app), ladder::cli::add_distill_command(app),
       ladder::cli::add_run_command(app),    ladder::cli::add_macro_command(app),
       ladder::cli::add_serve_command(app),  ladder::cli::add_calibrate_command(app),
-      ladder::cli::add_models_command(app),
+      ladder::cli::add_models_command(app), ladder::cli::add_audit_command(app),
+      ladder::cli::add_stats_command(app),  ladder::cli::add_review_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -2,6 +2,7 @@
 // std::shared_ptr<const Config> and never modified after load.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -123,6 +124,32 @@ struct AuditConfig {
   int preview_chars = 240;
 };
 
+// Where decision records are stored beside the JSONL log (docs/store.md).
+struct StoreConfig {
+  enum class Kind { kJsonl, kSqlite, kPostgres };  // kJsonl: the JSONL log only
+  Kind kind = Kind::kJsonl;
+  std::string path;              // sqlite: database file (resolved against the policy folder)
+  std::string dsn_env;           // postgres: environment variable holding the libpq connection string
+  bool synchronous_full = true;  // sqlite: synchronous=FULL (else NORMAL)
+  int queue_capacity = 1024;     // records waiting for the writer thread
+  int batch_size = 64;           // records per transaction at most
+  bool fail_when_full = false;   // on_full: block (default) or fail the request
+  int max_age_days = 0;          // retention; 0 keeps every record
+  std::int64_t max_rows = 0;     // retention; 0 keeps every record
+  std::int64_t max_size_mb = 0;  // sqlite: largest database size; 0 no limit
+};
+
+// Prices for `ladder stats` (docs/store.md): US dollars per million tokens per model, and
+// what a second of local model time costs, so local answers are not free.
+struct CostConfig {
+  struct Price {
+    double prompt_per_million = 0;
+    double completion_per_million = 0;
+  };
+  std::map<std::string, Price> models;  // by model name (models: key)
+  double local_per_second = 0;
+};
+
 struct Config {
   std::string source_path;  // policy file path
   std::map<std::string, ModelConfig> models;
@@ -134,6 +161,8 @@ struct Config {
   // Compiled macros from macro_files, every status, in file order.
   std::vector<MacroDefinitionPtr> macro_definitions;
   AuditConfig audit;
+  StoreConfig store;
+  CostConfig costs;
   bool kill_switch = false;  // force every task to the frontier
   bool shadow = false;       // frontier answers; local runs beside it for the audit
 

@@ -23,5 +23,8 @@ Command add_macro_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
 Command add_calibrate_command(CLI::App& app);
 Command add_models_command(CLI::App& app);
+Command add_audit_command(CLI::App& app);
+Command add_stats_command(CLI::App& app);
+Command add_review_command(CLI::App& app);
 
 }  // namespace ladder::cli

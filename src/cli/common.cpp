@@ -5,9 +5,9 @@
 #include <iterator>
 #include <sstream>
 
-#include "audit/sinks.h"
 #include "config/loader.h"
 #include "router/decision_json.h"
+#include "store/store.h"
 
 namespace ladder::cli {
 
@@ -36,7 +36,7 @@ Result<std::unique_ptr<Router>> open_router(const std::string& policy_path, cons
   if (!config.ok()) return config.status();
   AuditConfig audit = (*config)->audit;
   audit.jsonl_path = audit_path_for(**config, audit_path);
-  auto sink = make_audit_sink(audit);
+  auto sink = store::make_audit_sink(audit, (*config)->store);
   if (!sink.ok()) return sink.status();
   return Router::create(*config, std::move(sink).value(), std::move(options));
 }
@@ -45,6 +45,17 @@ std::string audit_path_for(const Config& config, const std::string& audit_path) 
   if (!audit_path.empty()) return audit_path;
   if (!config.audit.jsonl_path.empty()) return config.audit.jsonl_path;
   return "ladder-audit.jsonl";
+}
+
+Result<PolicyStore> open_policy_store(const std::string& policy_path) {
+  auto config = load_policy_file(policy_path);
+  if (!config.ok()) return config.status();
+  if ((*config)->store.kind == StoreConfig::Kind::kJsonl)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "policy '" + policy_path + "' has no decision store (add store: {kind: sqlite} or postgres)");
+  auto opened = store::open_record_store((*config)->store);
+  if (!opened.ok()) return opened.status();
+  return PolicyStore{*config, std::move(opened).value()};
 }
 
 macros::ClassifyFn classify_with(Router& router) {

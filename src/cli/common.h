@@ -8,6 +8,7 @@
 #include "ladder/status.h"
 #include "macros/runner.h"
 #include "router/router.h"
+#include "store/record_store.h"
 
 namespace ladder::cli {
 
@@ -24,6 +25,14 @@ Result<std::unique_ptr<Router>> open_router(const std::string& policy_path, cons
 // The audit file a router opened from this policy writes to (the same rule as
 // open_router), for records written beside the router's (macro runs).
 std::string audit_path_for(const Config& config, const std::string& audit_path);
+
+// The policy and the decision store its store: section names (kInvalidArgument when the
+// policy keeps the JSONL log only).
+struct PolicyStore {
+  ConfigPtr config;
+  std::unique_ptr<store::RecordStore> store;
+};
+Result<PolicyStore> open_policy_store(const std::string& policy_path);
 
 // Classify steps of macros call the router: {label, route, reason, confidence,
 // decision_id}; the label is the accepted local one or the frontier's answer, null when

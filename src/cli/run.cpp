@@ -8,11 +8,11 @@
 #include <iostream>
 #include <memory>
 
-#include "audit/sinks.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "macros/runner.h"
 #include "router/decision_json.h"
+#include "store/jsonl_sink.h"
 
 namespace ladder::cli {
 namespace {

@@ -35,8 +35,9 @@ using config_detail::Reader;
 
 constexpr int kIntMax = std::numeric_limits<int>::max();
 
-const std::vector<std::string> kTopKeys = {"version",     "models", "tiers", "tasks",  "hard_stops",  "capabilities",
-                                           "kill_switch", "shadow", "audit", "macros", "macros_file", "macro_files"};
+const std::vector<std::string> kTopKeys = {"version",      "models",      "tiers",       "tasks",      "hard_stops",
+                                           "capabilities", "kill_switch", "shadow",      "audit",      "store",
+                                           "costs",        "macros",      "macros_file", "macro_files"};
 const std::vector<std::string> kBackends = {"embedded", "openai", "ollama", "anthropic"};
 const std::vector<std::string> kEmbeddedKeys = {"backend", "path", "context_size", "threads", "batch_size"};
 const std::vector<std::string> kNetworkKeys = {
@@ -98,6 +99,8 @@ class PolicyParser {
                    std::map<std::string, std::string>& ids);
   void parse_capabilities(const At& at, CapabilityConfig& caps);
   void parse_audit(const At& at, AuditConfig& audit);
+  void parse_store(const At& at, StoreConfig& store);
+  void parse_costs(const At& at, Config& config);
   void parse_macros(const At& at, std::vector<MacroConfig>& out);
   void parse_macros_file(const At& at, std::vector<MacroConfig>& out);
   void parse_macro_files(const At& at, Config& config);
@@ -162,6 +165,8 @@ void PolicyParser::parse(const At& root, Config& config) {
   set_bool(*f, "kill_switch", config.kill_switch);
   set_bool(*f, "shadow", config.shadow);
   if (f->count("audit")) parse_audit(f->at("audit"), config.audit);
+  if (f->count("store")) parse_store(f->at("store"), config.store);
+  if (f->count("costs")) parse_costs(f->at("costs"), config);
 }
 
 void PolicyParser::parse_models(const At& at, Config& config) {
@@ -578,6 +583,76 @@ void PolicyParser::parse_audit(const At& at, AuditConfig& audit) {
   }
   set_bool(*f, "store_raw_prompt", audit.store_raw_prompt);
   set_int(*f, "preview_chars", audit.preview_chars, 0, 240);
+}
+
+void PolicyParser::parse_store(const At& at, StoreConfig& store) {
+  auto f = r_.fields(at, {"kind", "path", "dsn_env", "synchronous", "queue_capacity", "batch_size", "on_full",
+                          "max_age_days", "max_rows", "max_size_mb"});
+  if (!f) return;
+  std::string kind = "sqlite";
+  set_string(*f, "kind", kind);
+  if (kind == "sqlite") {
+    store.kind = StoreConfig::Kind::kSqlite;
+  } else if (kind == "postgres") {
+    store.kind = StoreConfig::Kind::kPostgres;
+  } else if (kind == "jsonl") {
+    store.kind = StoreConfig::Kind::kJsonl;
+  } else {
+    r_.error(f->at("kind").line, f->at("kind").path, "expected one of sqlite, postgres, jsonl, got " + quote(kind));
+  }
+  if (f->count("path")) {
+    if (auto p = r_.get_string(f->at("path"))) store.path = resolve_path(base_dir_, *p);
+  }
+  if (store.kind == StoreConfig::Kind::kSqlite && store.path.empty()) store.path = resolve_path(base_dir_, "ladder.db");
+  set_string(*f, "dsn_env", store.dsn_env);
+  if (store.kind == StoreConfig::Kind::kPostgres && store.dsn_env.empty())
+    r_.error(at.line, at.path, "a postgres store needs dsn_env (the environment variable with the connection string)");
+  std::string sync = "full";
+  set_string(*f, "synchronous", sync);
+  if (sync == "full" || sync == "normal") {
+    store.synchronous_full = sync == "full";
+  } else {
+    r_.error(f->at("synchronous").line, f->at("synchronous").path, "expected one of full, normal, got " + quote(sync));
+  }
+  std::string on_full = "block";
+  set_string(*f, "on_full", on_full);
+  if (on_full == "block" || on_full == "fail") {
+    store.fail_when_full = on_full == "fail";
+  } else {
+    r_.error(f->at("on_full").line, f->at("on_full").path, "expected one of block, fail, got " + quote(on_full));
+  }
+  set_int(*f, "queue_capacity", store.queue_capacity, 1, 1 << 20);
+  set_int(*f, "batch_size", store.batch_size, 1, 1 << 16);
+  set_int(*f, "max_age_days", store.max_age_days, 0, 100000);
+  set_int(*f, "max_rows", store.max_rows, 0);
+  set_int(*f, "max_size_mb", store.max_size_mb, 0, 1 << 30);
+}
+
+void PolicyParser::parse_costs(const At& at, Config& config) {
+  auto f = r_.fields(at, {"local_per_second", "models"});
+  if (!f) return;
+  if (f->count("local_per_second")) {
+    if (auto v = r_.get_number(f->at("local_per_second"), 0.0, 1e6)) config.costs.local_per_second = *v;
+  }
+  if (!f->count("models")) return;
+  auto list = r_.entries(f->at("models"));
+  if (!list) return;
+  for (const auto& [name, value] : *list) {
+    if (!config.models.count(name)) {
+      r_.error(value.line, value.path, "unknown model " + quote(name) + " (not under models:)");
+      continue;
+    }
+    auto p = r_.fields(value, {"prompt_per_million", "completion_per_million"});
+    if (!p) continue;
+    CostConfig::Price price;
+    if (p->count("prompt_per_million")) {
+      if (auto v = r_.get_number(p->at("prompt_per_million"), 0.0, 1e6)) price.prompt_per_million = *v;
+    }
+    if (p->count("completion_per_million")) {
+      if (auto v = r_.get_number(p->at("completion_per_million"), 0.0, 1e6)) price.completion_per_million = *v;
+    }
+    config.costs.models[name] = price;
+  }
 }
 
 void PolicyParser::check_macro(const MacroConfig& macro, int line, const std::string& path) {

@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <chrono>
 
-#include "audit/sinks.h"
 #include "config/loader.h"
 #include "server/errors.h"
 #include "server/task_classifier.h"
+#include "store/store.h"
 
 namespace ladder::server {
 namespace {
@@ -60,7 +60,7 @@ Result<std::shared_ptr<Router>> Gateway::build_router() {
   AuditConfig audit = (*config)->audit;
   if (!options_.audit_path.empty()) audit.jsonl_path = options_.audit_path;
   if (audit.jsonl_path.empty()) audit.jsonl_path = "ladder-audit.jsonl";
-  auto sink = make_audit_sink(audit);
+  auto sink = store::make_audit_sink(audit, (*config)->store);
   if (!sink.ok()) return sink.status();
   // Every backend must build: a policy that would serve with one missing (a typo in a
   // model path) is refused, at start and on reload.

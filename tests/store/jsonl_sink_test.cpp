@@ -1,7 +1,7 @@
-#include "audit/sinks.h"
+#include "store/jsonl_sink.h"
+#include "store/store.h"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -23,7 +23,7 @@ class TempDir {
   TempDir() {
     static std::atomic<int> counter{0};
     path_ = fs::temp_directory_path() /
-            ("ladder-audit-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+            ("ladder-jsonl-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -162,7 +162,7 @@ TEST(JsonlSinkTest, UnwritablePathIsAClearError) {
 }
 
 TEST(MakeAuditSinkTest, EmptyPathDropsRecords) {
-  auto sink = make_audit_sink(AuditConfig{});
+  auto sink = store::make_audit_sink(AuditConfig{}, StoreConfig{});
   ASSERT_TRUE(sink.ok());
   EXPECT_TRUE((*sink)->write(record(1)).ok());
   EXPECT_TRUE((*sink)->flush().ok());
@@ -172,7 +172,7 @@ TEST(MakeAuditSinkTest, JsonlPathWritesThere) {
   TempDir dir;
   AuditConfig cfg;
   cfg.jsonl_path = dir.file("decisions.jsonl");
-  auto sink = make_audit_sink(cfg);
+  auto sink = store::make_audit_sink(cfg, StoreConfig{});
   ASSERT_TRUE(sink.ok());
   ASSERT_TRUE((*sink)->write(record(7)).ok());
   const auto lines = read_lines(cfg.jsonl_path);
@@ -180,73 +180,7 @@ TEST(MakeAuditSinkTest, JsonlPathWritesThere) {
   EXPECT_EQ(json::parse(lines[0])["request_id"], "req-7");
 
   cfg.jsonl_path = dir.file("missing/decisions.jsonl");
-  EXPECT_FALSE(make_audit_sink(cfg).ok());
-}
-
-TEST(SqliteSinkTest, RowsReadBack) {
-  TempDir dir;
-  const std::string path = dir.file("audit.db");
-  {
-    auto sink = open_sqlite_sink(path);
-    ASSERT_TRUE(sink.ok()) << sink.status().to_string();
-    for (int i = 0; i < 3; ++i) ASSERT_TRUE((*sink)->write(record(i)).ok());
-    ASSERT_TRUE((*sink)->flush().ok());
-  }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT id, ts, request_id, task, route, reason, record FROM decisions ORDER BY id",
-                               -1, &stmt, nullptr),
-            SQLITE_OK);
-  auto text = [&](int col) {
-    const unsigned char* t = sqlite3_column_text(stmt, col);
-    return t ? std::string(reinterpret_cast<const char*>(t)) : std::string("<null>");
-  };
-  int rows = 0;
-  while (sqlite3_step(stmt) == SQLITE_ROW) {
-    EXPECT_EQ(text(1), "2024-01-01T00:00:00.000Z");
-    EXPECT_EQ(text(2), "req-" + std::to_string(rows));
-    EXPECT_EQ(text(3), "classify_issue");
-    EXPECT_EQ(text(4), rows % 2 ? "frontier" : "local");
-    EXPECT_EQ(text(5), rows % 2 ? "confidence_low" : "<null>");
-    EXPECT_EQ(json::parse(text(6)), record(rows));
-    ++rows;
-  }
-  sqlite3_finalize(stmt);
-  EXPECT_EQ(rows, 3);
-
-  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(text(0), "wal");
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-}
-
-TEST(SqliteSinkTest, ReopenKeepsRows) {
-  TempDir dir;
-  const std::string path = dir.file("audit.db");
-  for (int round = 0; round < 2; ++round) {
-    auto sink = open_sqlite_sink(path);
-    ASSERT_TRUE(sink.ok());
-    ASSERT_TRUE((*sink)->write(record(round)).ok());
-  }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM decisions", -1, &stmt, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 2);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-}
-
-TEST(SqliteSinkTest, UnopenablePathIsAClearError) {
-  TempDir dir;
-  const std::string missing = dir.file("no-such-dir/audit.db");
-  auto sink = open_sqlite_sink(missing);
-  ASSERT_FALSE(sink.ok());
-  EXPECT_EQ(sink.status().code(), ErrorCode::kUnavailable);
-  EXPECT_NE(sink.status().message().find(missing), std::string::npos) << sink.status().message();
+  EXPECT_FALSE(store::make_audit_sink(cfg, StoreConfig{}).ok());
 }
 
 }  // namespace
