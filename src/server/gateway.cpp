@@ -8,6 +8,7 @@
 #include "config/loader.h"
 #include "server/errors.h"
 #include "server/task_classifier.h"
+#include "store/jsonl_sink.h"
 #include "store/store.h"
 
 namespace ladder::server {
