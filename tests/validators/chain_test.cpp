@@ -71,7 +71,7 @@ class ChainTest : public ::testing::Test {
     summarize.kind = TaskKind::kGenerate;
     config_.tasks["summarize_log"] = summarize;
 
-    std::ifstream in(LADDER_SOURCE_DIR "/../shared/eval/macros.json");
+    std::ifstream in(LADDER_SOURCE_DIR "/eval/macros.json");
     ASSERT_TRUE(in.good());
     const json pack = json::parse(in);
     for (const auto& m : pack.at("macros")) {

@@ -12,7 +12,7 @@ namespace {
 using nlohmann::json;
 
 std::map<std::string, json> load_macro_schemas() {
-  std::ifstream in(LADDER_SOURCE_DIR "/../shared/eval/macros.json");
+  std::ifstream in(LADDER_SOURCE_DIR "/eval/macros.json");
   EXPECT_TRUE(in.good()) << "shared/eval/macros.json is missing beside the checkout";
   const json pack = json::parse(in);
   std::map<std::string, json> schemas;
