@@ -83,7 +83,13 @@ class Backend {
   }
   // Cheap liveness check (model loaded, server answering).
   virtual Status health() = 0;
-  virtual std::string kind() const = 0;   // "embedded", "openai", "ollama", "anthropic"
+  virtual std::string kind() const = 0;  // "embedded", "openai", "ollama", "anthropic"
+  // True when a raw `prompt` is continued exactly as given, so a prompt may end inside the
+  // answer (a closed choice's fixed JSON prefix); chat servers apply templates and may not.
+  virtual bool continues_raw_prompt() const { return false; }
+  // How many calls at once this backend serves without queueing them behind each other:
+  // 1 for one in-process context; network servers batch or queue on their side.
+  virtual int parallel_calls() const { return 8; }
   virtual std::string model() const = 0;  // configured model id or file name
 };
 

@@ -30,6 +30,9 @@ struct ModelConfig {
   int context_size = 4096;
   int threads = 0;  // 0: hardware concurrency
   int batch_size = 512;
+  // `ladder calibrate`'s output for this model file (resolved like model_path); empty:
+  // confidences are used as measured. Its entry must carry this file's sha256.
+  std::string calibration_file;
   // network backends
   std::string base_url;     // http://host:port[/prefix]
   std::string model;        // model id sent upstream
@@ -44,6 +47,10 @@ struct ModelConfig {
 struct TierConfig {
   std::string name;
   std::vector<std::string> models;  // tried in order (fallback within the tier)
+  // A local tier: its answer is checked like tier 0's (validators, confidence) and
+  // accepted or climbed from. Tier 0 always is; `local: true` on the tiers right after it
+  // makes a ladder of local models (a small fast one first, a larger one when unsure).
+  bool local = false;
 };
 
 struct ExampleConfig {
@@ -150,6 +157,15 @@ struct CostConfig {
   double local_per_second = 0;
 };
 
+// The bars `ladder eval --gate` holds a corpus run to before a configuration ships.
+struct ReleaseGateConfig {
+  double min_json_validity = 0.99;   // of local answers
+  double min_label_accuracy = 0.95;  // of accepted classify answers
+  int max_false_accepts = 0;
+  double min_local_acceptance = 0.0;  // of cases expected local
+  std::optional<double> max_ece;      // unset: not gated
+};
+
 struct Config {
   std::string source_path;  // policy file path
   std::map<std::string, ModelConfig> models;
@@ -163,6 +179,7 @@ struct Config {
   AuditConfig audit;
   StoreConfig store;
   CostConfig costs;
+  ReleaseGateConfig release_gate;
   bool kill_switch = false;  // force every task to the frontier
   bool shadow = false;       // frontier answers; local runs beside it for the audit
 

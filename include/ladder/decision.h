@@ -44,6 +44,16 @@ struct TierAttempt {
   int cached_prompt_tokens = 0;
 };
 
+// One local tier's outcome on a request: accepted (no reason) or why not.
+struct LocalTry {
+  int tier = 0;
+  std::string tier_name;
+  std::optional<Reason> reason;
+  std::optional<double> confidence;
+  std::string label;
+  std::string macro;
+};
+
 struct StageTiming {
   std::string stage;  // "gates", "hard_stop_scan", "local", "validate", "frontier", ...
   double ms = 0.0;
@@ -66,6 +76,11 @@ struct Decision {
   std::string route;             // "local" | "frontier"
   std::optional<Reason> reason;  // set whenever route == "frontier"
   std::string reason_detail;
+  // Privacy pinned the request to the local tier (options.privacy under the policy's
+  // privacy_forces_local): an escalation is refused instead of sent up.
+  bool local_only = false;
+  // Under privacy, the rule that would have sent the request up and was overridden.
+  std::optional<Reason> kept_local_reason;
   bool frontier_ok = false;  // the escalated call got an answer
   std::string frontier_error;
 
@@ -76,14 +91,17 @@ struct Decision {
   bool local_ran = false;
   bool local_json_valid = false;  // parsed and matched its schema
 
-  std::string label;    // classify
-  std::string macro;    // route_macro ("" when none)
-  nlohmann::json args;  // route_macro, defaults applied
-  std::optional<double> confidence;
+  std::string label;                          // classify
+  std::string macro;                          // route_macro ("" when none)
+  nlohmann::json args;                        // route_macro, defaults applied
+  std::optional<double> confidence;           // calibrated when the model has a calibration file
+  std::optional<double> measured_confidence;  // from token logprobs, before that calibration
 
   std::vector<ValidatorResult> validators;
   std::optional<HardStopMatch> hard_stop;
   std::vector<TierAttempt> tiers;
+  std::vector<LocalTry> local_tries;  // each local tier asked, in order
+  int local_tier = -1;                // the last local tier asked (-1: none)
   std::vector<StageTiming> stages;
   double total_ms = 0.0;
   bool shadow = false;

@@ -1,6 +1,8 @@
 // One validator per file under src/validators/, listed in one registry table.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +18,16 @@
 namespace ladder {
 
 class HardStopScanner;
+
+// A mapping fitted by `ladder calibrate` for one task on the local model that answered:
+// measured confidence → calibrated confidence, and per decisive value (the label of a
+// classify task, "" for other kinds) the lowest calibrated confidence that had no false
+// accept out of fold. A value absent from a non-empty map never had a safe threshold.
+struct FittedCalibration {
+  std::function<double(double)> map;
+  std::map<std::string, double> thresholds;
+  std::string method;  // "platt" | "isotonic"
+};
 
 // What validators read and (for parse) fill in. Built by the router per local answer.
 struct ValidationContext {
@@ -33,6 +45,11 @@ struct ValidationContext {
   const MacroConfig* macro = nullptr;
   // Measured confidence of the decisive value (label, macro id), from token logprobs.
   std::optional<double> confidence;
+  // Set when the policy gives the model a calibration file: the confidence validator maps
+  // `confidence` through it (keeping the measured value in measured_confidence) and
+  // applies its per-value thresholds beside the task's min_confidence.
+  const FittedCalibration* calibration = nullptr;
+  std::optional<double> measured_confidence;
   // Filled by the hard-stop validator when it fires.
   std::optional<HardStopMatch> hard_stop;
 };

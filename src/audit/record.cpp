@@ -105,6 +105,7 @@ nlohmann::json make_audit_record(const Decision& decision, std::string_view inpu
     record["hard_stop"] = nullptr;
   }
   record["confidence"] = d.confidence ? nlohmann::json(*d.confidence) : nlohmann::json(nullptr);
+  add_local_tier_fields(d, record);
 
   nlohmann::json stages = nlohmann::json::object();
   for (const auto& s : d.stages) {
@@ -142,6 +143,28 @@ nlohmann::json make_audit_record(const Decision& decision, std::string_view inpu
 
   scrub_strings(record);
   return record;
+}
+
+void add_local_tier_fields(const Decision& d, nlohmann::json& out) {
+  if (d.measured_confidence) out["measured_confidence"] = *d.measured_confidence;
+  if (d.local_only) out["local_only"] = true;
+  if (d.kept_local_reason) out["kept_local_reason"] = std::string(reason_name(*d.kept_local_reason));
+  if (d.local_tries.empty()) return;
+  out["local_tries"] = local_tries_json(d);
+  out["local_tier"] = d.local_tries.back().tier_name;
+}
+
+nlohmann::json local_tries_json(const Decision& d) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& t : d.local_tries) {
+    nlohmann::json j = {{"tier", t.tier}, {"tier_name", t.tier_name}, {"accepted", !t.reason.has_value()}};
+    if (t.reason) j["reason"] = std::string(reason_name(*t.reason));
+    if (t.confidence) j["confidence"] = *t.confidence;
+    if (!t.label.empty()) j["label"] = t.label;
+    if (!t.macro.empty()) j["macro"] = t.macro;
+    out.push_back(std::move(j));
+  }
+  return out;
 }
 
 }  // namespace ladder

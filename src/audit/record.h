@@ -18,4 +18,11 @@ namespace ladder {
 nlohmann::json make_audit_record(const Decision& decision, std::string_view input, const AuditConfig& cfg,
                                  std::string_view raw_prompt = {});
 
+// Each local tier the request was put to: [{tier, tier_name, accepted, reason?,
+// confidence?, label?, macro?}], for the audit record and the decision JSON alike.
+nlohmann::json local_tries_json(const Decision& d);
+// Adds measured_confidence, local_only, kept_local_reason, local_tries and local_tier
+// (each when it applies) to a record or decision object.
+void add_local_tier_fields(const Decision& d, nlohmann::json& out);
+
 }  // namespace ladder

@@ -17,6 +17,7 @@
 #include "calibration/fit.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/eval_run.h"
 #include "cli/eval_score.h"
 #include "config/loader.h"
 
@@ -29,6 +30,7 @@ struct CalibrateArgs {
   std::string out;
   std::string audit;
   int folds = 5;
+  int jobs = 0;
 };
 
 struct Answer {
@@ -59,14 +61,16 @@ int run_calibrate(const CalibrateArgs& args) {
   auto router = open_router(args.policy, args.audit, options);
   if (!router.ok()) return report_error(router.status());
 
+  if (auto s = check_corpus_against_policy(*cases, (*router)->config(), args.corpus); !s.ok()) return report_error(s);
+  RouteCasesOptions ro;
+  ro.jobs = args.jobs;
+  ro.progress = true;
+  ro.label = args.corpus;
+  const auto decisions = route_cases(**router, *cases, ro);
   std::map<std::string, std::vector<Answer>> by_task;
   std::size_t without_answer = 0;
-  for (const auto& c : *cases) {
-    RouteRequest req;
-    req.task = c.task;
-    req.input = c.input;
-    req.request_id = c.id;
-    auto d = (*router)->route(req);
+  for (std::size_t i = 0; i < cases->size(); ++i) {
+    const auto& d = decisions[i];
     if (!d.ok()) return report_error(d.status());
     bool from_model = false;
     for (const auto& t : d->tiers)
@@ -75,8 +79,9 @@ int run_calibrate(const CalibrateArgs& args) {
       ++without_answer;  // escalated before the model answered, or the model failed
       continue;
     }
-    const CaseOutcome o = score_case(c, *d);
-    by_task[c.task].push_back({{*d->confidence, answer_right(o)}, d->label});
+    const CaseOutcome o = score_case((*cases)[i], *d);
+    // Fit on the measured value even when the policy already calibrates this model.
+    by_task[o.task].push_back({{d->measured_confidence.value_or(*d->confidence), answer_right(o)}, d->label});
   }
 
   if (without_answer > 0)
@@ -151,6 +156,8 @@ Command add_calibrate_command(CLI::App& app) {
   sub->add_option("--corpus", args->corpus, "corpus JSONL file")->required()->check(CLI::ExistingFile);
   sub->add_option("--out", args->out, "calibration JSON file to write (default: standard output)");
   sub->add_option("--folds", args->folds, "cross-validation folds")->check(CLI::Range(2, 100));
+  sub->add_option("--jobs", args->jobs, "cases routed at once (default: what the local tier serves in parallel)")
+      ->check(CLI::Range(0, 64));
   sub->add_option("--audit", args->audit, "audit JSONL file (default: the policy's, else ./ladder-audit.jsonl)");
   return {sub, [args] { return run_calibrate(*args); }};
 }

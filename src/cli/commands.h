@@ -26,5 +26,6 @@ Command add_models_command(CLI::App& app);
 Command add_audit_command(CLI::App& app);
 Command add_stats_command(CLI::App& app);
 Command add_review_command(CLI::App& app);
+Command add_sweep_command(CLI::App& app);
 
 }  // namespace ladder::cli

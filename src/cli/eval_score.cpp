@@ -50,6 +50,7 @@ Result<std::vector<EvalCase>> parse_corpus(std::string_view text, const std::str
     }
     if (!j.is_object()) return line_error(source, line_no, "expected a JSON object");
     EvalCase c;
+    c.line = line_no;
     for (const char* key : {"id", "task", "input"}) {
       if (!j.contains(key) || !j[key].is_string())
         return line_error(source, line_no, std::string(key) + ": expected a string");
@@ -90,6 +91,7 @@ CaseOutcome score_case(const EvalCase& c, const Decision& d) {
   CaseOutcome o;
   o.id = c.id;
   o.task = c.task;
+  if (!d.local_tries.empty()) o.local_tier = d.local_tries.back().tier_name;
   o.expect_route = c.expect_route;
   o.route = d.route == "local" ? "local" : "frontier";
   o.reason = d.reason ? std::string(reason_name(*d.reason)) : "";
@@ -181,6 +183,7 @@ nlohmann::json make_report(const std::vector<CaseOutcome>& outcomes) {
   int local_ran = 0, json_valid = 0, errors = 0, reason_match = 0, reason_expected = 0;
   std::vector<double> all, local_lat, frontier_lat;
   json results = json::array();
+  json by_tier = json::object();  // per local tier that settled or last saw each case
   for (const auto& o : outcomes) {
     const bool accepted = o.route == "local";
     if (o.route == "error") ++errors;
@@ -238,6 +241,17 @@ nlohmann::json make_report(const std::vector<CaseOutcome>& outcomes) {
       r["expect_args"] = o.expect_args;
     }
     if (!o.error.empty()) r["error"] = o.error;
+    if (!o.local_tier.empty()) {
+      r["local_tier"] = o.local_tier;
+      json& t = by_tier[o.local_tier];
+      if (t.is_null()) t = {{"asked_last", 0}, {"accepted", 0}, {"false_accepts", 0}, {"label_right", 0}};
+      t["asked_last"] = t["asked_last"].get<int>() + 1;
+      if (accepted) {
+        t["accepted"] = t["accepted"].get<int>() + 1;
+        if (o.expect_route == "frontier") t["false_accepts"] = t["false_accepts"].get<int>() + 1;
+        if (o.task == "classify_issue" && o.label == o.expect_label) t["label_right"] = t["label_right"].get<int>() + 1;
+      }
+    }
     results.push_back(std::move(r));
   }
   auto lat = [](const std::vector<double>& v) {
@@ -260,6 +274,7 @@ nlohmann::json make_report(const std::vector<CaseOutcome>& outcomes) {
       {"json_validity", share(json_valid, local_ran)},
       {"reason_agreement", share(reason_match, reason_expected)},
       {"latency_ms", latency},
+      {"by_local_tier", std::move(by_tier)},
       {"counts",
        {{"expect_local", expect_local},
         {"accepted_local", accepted_local_of_expected},

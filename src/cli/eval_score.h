@@ -24,6 +24,7 @@ struct EvalCase {
   std::optional<std::string> expect_macro;
   std::optional<nlohmann::json> expect_args;
   std::optional<std::string> split;  // "check" | "dev" | ... (free text, for --split)
+  std::size_t line = 0;              // line number in the corpus file
 };
 
 // One case per non-blank line. Errors name the line: "corpus.jsonl:7: expect.route: ...",
@@ -45,6 +46,7 @@ struct CaseOutcome {
   std::optional<double> confidence;
   double decision_ms = 0.0;
   std::string error;
+  std::string local_tier;  // the last local tier asked ("" when none was)
 };
 
 CaseOutcome score_case(const EvalCase& c, const Decision& d);

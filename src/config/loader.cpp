@@ -35,11 +35,12 @@ using config_detail::Reader;
 
 constexpr int kIntMax = std::numeric_limits<int>::max();
 
-const std::vector<std::string> kTopKeys = {"version",      "models",      "tiers",       "tasks",      "hard_stops",
-                                           "capabilities", "kill_switch", "shadow",      "audit",      "store",
-                                           "costs",        "macros",      "macros_file", "macro_files"};
+const std::vector<std::string> kTopKeys = {"version",      "models",      "tiers",       "tasks",       "hard_stops",
+                                           "capabilities", "kill_switch", "shadow",      "audit",       "store",
+                                           "costs",        "macros",      "macros_file", "macro_files", "release_gate"};
 const std::vector<std::string> kBackends = {"embedded", "openai", "ollama", "anthropic"};
-const std::vector<std::string> kEmbeddedKeys = {"backend", "path", "context_size", "threads", "batch_size"};
+const std::vector<std::string> kEmbeddedKeys = {"backend", "path",       "context_size",
+                                                "threads", "batch_size", "calibration_file"};
 const std::vector<std::string> kNetworkKeys = {
     "backend", "base_url", "model", "api_key_env", "connect_timeout_ms", "request_timeout_ms", "retry"};
 const std::vector<std::string> kAllModelKeys = {"backend",
@@ -47,6 +48,7 @@ const std::vector<std::string> kAllModelKeys = {"backend",
                                                 "context_size",
                                                 "threads",
                                                 "batch_size",
+                                                "calibration_file",
                                                 "base_url",
                                                 "model",
                                                 "api_key_env",
@@ -101,6 +103,7 @@ class PolicyParser {
   void parse_audit(const At& at, AuditConfig& audit);
   void parse_store(const At& at, StoreConfig& store);
   void parse_costs(const At& at, Config& config);
+  void parse_release_gate(const At& at, ReleaseGateConfig& gate);
   void parse_macros(const At& at, std::vector<MacroConfig>& out);
   void parse_macros_file(const At& at, std::vector<MacroConfig>& out);
   void parse_macro_files(const At& at, Config& config);
@@ -167,6 +170,7 @@ void PolicyParser::parse(const At& root, Config& config) {
   if (f->count("audit")) parse_audit(f->at("audit"), config.audit);
   if (f->count("store")) parse_store(f->at("store"), config.store);
   if (f->count("costs")) parse_costs(f->at("costs"), config);
+  if (f->count("release_gate")) parse_release_gate(f->at("release_gate"), config.release_gate);
 }
 
 void PolicyParser::parse_models(const At& at, Config& config) {
@@ -209,6 +213,9 @@ void PolicyParser::parse_model(const std::string& name, const At& at, ModelConfi
     set_int(*f, "context_size", model.context_size, 1);
     set_int(*f, "threads", model.threads, 0, 1024);
     set_int(*f, "batch_size", model.batch_size, 1);
+    if (f->count("calibration_file")) {
+      if (auto p = r_.get_string(f->at("calibration_file"))) model.calibration_file = resolve_path(base_dir_, *p);
+    }
     return;
   }
   if (r_.require(*f, at, "base_url")) {
@@ -270,9 +277,16 @@ void PolicyParser::parse_tiers(const At& at, Config& config) {
   }
   std::set<std::string> names;
   for (const auto& item : *list) {
-    auto f = r_.fields(item, {"name", "models"});
+    auto f = r_.fields(item, {"name", "models", "local"});
     if (!f) continue;
     TierConfig tier;
+    set_bool(*f, "local", tier.local);
+    if (config.tiers.empty()) {
+      tier.local = true;
+    } else if (tier.local && !config.tiers.back().local) {
+      const At& l = f->at("local");
+      r_.error(l.line, l.path, "a local tier must follow tier 0 or another local tier");
+    }
     if (r_.require(*f, item, "name")) {
       const At& n = f->at("name");
       if (auto name = r_.get_string(n)) {
@@ -652,6 +666,23 @@ void PolicyParser::parse_costs(const At& at, Config& config) {
       if (auto v = r_.get_number(p->at("completion_per_million"), 0.0, 1e6)) price.completion_per_million = *v;
     }
     config.costs.models[name] = price;
+  }
+}
+
+void PolicyParser::parse_release_gate(const At& at, ReleaseGateConfig& gate) {
+  auto f = r_.fields(
+      at, {"min_json_validity", "min_label_accuracy", "max_false_accepts", "min_local_acceptance", "max_ece"});
+  if (!f) return;
+  auto share = [&](const char* key, double& out) {
+    if (f->count(key))
+      if (auto v = r_.get_number(f->at(key), 0.0, 1.0)) out = *v;
+  };
+  share("min_json_validity", gate.min_json_validity);
+  share("min_label_accuracy", gate.min_label_accuracy);
+  share("min_local_acceptance", gate.min_local_acceptance);
+  set_int(*f, "max_false_accepts", gate.max_false_accepts, 0);
+  if (f->count("max_ece")) {
+    if (auto v = r_.get_number(f->at("max_ece"), 0.0, 1.0)) gate.max_ece = *v;
   }
 }
 

@@ -83,4 +83,27 @@ std::pair<std::string, double> best_choice(const ChoiceProbs& q) {
   return best;
 }
 
+std::optional<ChoiceProbs> ChoicePriors::get(const std::string& key, const std::vector<std::string>& choices,
+                                             const Measure& measure) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = priors_.find(key);
+  if (it != priors_.end()) return it->second;
+  std::vector<ChoiceProbs> dists;
+  for (const auto& cf : content_free_inputs()) {
+    auto d = measure(cf);
+    if (!d) break;
+    dists.push_back(std::move(*d));
+  }
+  std::optional<ChoiceProbs> prior;
+  if (dists.size() == content_free_inputs().size()) prior = average(dists, choices);
+  priors_[key] = prior;
+  return prior;
+}
+
+void rewrite_choice(GenerationResult& g, const std::string& prefix, const std::string& choice, double prob) {
+  const std::string inner = json_inner(choice);
+  g.text = prefix + inner + "\"}";
+  g.tokens = {TokenLogprob{prefix, 0.0, {}}, TokenLogprob{inner, std::log(prob), {}}, TokenLogprob{"\"}", 0.0, {}}};
+}
+
 }  // namespace ladder

@@ -3,7 +3,9 @@
 // task from content-free inputs and divided out of each answer's choice probabilities.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,5 +33,23 @@ ChoiceProbs calibrate(const ChoiceProbs& p, const ChoiceProbs& prior, const std:
 
 // The most probable choice and its probability.
 std::pair<std::string, double> best_choice(const ChoiceProbs& q);
+
+// The content-free prior of each task's closed choice, measured once per key and kept.
+// Thread-safe; a prior that could not be measured is remembered as absent too.
+class ChoicePriors {
+ public:
+  // The distribution the model gives one content-free input; nullopt when it cannot say.
+  using Measure = std::function<std::optional<ChoiceProbs>(const std::string& content_free_input)>;
+  std::optional<ChoiceProbs> get(const std::string& key, const std::vector<std::string>& choices,
+                                 const Measure& measure);
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::optional<ChoiceProbs>> priors_;
+};
+
+// Rewrites a prefix-mode closed-choice answer (prefix + choice + '"}') to `choice` with
+// probability `prob`: three tokens, the choice's carrying log(prob).
+void rewrite_choice(GenerationResult& g, const std::string& prefix, const std::string& choice, double prob);
 
 }  // namespace ladder

@@ -1,5 +1,6 @@
 #include "router/decision_json.h"
 
+#include "audit/record.h"
 #include "audit/redact.h"
 
 namespace ladder {
@@ -27,6 +28,7 @@ nlohmann::json decision_to_json(const Decision& d) {
       {"total_ms", d.total_ms},
       {"time_to_decision_ms", stage_ms(d, "time_to_decision")},
   };
+  add_local_tier_fields(d, j);
   if (!d.label.empty()) j["label"] = d.label;
   if (!d.macro.empty()) {
     j["macro"] = d.macro;

@@ -13,6 +13,7 @@
 #include "backends/factory.h"
 #include "ladder/utf8.h"
 #include "policy/hard_stops.h"
+#include "router/fitted_calibration.h"
 #include "router/grammar.h"
 #include "router/input_reduction.h"
 #include "router/prompt.h"
@@ -51,6 +52,21 @@ void prepend_prefix(GenerationResult& g, const std::string& prefix) {
   if (!g.tokens.empty()) g.tokens.insert(g.tokens.begin(), TokenLogprob{prefix, 0.0, {}});
 }
 
+// A local answer that failed for one of these may be settled by a larger local model;
+// the others (a hard stop in the answer, an escalating label) go up whatever it says.
+bool climbs_locally(Reason r) {
+  switch (r) {
+    case Reason::kConfidenceLow:
+    case Reason::kSchemaInvalid:
+    case Reason::kArgsUngrounded:
+    case Reason::kNoMacroMatch:
+    case Reason::kLocalUnavailable:
+      return true;
+    default:
+      return false;
+  }
+}
+
 class DroppingSink : public AuditSink {
  public:
   Status write(const nlohmann::json&) override { return {}; }
@@ -60,6 +76,7 @@ class DroppingSink : public AuditSink {
 }  // namespace
 
 struct Router::LocalOutcome {
+  std::size_t tier = 0;          // the local tier asked
   std::optional<Reason> reason;  // set when the local answer cannot be accepted
   std::string detail;
   std::string prompt;               // the last prompt sent, for the audit record when asked for
@@ -81,6 +98,12 @@ Result<std::unique_ptr<Router>> Router::create(ConfigPtr config, std::unique_ptr
   auto scanner = HardStopScanner::create(router->config_->hard_stops);
   if (!scanner.ok()) return scanner.status();
   router->scanner_ = std::move(scanner).value();
+  while (router->local_tiers_ < router->config_->tiers.size() && router->config_->tiers[router->local_tiers_].local)
+    ++router->local_tiers_;
+  router->local_tiers_ = std::max<std::size_t>(router->local_tiers_, 1);
+  auto fitted = load_fitted_calibrations(*router->config_);
+  if (!fitted.ok()) return fitted.status();
+  router->fitted_ = std::move(fitted).value();
 
   for (const auto& tier : router->config_->tiers) {
     for (const auto& name : tier.models) {
@@ -101,6 +124,17 @@ Result<std::unique_ptr<Router>> Router::create(ConfigPtr config, std::unique_ptr
     }
   }
   return router;
+}
+
+int Router::local_parallelism() const {
+  int n = 0;
+  for (const auto& name : config_->tiers[0].models) {
+    auto it = backends_.find(name);
+    if (it == backends_.end()) continue;
+    const int p = std::max(1, it->second->parallel_calls());
+    n = n == 0 ? p : std::min(n, p);
+  }
+  return std::max(1, n);
 }
 
 std::vector<std::string> Router::model_names() const {
@@ -198,16 +232,16 @@ Result<GenerationResult> Router::generate_on_tier(std::size_t tier_index, const 
   return last;
 }
 
-Result<GenerationResult> Router::generate_choice(const TaskConfig& task, const std::string& key,
+Result<GenerationResult> Router::generate_choice(std::size_t tier, const TaskConfig& task, const std::string& key,
                                                  const std::vector<std::string>& choices, const std::string& prefix,
                                                  const GenerationRequest& req,
                                                  const std::function<std::string(std::string_view)>& prompt_for,
                                                  Decision& d) {
-  auto gen = generate_on_tier(0, req, d);
+  auto gen = generate_on_tier(tier, req, d);
   if (!gen.ok()) return gen;
   prepend_prefix(*gen, prefix);
   if (!prefix.empty() && task.calibration == "content_free") {
-    const bool calibrated = calibrate_choice(task.name + "/" + key, choices, prefix, req, prompt_for, *gen);
+    const bool calibrated = calibrate_choice(tier, task.name + "/" + key, choices, prefix, req, prompt_for, *gen);
     d.validators.push_back({"calibration", true, std::nullopt,
                             calibrated ? "content-free calibration applied" : "calibration not applicable"});
   }
@@ -216,7 +250,12 @@ Result<GenerationResult> Router::generate_choice(const TaskConfig& task, const s
 
 void Router::validate_local(ValidationContext& ctx, Decision& d, LocalOutcome& out) const {
   auto t0 = Clock::now();
+  ctx.calibration = fitted_for(*ctx.task, d, out.tier);
   for (auto& v : run_validators(ctx)) d.validators.push_back(std::move(v));
+  if (ctx.measured_confidence) {
+    d.measured_confidence = ctx.measured_confidence;
+    d.confidence = ctx.confidence;
+  }
   d.stages.push_back({"validate", ms_since(t0)});
   d.local_json_valid = ctx.answer.has_value();
   for (const auto& v : d.validators)
@@ -238,7 +277,7 @@ void Router::run_classify_like(const TaskConfig& task, const std::string& input,
   if (task.output_schema) req.json_schema = *task.output_schema;
   std::string prefix;
   if (task.kind == TaskKind::kClassify) {
-    if (local_takes_prefix()) {
+    if (local_takes_prefix(out.tier)) {
       prefix = closed_choice_prefix("label");
       *req.prompt += " " + prefix;
       req.gbnf_grammar = closed_choice_tail_grammar(task.labels);
@@ -248,10 +287,10 @@ void Router::run_classify_like(const TaskConfig& task, const std::string& input,
     }
   }
   req.max_tokens = task.max_tokens;
-  req.timeout = request_timeout(*config_, config_->tiers[0]);
+  req.timeout = request_timeout(*config_, config_->tiers[out.tier]);
 
   auto gen = generate_choice(
-      task, "label", task.labels, prefix, req,
+      out.tier, task, "label", task.labels, prefix, req,
       [&](std::string_view cf) { return render_task_prompt(task, cf) + " " + prefix; }, d);
   if (!gen.ok()) {
     out.reason = Reason::kLocalUnavailable;
@@ -288,7 +327,7 @@ void Router::run_route_macro(const TaskConfig& task, const std::string& input, D
   GenerationRequest choose;
   choose.prompt = render_macro_choice_prompt(task, macros, input);
   std::string prefix;
-  if (local_takes_prefix()) {
+  if (local_takes_prefix(out.tier)) {
     prefix = closed_choice_prefix("macro");
     *choose.prompt += " " + prefix;
     choose.gbnf_grammar = closed_choice_tail_grammar(ids);
@@ -301,10 +340,10 @@ void Router::run_route_macro(const TaskConfig& task, const std::string& input, D
                                       {"required", {"macro"}},
                                       {"properties", {{"macro", {{"type", "string"}, {"enum", ids}}}}}};
   choose.max_tokens = 48;
-  choose.timeout = request_timeout(*config_, config_->tiers[0]);
+  choose.timeout = request_timeout(*config_, config_->tiers[out.tier]);
   out.prompt = *choose.prompt;
   auto pick = generate_choice(
-      task, "macro", ids, prefix, choose,
+      out.tier, task, "macro", ids, prefix, choose,
       [&](std::string_view cf) { return render_macro_choice_prompt(task, macros, cf) + " " + prefix; }, d);
   if (!pick.ok()) {
     out.reason = Reason::kLocalUnavailable;
@@ -351,7 +390,7 @@ void Router::run_route_macro(const TaskConfig& task, const std::string& input, D
   fill.max_tokens = std::max(task.max_tokens, 96);
   fill.timeout = choose.timeout;
   out.prompt = *fill.prompt;
-  auto args = generate_on_tier(0, fill, d);
+  auto args = generate_on_tier(out.tier, fill, d);
   if (!args.ok()) {
     out.reason = Reason::kLocalUnavailable;
     out.detail = args.status().to_string();
@@ -385,64 +424,75 @@ void Router::run_route_macro(const TaskConfig& task, const std::string& input, D
   d.local_answer = nlohmann::json{{"macro", macro->id}, {"args", d.args}};
 }
 
-bool Router::calibrate_choice(const std::string& cache_key, const std::vector<std::string>& choices,
+bool Router::calibrate_choice(std::size_t tier, const std::string& cache_key, const std::vector<std::string>& choices,
                               const std::string& prefix, const GenerationRequest& like,
                               const std::function<std::string(std::string_view)>& prompt_for, GenerationResult& g) {
   auto dist = choice_distribution(g, 1, choices);  // token 0 is the prefix
   if (!dist) return false;
-  std::optional<ChoiceProbs> prior;
-  {
-    std::lock_guard<std::mutex> lock(priors_mu_);
-    auto it = priors_.find(cache_key);
-    if (it == priors_.end()) {
-      Backend* backend = nullptr;
-      for (const auto& name : config_->tiers[0].models) {
-        auto b = backends_.find(name);
-        if (b != backends_.end()) {
-          backend = b->second.get();
-          break;
-        }
-      }
-      std::vector<ChoiceProbs> dists;
-      for (const auto& cf : content_free_inputs()) {
-        if (!backend) break;
-        GenerationRequest r = like;
-        r.prompt = prompt_for(cf);
-        auto out = backend->generate(r);
-        if (!out.ok()) break;
-        prepend_prefix(*out, prefix);
-        auto d = choice_distribution(*out, 1, choices);
-        if (!d) break;
-        dists.push_back(std::move(*d));
-      }
-      if (dists.size() == content_free_inputs().size()) prior = average(dists, choices);
-      priors_[cache_key] = prior;
-    } else {
-      prior = it->second;
+  Backend* backend = nullptr;
+  for (const auto& name : config_->tiers[tier].models) {
+    auto b = backends_.find(name);
+    if (b != backends_.end()) {
+      backend = b->second.get();
+      break;
     }
   }
+  if (!backend) return false;
+  auto prior = priors_.get(config_->tiers[tier].name + "/" + cache_key, choices,
+                           [&](const std::string& cf) -> std::optional<ChoiceProbs> {
+                             GenerationRequest r = like;
+                             r.prompt = prompt_for(cf);
+                             auto out = backend->generate(r);
+                             if (!out.ok()) return std::nullopt;
+                             prepend_prefix(*out, prefix);
+                             return choice_distribution(*out, 1, choices);
+                           });
   if (!prior) return false;
   auto [choice, prob] = best_choice(calibrate(*dist, *prior, choices));
   if (choice.empty() || prob <= 0.0) return false;
-  const std::string quoted = nlohmann::json(choice).dump();
-  const std::string inner = quoted.substr(1, quoted.size() - 2);
-  g.text = prefix + inner + "\"}";
-  g.tokens = {TokenLogprob{prefix, 0.0, {}}, TokenLogprob{inner, std::log(prob), {}}, TokenLogprob{"\"}", 0.0, {}}};
+  rewrite_choice(g, prefix, choice, prob);
   return true;
 }
 
-bool Router::local_takes_prefix() const {
+const FittedCalibration* Router::fitted_for(const TaskConfig& task, const Decision& d, std::size_t tier) const {
+  for (auto it = d.tiers.rbegin(); it != d.tiers.rend(); ++it) {
+    const TierAttempt& t = *it;
+    if (t.tier != static_cast<int>(tier) || !t.ok) continue;
+    auto m = fitted_.find(t.model_name);
+    if (m == fitted_.end()) return nullptr;
+    auto f = m->second.find(task.name);
+    return f == m->second.end() ? nullptr : &f->second;
+  }
+  return nullptr;
+}
+
+void Router::restart_local(Decision& d) {
+  d.validators.clear();
+  d.local_answer.reset();
+  d.local_answer_text.clear();
+  d.local_json_valid = false;
+  d.confidence.reset();
+  d.measured_confidence.reset();
+  d.label.clear();
+  d.macro.clear();
+  d.args = nullptr;
+  d.reason.reset();
+  d.reason_detail.clear();
+}
+
+bool Router::local_takes_prefix(std::size_t tier) const {
   // The embedded backend continues a raw prompt exactly; chat servers may not.
-  for (const auto& name : config_->tiers[0].models) {
+  for (const auto& name : config_->tiers[tier].models) {
     auto it = backends_.find(name);
-    if (it != backends_.end()) return it->second->kind() == "embedded";
+    if (it != backends_.end()) return it->second->continues_raw_prompt();
   }
   return false;
 }
 
-Router::LocalOutcome Router::run_local(const TaskConfig& task, const std::string& input, Decision& d,
+Router::LocalOutcome Router::run_local(std::size_t tier, const TaskConfig& task, const std::string& input, Decision& d,
                                        std::string_view original) {
   LocalOutcome out;
+  out.tier = tier;
   out.original_input = original;
   auto t0 = Clock::now();
   if (task.kind == TaskKind::kRouteMacro) {
@@ -530,6 +580,8 @@ Result<Decision> Router::route(const RouteRequest& req) {
   auto t0 = Clock::now();
   GateDecision gate = evaluate_gates(*config_, task, req.input, req.options);
   d.stages.push_back({"gates", ms_since(t0)});
+  d.local_only = gate.local_only;
+  if (gate.go_local && gate.local_only && gate.reason) d.kept_local_reason = gate.reason;
 
   bool escalate_now = false;
   std::string last_prompt;
@@ -550,13 +602,20 @@ Result<Decision> Router::route(const RouteRequest& req) {
       t0 = Clock::now();
       d.reduction = reduce_task_input(*task, req.input);
       if (d.reduction) d.stages.push_back({"reduce", ms_since(t0)});
-      LocalOutcome local =
-          d.reduction ? run_local(*task, d.reduction->text, d, req.input) : run_local(*task, req.input, d);
-      last_prompt = std::move(local.prompt);
-      if (local.reason) {
+      // Each local tier in turn; the next is asked only when this one was unsure.
+      for (std::size_t tier = 0; tier < local_tiers_; ++tier) {
+        if (tier > 0) restart_local(d);
+        LocalOutcome local = d.reduction ? run_local(tier, *task, d.reduction->text, d, req.input)
+                                         : run_local(tier, *task, req.input, d);
+        last_prompt = std::move(local.prompt);
+        d.local_tries.push_back(
+            {static_cast<int>(tier), config_->tiers[tier].name, local.reason, d.confidence, d.label, d.macro});
+        d.local_tier = static_cast<int>(tier);
+        escalate_now = local.reason.has_value();
+        if (!local.reason) break;
         d.reason = local.reason;
         d.reason_detail = local.detail;
-        escalate_now = true;
+        if (!climbs_locally(*local.reason)) break;
       }
     }
   }
@@ -572,7 +631,8 @@ Result<Decision> Router::route(const RouteRequest& req) {
       d.reason_detail += d.reason_detail.empty() ? "" : "; ";
       d.reason_detail += "privacy forbids sending this input beyond the local tier";
     } else {
-      escalate(task, req, d, 0);
+      // Escalations start above the local tiers, whichever local tier was asked last.
+      escalate(task, req, d, local_tiers_ - 1);
     }
   } else {
     d.route = "local";
@@ -583,7 +643,7 @@ Result<Decision> Router::route(const RouteRequest& req) {
       // Shadow: the frontier answers the client; the audit keeps what ladder would have done.
       d.shadow = true;
       d.shadow_route = "local";
-      escalate(task, req, d, 0);
+      escalate(task, req, d, local_tiers_ - 1);
     }
   }
   d.total_ms = ms_since(t_start);

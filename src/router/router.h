@@ -72,6 +72,10 @@ class Router {
   // Errors from building backends, by model name.
   const std::map<std::string, Status>& backend_errors() const { return backend_errors_; }
 
+  // How many requests the local tier serves at once (the least of its built backends'
+  // parallel_calls; 1 when none is built). Thread-safe: route() may be called from this
+  // many threads without one waiting on another's model call.
+  int local_parallelism() const;
   // Every model named in a tier, built or not.
   std::vector<std::string> model_names() const;
   // Runs the model's health() and remembers the outcome: a model that failed its last
@@ -90,20 +94,26 @@ class Router {
   Router() = default;
   struct LocalOutcome;
   // `original`: the request's input when `input` is its reduction (grounding accepts both).
-  LocalOutcome run_local(const TaskConfig& task, const std::string& input, Decision& d, std::string_view original = {});
+  LocalOutcome run_local(std::size_t tier, const TaskConfig& task, const std::string& input, Decision& d,
+                         std::string_view original = {});
+  // Clears what one local tier answered before the next local tier is asked (its outcome
+  // stays in d.local_tries and its calls in d.tiers).
+  static void restart_local(Decision& d);
   void run_classify_like(const TaskConfig& task, const std::string& input, Decision& d, LocalOutcome& out);
   void run_route_macro(const TaskConfig& task, const std::string& input, Decision& d, LocalOutcome& out);
-  bool local_takes_prefix() const;
+  bool local_takes_prefix(std::size_t tier) const;
   // A closed choice on tier 0: generate, rebuild a prompt-side prefix, calibrate.
-  Result<GenerationResult> generate_choice(const TaskConfig& task, const std::string& key,
+  Result<GenerationResult> generate_choice(std::size_t tier, const TaskConfig& task, const std::string& key,
                                            const std::vector<std::string>& choices, const std::string& prefix,
                                            const GenerationRequest& req,
                                            const std::function<std::string(std::string_view)>& prompt_for, Decision& d);
   // Runs the validator chain on a local answer and settles the outcome's reason.
   void validate_local(ValidationContext& ctx, Decision& d, LocalOutcome& out) const;
+  // The fitted calibration of the tier-0 model that answered, for this task, if any.
+  const FittedCalibration* fitted_for(const TaskConfig& task, const Decision& d, std::size_t tier) const;
   // Rewrites a prefix-mode closed choice (g = prefix + choice + '"}') to the calibrated
   // choice with its calibrated probability. False when calibration could not be applied.
-  bool calibrate_choice(const std::string& cache_key, const std::vector<std::string>& choices,
+  bool calibrate_choice(std::size_t tier, const std::string& cache_key, const std::vector<std::string>& choices,
                         const std::string& prefix, const GenerationRequest& like,
                         const std::function<std::string(std::string_view)>& prompt_for, GenerationResult& g);
   // With on_delta the call streams; *streamed tells whether a delta reached the caller
@@ -113,6 +123,7 @@ class Router {
   void escalate(const TaskConfig* task, const RouteRequest& req, Decision& d, std::size_t from_tier);
 
   ConfigPtr config_;
+  std::size_t local_tiers_ = 0;  // tiers [0, local_tiers_) are local
   std::unique_ptr<HardStopScanner> scanner_;
   std::map<std::string, std::unique_ptr<Backend>> backends_;
   std::map<std::string, Status> backend_errors_;
@@ -120,8 +131,9 @@ class Router {
   std::map<std::string, std::atomic<bool>> healthy_;
   std::unique_ptr<AuditSink> audit_;
   RouterOptions options_;
-  std::mutex priors_mu_;                                      // guards priors_
-  std::map<std::string, std::optional<ChoiceProbs>> priors_;  // per task and choice key
+  ChoicePriors priors_;  // content-free priors per task and choice key
+  // Fitted calibrations (models' calibration_file), by model name and task.
+  std::map<std::string, std::map<std::string, FittedCalibration>> fitted_;
 };
 
 }  // namespace ladder

@@ -2,6 +2,7 @@
 // route_macro: the macro id; generate: a low quantile, checks.confidence_quantile, of the
 // answer's token probabilities) must reach the task's min_confidence. Measured from token
 // logprobs, never read from the answer.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -31,6 +32,13 @@ std::string_view decisive_key(const TaskConfig& task) {
   }
 }
 
+// The value the calibration's thresholds are keyed by: a classify answer's label, else "".
+std::string decisive_value(const ValidationContext& ctx) {
+  if (ctx.task->kind != TaskKind::kClassify || !ctx.answer || !ctx.answer->is_object()) return {};
+  auto it = ctx.answer->find("label");
+  return it != ctx.answer->end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 class ConfidenceValidator final : public Validator {
  public:
   std::string_view name() const override { return kName; }
@@ -53,12 +61,31 @@ class ConfidenceValidator final : public Validator {
       detail += " (min_confidence " + format_probability(threshold) + ")";
       return validator_fail(kName, Reason::kConfidenceLow, std::move(detail));
     }
+    double threshold_used = threshold;
+    std::string calibrated_note;
+    if (ctx.calibration && ctx.calibration->map) {
+      ctx.measured_confidence = *ctx.confidence;
+      ctx.confidence = ctx.calibration->map(*ctx.confidence);
+      calibrated_note = " (measured " + format_probability(*ctx.measured_confidence) + ", " + ctx.calibration->method +
+                        "-calibrated)";
+      if (!ctx.calibration->thresholds.empty()) {
+        const std::string value = decisive_value(ctx);
+        auto it = ctx.calibration->thresholds.find(value);
+        if (it == ctx.calibration->thresholds.end())
+          return validator_fail(kName, Reason::kConfidenceLow,
+                                "the calibration has no safe threshold for " +
+                                    (value.empty() ? std::string("this task") : "label '" + value + "'") +
+                                    calibrated_note);
+        threshold_used = std::max(threshold, it->second);
+      }
+    }
     const double measured = *ctx.confidence;
-    if (measured < threshold)
-      return validator_fail(
-          kName, Reason::kConfidenceLow,
-          "confidence " + format_probability(measured) + " < min_confidence " + format_probability(threshold));
-    return validator_pass(kName, "confidence " + format_probability(measured));
+    if (measured < threshold_used)
+      return validator_fail(kName, Reason::kConfidenceLow,
+                            "confidence " + format_probability(measured) + " < " +
+                                (threshold_used > threshold ? "calibrated threshold " : "min_confidence ") +
+                                format_probability(threshold_used) + calibrated_note);
+    return validator_pass(kName, "confidence " + format_probability(measured) + calibrated_note);
   }
 };
 

@@ -1,9 +1,12 @@
 // Data-driven golden cases: every tests/golden/*.yaml file lists requests with their
 // options and the route and reason the pre-model decision (gates, then the hard-stop scan
-// of the input) must give under a policy file.
+// of the input) must give under a policy file. Each case runs through the real Router
+// with the policy's real local model; upper tiers are not called (the decision to
+// escalate is what is checked).
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -13,8 +16,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/loader.h"
-#include "policy/gates.h"
-#include "policy/hard_stops.h"
+#include "router/router.h"
 
 namespace ladder {
 namespace {
@@ -38,6 +40,9 @@ struct GoldenCase {
   std::string policy;
 };
 
+// What the real Router decided before any model answer: a request that passed the gates
+// and the hard-stop scan reached the local tier ("local", with the rule privacy overrode,
+// if any); one that did not was escalated or, under privacy, refused, with its reason.
 struct PreModel {
   std::string route;
   std::optional<Reason> reason;
@@ -45,26 +50,18 @@ struct PreModel {
   bool local_only = false;
 };
 
-// The pre-model decision as the router takes it: a gate that escalates wins; otherwise a
-// hard stop in the input escalates. An escalation of a request that privacy pins to the
-// local tier is refused instead of sent up; a gate reason under privacy stays local.
-PreModel decide(const Config& config, const HardStopScanner& scanner, const GoldenCase& c) {
+PreModel observe(const Decision& d) {
   PreModel out;
-  GateDecision gate = evaluate_gates(config, config.find_task(c.task), c.input, c.options);
-  out.local_only = gate.local_only;
-  const std::string up = gate.local_only ? "refused" : "frontier";
-  if (!gate.go_local) {
-    out.route = up;
-    out.reason = gate.reason;
-    return out;
-  }
-  out.route = "local";
-  out.reason = gate.reason;
-  if (out.reason) return out;
-  if (auto hit = scanner.scan(c.input, "input")) {
-    out.reason = hard_stop_reason(hit->category);
-    out.rule = hit->rule_id;
-    out.route = up;
+  out.local_only = d.local_only;
+  if (d.hard_stop) out.rule = d.hard_stop->rule_id;
+  bool reached_local = d.local_ran;
+  for (const auto& t : d.tiers) reached_local = reached_local || t.tier == 0;
+  if (reached_local) {
+    out.route = "local";
+    out.reason = d.kept_local_reason;
+  } else {
+    out.route = d.route;
+    out.reason = d.reason;
   }
   return out;
 }
@@ -137,6 +134,7 @@ TEST(GoldenTest, AllCasesPass) {
   std::set<std::string> ids;
   int local = 0, frontier = 0;
   std::map<std::string, ConfigPtr> policies;
+  std::map<std::string, std::unique_ptr<Router>> routers;
   for (const auto& c : cases) {
     SCOPED_TRACE(c.file + ": " + c.id);
     EXPECT_TRUE(ids.insert(c.id).second) << "duplicate case id";
@@ -151,10 +149,26 @@ TEST(GoldenTest, AllCasesPass) {
     if (c.max_context_tokens) config.capabilities.max_context_tokens = *c.max_context_tokens;
     if (c.max_tool_chain) config.capabilities.max_tool_chain = *c.max_tool_chain;
     if (c.privacy_forces_local) config.capabilities.privacy_forces_local = *c.privacy_forces_local;
-    auto scanner = HardStopScanner::create(config.hard_stops);
-    ASSERT_TRUE(scanner.ok()) << scanner.status().message();
-
-    PreModel got = decide(config, **scanner, c);
+    // One router per policy and set of overrides (each loads the local model).
+    const std::string key = c.policy + "|" + std::to_string(config.kill_switch) + "|" +
+                            std::to_string(config.capabilities.max_context_tokens) + "|" +
+                            std::to_string(config.capabilities.max_tool_chain) + "|" +
+                            std::to_string(config.capabilities.privacy_forces_local);
+    auto& router = routers[key];
+    if (!router) {
+      RouterOptions options;
+      options.skip_escalation_calls = true;
+      auto created = Router::create(std::make_shared<Config>(config), nullptr, options);
+      ASSERT_TRUE(created.ok()) << created.status().message();
+      router = std::move(created).value();
+    }
+    RouteRequest req;
+    req.task = c.task;
+    req.input = c.input;
+    req.options = c.options;
+    auto decided = router->route(req);
+    ASSERT_TRUE(decided.ok()) << decided.status().message();
+    PreModel got = observe(*decided);
     EXPECT_EQ(got.route, c.expect_route);
     if (c.expect_reason) {
       ASSERT_TRUE(reason_from_name(*c.expect_reason).has_value()) << "not a reason: " << *c.expect_reason;

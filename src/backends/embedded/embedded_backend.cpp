@@ -144,6 +144,8 @@ class EmbeddedBackend final : public Backend {
     return Status::ok_status();
   }
   std::string kind() const override { return "embedded"; }
+  bool continues_raw_prompt() const override { return true; }
+  int parallel_calls() const override { return 1; }  // mutex_ serialises every call
   std::string model() const override { return model_id_; }
 
   // Deadline checked by llama.cpp between compute graph nodes (CPU backend).

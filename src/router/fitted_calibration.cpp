@@ -1,0 +1,31 @@
+#include "router/fitted_calibration.h"
+
+#include "calibration/calibration_file.h"
+#include "config/yaml_reader.h"
+
+namespace ladder {
+
+Result<FittedCalibrations> load_fitted_calibrations(const Config& config) {
+  FittedCalibrations out;
+  for (const auto& [name, model] : config.models) {
+    if (model.calibration_file.empty()) continue;
+    auto fail = [&name](const Status& s) { return Status(s.code(), "model '" + name + "': " + s.message()); };
+    auto text = config_detail::read_config_file(model.calibration_file);
+    if (!text.ok()) return fail(text.status());
+    auto sha = calibration::file_sha256(model.model_path);
+    if (!sha.ok()) return fail(sha.status());
+    auto parsed = calibration::parse_calibration(*text, model.calibration_file, *sha);
+    if (!parsed.ok()) return fail(parsed.status());
+    auto& tasks = out[name];
+    for (const auto& [task, fit] : parsed->tasks) {
+      FittedCalibration f;
+      f.map = [fit](double measured) { return fit.apply(measured); };
+      f.thresholds = fit.label_thresholds;
+      f.method = calibration::method_name(fit.method);
+      tasks[task] = std::move(f);
+    }
+  }
+  return out;
+}
+
+}  // namespace ladder
