@@ -182,6 +182,9 @@ struct Config {
   ReleaseGateConfig release_gate;
   bool kill_switch = false;  // force every task to the frontier
   bool shadow = false;       // frontier answers; local runs beside it for the audit
+  // ladder serve: a task name a client sends that the policy does not define escalates
+  // (reason unknown_task) instead of being refused with 404 not_found.
+  bool escalate_unknown_tasks = false;
 
   const TaskConfig* find_task(const std::string& name) const {
     auto it = tasks.find(name);

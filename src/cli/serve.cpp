@@ -24,7 +24,13 @@ struct ServeArgs {
   int max_queue = 64;
   std::size_t max_body_bytes = 1024 * 1024;
   std::string admin_token_env;
+  std::string metrics_token_env;
   std::string api_keys_file;
+  int idle_timeout_ms = 60000;
+  int write_timeout_ms = 30000;
+  std::size_t max_connections = 512;
+  std::size_t max_connections_per_client = 128;
+  int send_buffer_bytes = 0;
   int health_interval_ms = 10000;
   int inter_token_timeout_ms = 30000;
   std::string audit;
@@ -45,6 +51,14 @@ Result<server::Price> parse_price(const std::string& text, std::string* model) {
   }
 }
 
+// The secret in the environment variable `var`, named by `flag`.
+Result<std::string> secret_from_env(const std::string& flag, const std::string& var) {
+  const char* value = std::getenv(var.c_str());
+  if (!value || !*value)
+    return make_error(ErrorCode::kConfigInvalid, flag + ": variable " + var + " is unset or empty");
+  return std::string(value);
+}
+
 int run_serve(const ServeArgs& args) {
   server::ServerOptions so;
   so.host = args.host;
@@ -54,12 +68,20 @@ int run_serve(const ServeArgs& args) {
   so.max_queue = args.max_queue;
   so.max_body_bytes = args.max_body_bytes;
   so.inter_token_timeout = std::chrono::milliseconds(args.inter_token_timeout_ms);
+  so.idle_timeout = std::chrono::milliseconds(args.idle_timeout_ms);
+  so.write_timeout = std::chrono::milliseconds(args.write_timeout_ms);
+  so.max_connections = args.max_connections;
+  so.max_connections_per_client = args.max_connections_per_client;
+  so.send_buffer_bytes = args.send_buffer_bytes;
   if (!args.admin_token_env.empty()) {
-    const char* token = std::getenv(args.admin_token_env.c_str());
-    if (!token || !*token)
-      return report_error(make_error(ErrorCode::kConfigInvalid,
-                                     "--admin-token-env: variable " + args.admin_token_env + " is unset or empty"));
-    so.admin_token = token;
+    auto token = secret_from_env("--admin-token-env", args.admin_token_env);
+    if (!token.ok()) return report_error(token.status());
+    so.admin_token = std::move(token).value();
+  }
+  if (!args.metrics_token_env.empty()) {
+    auto token = secret_from_env("--metrics-token-env", args.metrics_token_env);
+    if (!token.ok()) return report_error(token.status());
+    so.metrics_token = std::move(token).value();
   }
   if (!args.api_keys_file.empty()) {
     auto keys = server::KeyRing::load_file(args.api_keys_file);
@@ -115,6 +137,27 @@ Command add_serve_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32));
   sub->add_option("--admin-token-env", args->admin_token_env, "environment variable holding the admin token");
+  sub->add_option("--metrics-token-env", args->metrics_token_env,
+                  "environment variable holding a token that GET /metrics then requires");
+  sub->add_option("--idle-timeout-ms", args->idle_timeout_ms,
+                  "longest wait for a whole request or the next one on a kept-alive connection (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400000));
+  sub->add_option("--write-timeout-ms", args->write_timeout_ms,
+                  "longest time one write to a client may take; a client that does not read is disconnected (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400000));
+  sub->add_option("--max-connections", args->max_connections, "open client connections; more get 503 (0: no cap)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20));
+  sub->add_option("--max-connections-per-client", args->max_connections_per_client,
+                  "open connections per client IP address; more get 429 (0: no cap)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20));
+  sub->add_option("--send-buffer-bytes", args->send_buffer_bytes,
+                  "kernel send buffer of each connection, SO_SNDBUF (0: the kernel's default)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64 * 1024 * 1024));
   sub->add_option("--api-keys-file", args->api_keys_file, "YAML or JSON mapping of client name to API key")
       ->check(CLI::ExistingFile);
   sub->add_option("--health-interval-ms", args->health_interval_ms, "backend health checks (0: off)")

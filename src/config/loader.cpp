@@ -37,7 +37,8 @@ constexpr int kIntMax = std::numeric_limits<int>::max();
 
 const std::vector<std::string> kTopKeys = {"version",      "models",      "tiers",       "tasks",       "hard_stops",
                                            "capabilities", "kill_switch", "shadow",      "audit",       "store",
-                                           "costs",        "macros",      "macros_file", "macro_files", "release_gate"};
+                                           "costs",        "macros",      "macros_file", "macro_files", "release_gate",
+                                           "escalate_unknown_tasks"};
 const std::vector<std::string> kBackends = {"embedded", "openai", "ollama", "anthropic"};
 const std::vector<std::string> kEmbeddedKeys = {"backend", "path",       "context_size",
                                                 "threads", "batch_size", "calibration_file"};
@@ -167,6 +168,7 @@ void PolicyParser::parse(const At& root, Config& config) {
   if (f->count("capabilities")) parse_capabilities(f->at("capabilities"), config.capabilities);
   set_bool(*f, "kill_switch", config.kill_switch);
   set_bool(*f, "shadow", config.shadow);
+  set_bool(*f, "escalate_unknown_tasks", config.escalate_unknown_tasks);
   if (f->count("audit")) parse_audit(f->at("audit"), config.audit);
   if (f->count("store")) parse_store(f->at("store"), config.store);
   if (f->count("costs")) parse_costs(f->at("costs"), config);

@@ -42,6 +42,7 @@ Task<Reply> admin_endpoint(ServerContext& ctx, const Request& req, const std::st
         }))
       co_return ctx.queue_full();
     co_await job->wait_done();
+    if (job->crashed) co_return error_reply(*job->crashed);
     if (!job->value->ok()) co_return error_reply(job->value->status());
     co_return json_reply(200, state());
   }

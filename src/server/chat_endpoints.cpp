@@ -29,6 +29,12 @@ void add_decision_headers(Reply& r, const Decision& d) {
     }
 }
 
+// Writes a whole reply; its status and whether the connection stays open.
+Task<std::pair<int, bool>> send_reply(ServerContext& ctx, Connection& conn, const Request& req, Reply r) {
+  const int code = r.status;
+  co_return std::pair{code, co_await send(conn, req, std::move(r), ctx.closing())};
+}
+
 }  // namespace
 
 Task<Reply> native_route(ServerContext& ctx, const Request& req, const ClientIdentity& client) {
@@ -36,6 +42,7 @@ Task<Reply> native_route(ServerContext& ctx, const Request& req, const ClientIde
   auto parsed = parse_route_request(req.body(), &param);
   if (!parsed.ok()) co_return error_reply(parsed.status(), param);
   std::shared_ptr<Router> router = ctx.gw.router();  // this request's one snapshot
+  if (Status s = admit_task(router->config(), parsed->task); !s.ok()) co_return error_reply(s, "task");
   auto job = make_job(co_await asio::this_coro::executor);
   RouteRequest rr;
   rr.task = parsed->task;
@@ -47,6 +54,7 @@ Task<Reply> native_route(ServerContext& ctx, const Request& req, const ClientIde
       }))
     co_return ctx.queue_full();
   co_await job->wait_done();
+  if (job->crashed) co_return error_reply(*job->crashed);
   const auto& outcome = *job->routed;
   if (!outcome.ok()) co_return error_reply(outcome.status(), "input");
   const Decision& d = outcome->decision;
@@ -65,18 +73,17 @@ Task<Reply> run_macro(ServerContext& ctx, const Request& req, const ClientIdenti
           job, [&ctx, job, body = std::move(body).value(), client] { job->value = ctx.opt.run_handler(body, client); }))
     co_return ctx.queue_full();
   co_await job->wait_done();
+  if (job->crashed) co_return error_reply(*job->crashed);
   if (!job->value->ok()) co_return error_reply(job->value->status());
   co_return json_reply(200, job->value->value());
 }
 
-Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, beast::tcp_stream& stream, const Request& req,
+Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, Connection& conn, const Request& req,
                                             const ClientIdentity& client, Clock::time_point t0) {
   std::string param;
   auto parsed = parse_chat_request(req.body(), &param);
   if (!parsed.ok()) {
-    Reply r = error_reply(parsed.status(), param);
-    const int code = r.status;
-    co_return std::pair{code, co_await send(stream, req, std::move(r), ctx.closing())};
+    co_return co_await send_reply(ctx, conn, req, error_reply(parsed.status(), param));
   }
   ChatCompletionRequest chat = std::move(parsed).value();
   std::shared_ptr<Router> router = ctx.gw.router();  // this request's one snapshot
@@ -88,12 +95,15 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, beast::tcp_strea
 
   auto target = select_target(*router, chat);
   if (!target.ok()) {
-    Reply r = error_reply(target.status(), "model");
-    const int code = r.status;
-    co_return std::pair{code, co_await send(stream, req, std::move(r), ctx.closing())};
+    co_return co_await send_reply(ctx, conn, req, error_reply(target.status(), "model"));
   }
   const bool routed = target->routed;
   const std::string model_name = target->model_name;
+  const bool model_names_task = task_from_model(chat.model).has_value();
+  if (routed && (model_names_task || chat.task)) {  // a task the client named (not the classifier's)
+    if (Status s = admit_task(router->config(), target->task); !s.ok())
+      co_return co_await send_reply(ctx, conn, req, error_reply(s, model_names_task ? "model" : "ladder.task"));
+  }
 
   auto job = make_job(co_await asio::this_coro::executor);
   DeltaFn on_delta;
@@ -129,7 +139,7 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, beast::tcp_strea
       job->passed = ctx.gw.pass_through(router, model_name, g, on_delta ? &on_delta : nullptr, request_id, client);
     });
   }
-  if (!accepted) co_return std::pair{429, co_await send(stream, req, ctx.queue_full(), ctx.closing())};
+  if (!accepted) co_return co_await send_reply(ctx, conn, req, ctx.queue_full());
 
   // ---- wait, streaming deltas as they come -------------------------------------------
   bool headers_sent = false;
@@ -150,14 +160,12 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, beast::tcp_strea
         if (!routed) head.set("x-ladder-model", model_name);
         head.chunked(true);
         head.keep_alive(req.keep_alive());
-        beast::error_code ec;
-        co_await http::async_write_header(stream, serializer, asio::redirect_error(kUse, ec));
+        client_ok = co_await write_header(conn, serializer);
         headers_sent = true;
-        client_ok = !ec;
         out += sse_event(chat_chunk_json(base, "", true, std::nullopt));
       }
       for (auto& d : deltas) out += sse_event(chat_chunk_json(base, d, false, std::nullopt));
-      if (client_ok) client_ok = co_await write_chunk(stream, std::move(out));
+      if (client_ok) client_ok = co_await write_chunk(conn, std::move(out));
       if (!client_ok) job->cancelled.store(true);
     }
     if (job->drained()) break;
@@ -169,7 +177,9 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, beast::tcp_strea
   json ladder;
   double backend_ms = 0.0;
   Reply reply;
-  if (routed) {
+  if (job->crashed) {
+    failure = *job->crashed;
+  } else if (routed) {
     const auto& outcome = *job->routed;
     if (!outcome.ok()) {
       failure = outcome.status();
@@ -219,15 +229,14 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, beast::tcp_strea
     if (failure) {
       Reply r = error_reply(*failure);
       for (auto& h : reply.headers) r.headers.push_back(h);
-      const int code = r.status;
-      co_return std::pair{code, co_await send(stream, req, std::move(r), ctx.closing())};
+      co_return co_await send_reply(ctx, conn, req, std::move(r));
     }
     if (!chat.stream) {
       base.text = text;
       base.ladder = ladder;
       reply.status = 200;
       reply.body = dump(chat_completion_json(base));
-      co_return std::pair{200, co_await send(stream, req, std::move(reply), ctx.closing())};
+      co_return co_await send_reply(ctx, conn, req, std::move(reply));
     }
     // A stream whose answer came whole (a validated local answer): one content delta.
     head.set(http::field::server, "ladder");
@@ -236,27 +245,25 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, beast::tcp_strea
     for (const auto& [k, v] : reply.headers) head.set(k, v);
     head.chunked(true);
     head.keep_alive(req.keep_alive() && !ctx.closing());
-    beast::error_code ec;
-    co_await http::async_write_header(stream, serializer, asio::redirect_error(kUse, ec));
-    if (ec) co_return std::pair{200, false};
+    if (!co_await write_header(conn, serializer)) co_return std::pair{200, false};
     headers_sent = true;
     std::string out = sse_event(chat_chunk_json(base, "", true, std::nullopt));
     if (!text.empty()) out += sse_event(chat_chunk_json(base, text, false, std::nullopt));
-    client_ok = co_await write_chunk(stream, std::move(out));
+    client_ok = co_await write_chunk(conn, std::move(out));
   }
   if (!client_ok) co_return std::pair{200, false};
   if (failure) {
     // Mid-stream: part of the answer is with the client. End with an error event, no [DONE].
     ApiError e = make_api_error(*failure);
-    co_await write_chunk(stream, sse_event(e.body));
-    co_await end_chunks(stream);
+    co_await write_chunk(conn, sse_event(e.body));
+    co_await end_chunks(conn);
     co_return std::pair{200, false};
   }
   std::string out = sse_event(chat_chunk_json(base, std::nullopt, false, base.finish_reason, ladder));
   if (chat.include_usage) out += sse_event(usage_chunk_json(base));
   out += kSseDone;
-  client_ok = co_await write_chunk(stream, std::move(out));
-  if (client_ok) client_ok = co_await end_chunks(stream);
+  client_ok = co_await write_chunk(conn, std::move(out));
+  if (client_ok) client_ok = co_await end_chunks(conn);
   co_return std::pair{200, client_ok && req.keep_alive() && !ctx.closing()};
 }
 

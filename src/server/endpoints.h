@@ -13,7 +13,7 @@ namespace ladder::server {
 
 // POST /v1/chat/completions, plain or streamed; writes its own reply. Returns the
 // status sent and whether to keep the connection.
-Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, beast::tcp_stream& stream, const Request& req,
+Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, Connection& conn, const Request& req,
                                             const ClientIdentity& client, Clock::time_point t0);
 // POST /v1/route: the native routed call.
 Task<Reply> native_route(ServerContext& ctx, const Request& req, const ClientIdentity& client);

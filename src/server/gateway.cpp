@@ -142,11 +142,13 @@ Result<RoutedOutcome> Gateway::route(const std::shared_ptr<Router>& router, Rout
 
 void Gateway::record_decision(const Decision& d) {
   const std::string reason = d.reason ? std::string(reason_name(*d.reason)) : "none";
-  metrics_.add("ladder_decisions_total", {{"task", d.task}, {"route", d.route}, {"reason", reason}});
+  // Labels take the policy's task names only, so clients cannot add series.
+  const std::string task = router()->config().find_task(d.task) ? d.task : "other";
+  metrics_.add("ladder_decisions_total", {{"task", task}, {"route", d.route}, {"reason", reason}});
   if (d.local_ran) {
-    metrics_.add("ladder_local_runs_total", {{"task", d.task}});
+    metrics_.add("ladder_local_runs_total", {{"task", task}});
     if (d.route == "local" || (d.shadow && d.shadow_route == "local"))
-      metrics_.add("ladder_local_accepts_total", {{"task", d.task}});
+      metrics_.add("ladder_local_accepts_total", {{"task", task}});
   }
   for (const auto& s : d.stages) metrics_.observe("ladder_stage_duration_seconds", {{"stage", s.stage}}, s.ms / 1000.0);
   for (const auto& t : d.tiers) {

@@ -45,7 +45,27 @@ Reply no_route(const Request& req, const std::string& path) {
   return error_reply(make_error(ErrorCode::kNotFound, "no route " + std::string(req.method_string()) + " " + path));
 }
 
-Task<bool> send(beast::tcp_stream& stream, const Request& req, Reply reply, bool closing) {
+namespace {
+
+// Every write to a client: under the connection's write timeout, then recorded.
+void begin_write(Connection& conn) {
+  conn.response_started = true;
+  if (conn.write_timeout.count() > 0) conn.stream.expires_after(conn.write_timeout);
+}
+
+bool end_write(Connection& conn, const beast::error_code& ec) {
+  conn.stream.expires_never();
+  if (ec == beast::error::timeout) conn.write_timed_out = true;
+  return !ec;
+}
+
+}  // namespace
+
+Status internal_failure() {
+  return make_error(ErrorCode::kInternal, "ladder failed while serving this request (the server log has the cause)");
+}
+
+Task<bool> send(Connection& conn, const Request& req, Reply reply, bool closing) {
   http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
   res.set(http::field::server, "ladder");
   res.set(http::field::content_type, reply.content_type);
@@ -55,20 +75,30 @@ Task<bool> send(beast::tcp_stream& stream, const Request& req, Reply reply, bool
   res.body() = std::move(reply.body);
   res.prepare_payload();
   beast::error_code ec;
-  co_await http::async_write(stream, res, asio::redirect_error(kUse, ec));
-  co_return keep && !ec;
+  begin_write(conn);
+  co_await http::async_write(conn.stream, res, asio::redirect_error(kUse, ec));
+  co_return end_write(conn, ec) && keep;
 }
 
-Task<bool> write_chunk(beast::tcp_stream& stream, std::string data) {
+Task<bool> write_header(Connection& conn, http::response_serializer<http::empty_body>& serializer) {
   beast::error_code ec;
-  co_await asio::async_write(stream, http::make_chunk(asio::buffer(data)), asio::redirect_error(kUse, ec));
-  co_return !ec;
+  begin_write(conn);
+  co_await http::async_write_header(conn.stream, serializer, asio::redirect_error(kUse, ec));
+  co_return end_write(conn, ec);
 }
 
-Task<bool> end_chunks(beast::tcp_stream& stream) {
+Task<bool> write_chunk(Connection& conn, std::string data) {
   beast::error_code ec;
-  co_await asio::async_write(stream, http::make_chunk_last(), asio::redirect_error(kUse, ec));
-  co_return !ec;
+  begin_write(conn);
+  co_await asio::async_write(conn.stream, http::make_chunk(asio::buffer(data)), asio::redirect_error(kUse, ec));
+  co_return end_write(conn, ec);
+}
+
+Task<bool> end_chunks(Connection& conn) {
+  beast::error_code ec;
+  begin_write(conn);
+  co_await asio::async_write(conn.stream, http::make_chunk_last(), asio::redirect_error(kUse, ec));
+  co_return end_write(conn, ec);
 }
 
 Task<void> linger_close(beast::tcp_stream& stream) {

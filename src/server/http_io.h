@@ -52,13 +52,32 @@ struct Reply {
 Reply json_reply(int status, const nlohmann::json& body);
 Reply error_reply(const Status& status, std::string_view param = {}, std::optional<int> retry_after = std::nullopt);
 Reply no_route(const Request& req, const std::string& path);
+// What the client hears when ladder itself failed (an exception in a handler or a worker
+// job): kInternal, without the exception's text (that goes to the log).
+Status internal_failure();
 
+// One client connection: its stream, the write timeout, and what the writes tell the
+// transport (whether a byte of the current response went out, whether a write ran past
+// the timeout and the stream was closed for it).
+struct Connection {
+  Connection(tcp::socket socket, std::chrono::milliseconds write_timeout)
+      : stream(std::move(socket)), write_timeout(write_timeout) {}
+  beast::tcp_stream stream;
+  std::chrono::milliseconds write_timeout;  // one whole reply, or one chunk; 0: none
+  bool response_started = false;            // set by every write; the transport resets it per request
+  bool write_timed_out = false;
+};
+
+// Each write below runs under the connection's write timeout: a client that stops
+// reading is disconnected once it passes (the write fails, write_timed_out is set).
 // Writes a whole reply; true when the connection stays open (keep-alive asked for, not
 // `closing`, no write error).
-Task<bool> send(beast::tcp_stream& stream, const Request& req, Reply reply, bool closing);
+Task<bool> send(Connection& conn, const Request& req, Reply reply, bool closing);
+// The header of a chunked response; false on a write error.
+Task<bool> write_header(Connection& conn, http::response_serializer<http::empty_body>& serializer);
 // One chunk of a chunked body, and the last chunk; false on a write error.
-Task<bool> write_chunk(beast::tcp_stream& stream, std::string data);
-Task<bool> end_chunks(beast::tcp_stream& stream);
+Task<bool> write_chunk(Connection& conn, std::string data);
+Task<bool> end_chunks(Connection& conn);
 // After refusing a request whose body is still arriving: stop sending, read and drop
 // what comes for a moment, so that the client reads the answer instead of a reset.
 Task<void> linger_close(beast::tcp_stream& stream);

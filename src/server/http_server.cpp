@@ -1,11 +1,13 @@
 // Transport of `ladder serve`: the listener, connections (keep-alive, body limit, idle
-// timeout), dispatch to the endpoints, graceful drain and the signals (SIGTERM/SIGINT
-// stop, SIGHUP reloads the policy).
+// and write timeouts, connection caps), dispatch to the endpoints with the exception
+// funnel, graceful drain and the signals (SIGTERM/SIGINT stop, SIGHUP reloads the
+// policy).
 #include "server/http_server.h"
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -25,6 +27,10 @@ struct HttpServer::Impl {
   Impl(ServerOptions o, Gateway& g) : ctx(std::move(o), g) {}
 
   ServerContext ctx;
+  // Before ioc: sessions still open when ioc is destroyed release their slots then.
+  std::mutex conn_mu;  // guards open_total, open_per_client
+  std::size_t open_total = 0;
+  std::map<asio::ip::address, std::size_t> open_per_client;
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::atomic<int> active{0};  // requests being handled
@@ -38,127 +44,214 @@ struct HttpServer::Impl {
     return ClientIdentity{*name};
   }
 
+  Reply unauthenticated(const std::string& message) {
+    ctx.gw.metrics().add("ladder_rejected_total", {{"cause", "unauthenticated"}});
+    return error_reply(make_error(ErrorCode::kUnauthenticated, message));
+  }
+
+  Reply metrics_reply(const Request& req) {
+    if (!ctx.opt.metrics_token.empty()) {
+      auto presented = presented_key(sv(req[http::field::authorization]), sv(req["x-api-key"]));
+      if (presented.empty() || !secrets_equal(presented, ctx.opt.metrics_token))
+        return unauthenticated("missing or wrong metrics token (send Authorization: Bearer <token>)");
+    }
+    ctx.gw.metrics().set("ladder_in_flight_requests", {}, static_cast<double>(ctx.workers.in_flight()));
+    return {200, ctx.gw.metrics().render(), "text/plain; version=0.0.4; charset=utf-8", {}};
+  }
+
   // ---- dispatch -------------------------------------------------------------------------
-  Task<bool> handle(beast::tcp_stream& stream, Request& req) {
+  // The reply of `req`, or nullopt when the endpoint wrote its own (chat completions; its
+  // status and whether to keep the connection are then in `written`).
+  Task<std::optional<Reply>> dispatch(Connection& conn, Request& req, const std::string& path, Clock::time_point t0,
+                                      std::pair<int, bool>& written) {
+    const auto method = req.method();
+    if (path == "/healthz" && method == http::verb::get) co_return json_reply(200, {{"status", "ok"}});
+    if (path == "/readyz" && method == http::verb::get) {
+      json r = ctx.gw.readiness();
+      co_return json_reply(r["ready"].get<bool>() ? 200 : 503, r);
+    }
+    if (path == "/metrics" && method == http::verb::get) co_return metrics_reply(req);
+    if (path.rfind("/admin/", 0) == 0) co_return co_await admin_endpoint(ctx, req, path);
+    if (path.rfind("/v1/", 0) != 0) co_return no_route(req, path);
+    auto client = client_of(req);
+    if (!client) co_return unauthenticated("missing or unknown API key (send Authorization: Bearer <key>)");
+    if (path == "/v1/chat/completions" && method == http::verb::post) {
+      written = co_await chat_completions(ctx, conn, req, *client, t0);
+      co_return std::nullopt;
+    }
+    if (path == "/v1/route" && method == http::verb::post) co_return co_await native_route(ctx, req, *client);
+    if (path == "/v1/run" && method == http::verb::post) co_return co_await run_macro(ctx, req, *client);
+    if (path == "/v1/models" && method == http::verb::get)
+      co_return json_reply(200, models_json(ctx.gw.router()->config()));
+    co_return no_route(req, path);
+  }
+
+  // One request: dispatched, answered, counted. An exception in a handler is a 500
+  // through the error funnel when no byte of the reply went out yet, else the
+  // connection is closed; either way the server goes on.
+  Task<bool> handle(Connection& conn, Request& req) {
     const auto t0 = Clock::now();
     std::string path(req.target());
     if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
     const std::string endpoint = endpoint_label(path);
-    const auto method = req.method();
-    int status = 200;
-    bool keep = true;
-
-    auto finish = [&](int code) {
-      status = code;
+    auto finish = [&](int status) {
       auto& m = ctx.gw.metrics();
       m.add("ladder_http_requests_total", {{"endpoint", endpoint}, {"status", std::to_string(status)}});
       m.observe("ladder_http_request_duration_seconds", {{"endpoint", endpoint}}, seconds_since(t0));
     };
 
-    Reply reply;
-    if (path == "/healthz" && method == http::verb::get) {
-      reply = json_reply(200, {{"status", "ok"}});
-    } else if (path == "/readyz" && method == http::verb::get) {
-      json r = ctx.gw.readiness();
-      reply = json_reply(r["ready"].get<bool>() ? 200 : 503, r);
-    } else if (path == "/metrics" && method == http::verb::get) {
-      ctx.gw.metrics().set("ladder_in_flight_requests", {}, static_cast<double>(ctx.workers.in_flight()));
-      reply = {200, ctx.gw.metrics().render(), "text/plain; version=0.0.4; charset=utf-8", {}};
-    } else if (path.rfind("/admin/", 0) == 0) {
-      reply = co_await admin_endpoint(ctx, req, path);
-    } else if (path.rfind("/v1/", 0) == 0) {
-      auto client = client_of(req);
-      if (!client) {
-        ctx.gw.metrics().add("ladder_rejected_total", {{"cause", "unauthenticated"}});
-        reply = error_reply(
-            make_error(ErrorCode::kUnauthenticated, "missing or unknown API key (send Authorization: Bearer <key>)"));
-      } else if (path == "/v1/chat/completions" && method == http::verb::post) {
-        auto [code, kept] = co_await chat_completions(ctx, stream, req, *client, t0);
-        finish(code);
-        co_return kept;
-      } else if (path == "/v1/route" && method == http::verb::post) {
-        reply = co_await native_route(ctx, req, *client);
-      } else if (path == "/v1/run" && method == http::verb::post) {
-        reply = co_await run_macro(ctx, req, *client);
-      } else if (path == "/v1/models" && method == http::verb::get) {
-        reply = json_reply(200, models_json(ctx.gw.router()->config()));
-      } else {
-        reply = no_route(req, path);
-      }
-    } else {
-      reply = no_route(req, path);
+    std::optional<Reply> reply;
+    std::pair<int, bool> written{0, false};
+    std::optional<std::string> crashed;
+    try {
+      reply = co_await dispatch(conn, req, path, t0, written);
+    } catch (const std::exception& e) {
+      crashed = e.what();
+    } catch (...) {
+      crashed = "an exception that is not a std::exception";
     }
-    const int code = reply.status;
-    keep = co_await send(stream, req, std::move(reply), ctx.closing());
+    if (crashed) {
+      spdlog::error("request {} {} failed: {}", std::string(req.method_string()), path, *crashed);
+      finish(500);
+      if (!conn.response_started) co_await send(conn, req, error_reply(internal_failure()), true);
+      co_return false;
+    }
+    if (!reply) {
+      finish(written.first);
+      co_return written.second;
+    }
+    const int code = reply->status;
+    const bool keep = co_await send(conn, req, std::move(*reply), ctx.closing());
     finish(code);
     co_return keep;
   }
 
   // ---- connections ----------------------------------------------------------------------
-  Task<void> session(tcp::socket socket) {
-    beast::tcp_stream stream(std::move(socket));
+  // A slot for a new connection from `client`, or why there is none.
+  Status admit(const asio::ip::address& client) {
+    std::lock_guard lock(conn_mu);
+    const auto& o = ctx.opt;
+    if (o.max_connections > 0 && open_total >= o.max_connections) {
+      ctx.gw.metrics().add("ladder_rejected_total", {{"cause", "connection_limit"}});
+      return make_error(ErrorCode::kUnavailable, "ladder has its limit of " + std::to_string(o.max_connections) +
+                                                     " open connections (--max-connections); retry later");
+    }
+    auto it = open_per_client.find(client);
+    if (o.max_connections_per_client > 0 && it != open_per_client.end() && it->second >= o.max_connections_per_client) {
+      ctx.gw.metrics().add("ladder_rejected_total", {{"cause", "client_connection_limit"}});
+      return make_error(ErrorCode::kRateLimited,
+                        "this client address has its limit of " + std::to_string(o.max_connections_per_client) +
+                            " open connections (--max-connections-per-client); close idle ones or retry later");
+    }
+    ++open_per_client[client];
+    ++open_total;
+    ctx.gw.metrics().set("ladder_open_connections", {}, static_cast<double>(open_total));
+    return {};
+  }
+
+  void release(const asio::ip::address& client) {
+    std::lock_guard lock(conn_mu);
+    auto it = open_per_client.find(client);
+    if (it != open_per_client.end() && --it->second == 0) open_per_client.erase(it);
+    --open_total;
+    ctx.gw.metrics().set("ladder_open_connections", {}, static_cast<double>(open_total));
+  }
+
+  // Holds a connection's slot for the life of its session.
+  struct Slot {
+    Impl& impl;
+    asio::ip::address client;
+    ~Slot() { impl.release(client); }
+  };
+
+  // A connection over a limit: the refusal, then close (its request is read and dropped).
+  Task<void> refuse(tcp::socket socket, Status why) {
+    Connection conn(std::move(socket),
+                    ctx.opt.write_timeout.count() > 0 ? ctx.opt.write_timeout : std::chrono::milliseconds(5000));
+    Request req;
+    req.version(11);
+    req.keep_alive(false);
+    co_await send(conn, req, error_reply(why, {}, ctx.opt.retry_after_s), true);
+    co_await linger_close(conn.stream);
+  }
+
+  // Answers a request that could not be read (body too large, malformed) and closes.
+  Task<void> refuse_request(Connection& conn, Status why) {
+    Request req;
+    req.version(11);
+    req.keep_alive(false);
+    co_await send(conn, req, error_reply(why), true);
+    co_await linger_close(conn.stream);
+  }
+
+  Task<void> session(tcp::socket socket, asio::ip::address client) {
+    Slot slot{*this, client};
+    Connection conn(std::move(socket), ctx.opt.write_timeout);
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(ctx.opt.max_body_bytes);
       parser.header_limit(32 * 1024);
-      stream.expires_after(ctx.opt.idle_timeout);
+      if (ctx.opt.idle_timeout.count() > 0) conn.stream.expires_after(ctx.opt.idle_timeout);
       beast::error_code ec;
-      co_await http::async_read(stream, buffer, parser, asio::redirect_error(kUse, ec));
+      co_await http::async_read(conn.stream, buffer, parser, asio::redirect_error(kUse, ec));
+      conn.stream.expires_never();
       if (ec == http::error::body_limit) {
         ctx.gw.metrics().add("ladder_rejected_total", {{"cause", "body_too_large"}});
-        Request req;
-        req.version(11);
-        req.keep_alive(false);
-        Reply r = error_reply(make_error(
-            ErrorCode::kPayloadTooLarge,
-            "request body is larger than " + std::to_string(ctx.opt.max_body_bytes) + " bytes (--max-body-bytes)"));
-        stream.expires_after(std::chrono::seconds(5));
-        co_await send(stream, req, std::move(r), true);
-        co_await linger_close(stream);
+        co_await refuse_request(conn,
+                                make_error(ErrorCode::kPayloadTooLarge, "request body is larger than " +
+                                                                            std::to_string(ctx.opt.max_body_bytes) +
+                                                                            " bytes (--max-body-bytes)"));
         co_return;
       }
       if (ec && ec.category() == http::make_error_code(http::error::bad_method).category() &&
           ec != http::error::end_of_stream && ec != http::error::partial_message) {
-        Request req;
-        req.version(11);
-        req.keep_alive(false);
-        stream.expires_after(std::chrono::seconds(5));
-        co_await send(stream, req,
-                      error_reply(make_error(ErrorCode::kParseError, "malformed HTTP request: " + ec.message())), true);
-        co_await linger_close(stream);
+        co_await refuse_request(conn, make_error(ErrorCode::kParseError, "malformed HTTP request: " + ec.message()));
         co_return;
       }
+      if (ec == beast::error::timeout) ctx.gw.metrics().add("ladder_connection_timeouts_total", {{"kind", "idle"}});
       if (ec) break;
-      stream.expires_never();
       Request req = parser.release();
+      conn.response_started = false;
       ++active;
-      bool keep = false;
-      try {
-        keep = co_await handle(stream, req);
-      } catch (const std::exception& e) {
-        // Invariant broken in a handler: log, drop this connection, keep serving.
-        spdlog::error("request {} {} failed: {}", std::string(req.method_string()), std::string(req.target()),
-                      e.what());
-      }
+      const bool keep = co_await handle(conn, req);
       --active;
       if (!keep || ctx.stopping.load()) break;
     }
+    if (conn.write_timed_out) {
+      ctx.gw.metrics().add("ladder_connection_timeouts_total", {{"kind", "write"}});
+      spdlog::warn("closed a connection from {}: its client did not read the reply within the write timeout",
+                   client.to_string());
+    }
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
   Task<void> accept_loop() {
+    asio::steady_timer backoff(ioc);
     for (;;) {
       beast::error_code ec;
       tcp::socket socket = co_await acceptor.async_accept(asio::make_strand(ioc), asio::redirect_error(kUse, ec));
       if (ec) {
         if (ctx.stopping.load() || ec == asio::error::operation_aborted) co_return;
-        continue;  // e.g. EMFILE: keep accepting
+        // e.g. EMFILE: keep accepting, after a pause so that the loop does not spin.
+        spdlog::warn("accept failed: {}", ec.message());
+        backoff.expires_after(std::chrono::milliseconds(50));
+        co_await backoff.async_wait(asio::redirect_error(kUse, ec));
+        continue;
       }
+      const auto peer = socket.remote_endpoint(ec);
+      if (ec) continue;  // the client is gone already
       socket.set_option(tcp::no_delay(true), ec);
+      if (ctx.opt.send_buffer_bytes > 0)
+        socket.set_option(asio::socket_base::send_buffer_size(ctx.opt.send_buffer_bytes), ec);
       auto ex = socket.get_executor();
-      asio::co_spawn(ex, session(std::move(socket)), asio::detached);
+      Status admitted = admit(peer.address());
+      if (!admitted.ok()) {
+        asio::co_spawn(ex, refuse(std::move(socket), std::move(admitted)), asio::detached);
+        continue;
+      }
+      asio::co_spawn(ex, session(std::move(socket), peer.address()), asio::detached);
     }
   }
 
@@ -225,6 +318,9 @@ Result<int> HttpServer::listen() {
   if (ec)
     return make_error(ErrorCode::kUnavailable, "cannot listen on " + impl_->ctx.opt.host + ":" +
                                                    std::to_string(impl_->ctx.opt.port) + ": " + ec.message());
+  if (!address.is_loopback() && impl_->ctx.opt.metrics_token.empty())
+    spdlog::warn("GET /metrics is open to anyone who reaches {}; --metrics-token-env makes it require a token",
+                 impl_->ctx.opt.host);
   return static_cast<int>(acceptor.local_endpoint().port());
 }
 

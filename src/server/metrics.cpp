@@ -180,7 +180,12 @@ void declare_server_metrics(MetricsRegistry& r) {
             "Streaming failures by class: before_first_token (fell back), mid_stream (error event), "
             "inter_token_timeout.");
   r.declare("ladder_rejected_total", MetricType::kCounter,
-            "Requests refused before any work by cause (queue_full, body_too_large, unauthenticated).");
+            "Requests and connections refused before any work by cause (queue_full, body_too_large, "
+            "unauthenticated, connection_limit, client_connection_limit).");
+  r.declare("ladder_open_connections", MetricType::kGauge, "Client connections open now.");
+  r.declare("ladder_connection_timeouts_total", MetricType::kCounter,
+            "Connections closed by a timeout, by kind: idle (no whole request within --idle-timeout-ms), "
+            "write (the client did not read its reply within --write-timeout-ms).");
   r.declare("ladder_in_flight_requests", MetricType::kGauge, "Model requests queued or running.");
   r.declare("ladder_backend_healthy", MetricType::kGauge, "1 when the model passed its last health check.");
   r.declare("ladder_policy_reloads_total", MetricType::kCounter, "Policy reloads by outcome (ok, error).");

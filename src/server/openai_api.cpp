@@ -1,5 +1,6 @@
 #include "server/openai_api.h"
 
+#include <algorithm>
 #include <limits>
 #include <set>
 
@@ -227,9 +228,13 @@ Result<ChatCompletionRequest> parse_chat_request(std::string_view body, std::str
       return bad(param, "temperature", "expected a number from 0 to 2");
     r.temperature = j["temperature"].get<double>();
   }
+  if (auto task = task_from_model(r.model)) {
+    if (Status s = check_task_name(*task, "model", param); !s.ok()) return s;
+  }
   if (j.contains("ladder_task")) {
     if (!j["ladder_task"].is_string()) return bad(param, "ladder_task", "expected a string");
     r.task = j["ladder_task"].get<std::string>();
+    if (Status s = check_task_name(*r.task, "ladder_task", param); !s.ok()) return s;
   }
   if (j.contains("ladder") && !j["ladder"].is_null()) {
     const json& x = j["ladder"];
@@ -237,6 +242,7 @@ Result<ChatCompletionRequest> parse_chat_request(std::string_view body, std::str
     if (x.contains("task")) {
       if (!x["task"].is_string()) return bad(param, "ladder.task", "expected a string");
       r.task = x["task"].get<std::string>();
+      if (Status s = check_task_name(*r.task, "ladder.task", param); !s.ok()) return s;
     }
     Status s = read_options(x, "ladder.", r.options, param);
     if (!s.ok()) return s;
@@ -252,6 +258,7 @@ Result<NativeRouteRequest> parse_route_request(std::string_view body, std::strin
   if (!j.contains("task") || !j["task"].is_string() || j["task"].get<std::string>().empty())
     return bad(param, "task", "expected a non-empty string");
   r.task = j["task"].get<std::string>();
+  if (Status s = check_task_name(r.task, "task", param); !s.ok()) return s;
   if (!j.contains("input") || !j["input"].is_string()) return bad(param, "input", "expected a string");
   r.input = j["input"].get<std::string>();
   Status s = read_options(j, "", r.options, param);
@@ -270,6 +277,26 @@ std::optional<std::string> task_from_model(std::string_view model) {
   model.remove_prefix(kTaskModelPrefix.size());
   if (model.empty()) return std::nullopt;
   return std::string(model);
+}
+
+Status check_task_name(std::string_view name, const std::string& field, std::string* param) {
+  if (name.size() > kMaxTaskNameBytes)
+    return bad(param, field,
+               "a task name is at most " + std::to_string(kMaxTaskNameBytes) + " bytes (got " +
+                   std::to_string(name.size()) + ")");
+  const bool charset_ok = std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+           c == ':' || c == '-';
+  });
+  if (!charset_ok || name.empty()) return bad(param, field, "a task name is made of letters, digits and _ . : - only");
+  return {};
+}
+
+Status admit_task(const Config& config, const std::string& task) {
+  if (config.find_task(task) || config.escalate_unknown_tasks) return {};
+  return make_error(ErrorCode::kNotFound, "task '" + task +
+                                              "' is not defined by the policy (GET /v1/models lists ladder/<task> "
+                                              "for each task)");
 }
 
 nlohmann::json decision_extension(const Decision& d) {

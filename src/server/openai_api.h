@@ -55,6 +55,15 @@ std::string routed_input(const ChatCompletionRequest& request);
 // "ladder/<task>" → task; nullopt for any other model name (ladder/auto included).
 std::optional<std::string> task_from_model(std::string_view model);
 
+// A task name a client sends (model "ladder/<task>", "ladder": {"task"}, ladder_task,
+// the native "task") is at most this long and made of [A-Za-z0-9_.:-]; anything else is
+// kInvalidArgument naming `field`, checked when the request is parsed.
+inline constexpr std::size_t kMaxTaskNameBytes = 128;
+Status check_task_name(std::string_view name, const std::string& field, std::string* param);
+// A task the client named: kNotFound when the policy does not define it, unless the
+// policy says `escalate_unknown_tasks: true` (then it escalates with unknown_task).
+Status admit_task(const Config& config, const std::string& task);
+
 // The decision as the response's "ladder" extension field.
 nlohmann::json decision_extension(const Decision& d);
 

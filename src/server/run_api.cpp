@@ -70,6 +70,9 @@ Result<json> RunApi::handle(const json& body, const ClientIdentity& client) {
   if (!request.ok()) return request.status();
   if (!macro.ok()) return macro.status();
   if (!task.ok()) return task.status();
+  if (!task->empty()) {
+    if (Status s = check_task_name(*task, "task", nullptr); !s.ok()) return s;
+  }
   if (!token.ok()) return token.status();
   if (!dry_run.ok()) return dry_run.status();
   if (!privacy.ok()) return privacy.status();
@@ -82,6 +85,9 @@ Result<json> RunApi::handle(const json& body, const ClientIdentity& client) {
 
   std::shared_ptr<Router> router = impl_->gateway.router();  // one snapshot for the whole run
   const Config& config = router->config();
+  if (!task->empty()) {
+    if (Status s = admit_task(config, *task); !s.ok()) return s;
+  }
   json out = json::object();
   std::string macro_id = *macro;
   json args = body.value("args", json::object());

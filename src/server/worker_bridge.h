@@ -9,8 +9,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "server/gateway.h"
@@ -70,6 +72,11 @@ struct Job {
     std::lock_guard lock(mu);
     return done && deltas.empty();
   }
+  // The work threw: logged here; the client gets `crashed` (internal) instead.
+  void crash(std::string_view what) {
+    spdlog::error("a worker job threw: {}", what);
+    crashed = internal_failure();
+  }
 
   std::weak_ptr<Job> self;
   asio::steady_timer timer;
@@ -78,7 +85,9 @@ struct Job {
   bool done = false;
   std::atomic<bool> cancelled{false};  // the client went away: stop generating
 
-  // Results, written before finish() on the worker thread.
+  // Results, written before finish() on the worker thread; `crashed` when the work threw
+  // (the others may then be unset).
+  std::optional<Status> crashed;
   std::optional<Result<RoutedOutcome>> routed;
   std::optional<Result<PassThroughOutcome>> passed;
   std::optional<Result<nlohmann::json>> value;
@@ -88,6 +97,24 @@ inline std::shared_ptr<Job> make_job(const asio::any_io_executor& ex) {
   auto job = std::make_shared<Job>(ex);
   job->self = job;
   return job;
+}
+
+// Runs `work` on a worker of `pool`, then finishes the job. An exception out of `work`
+// (a nlohmann type_error, std::bad_alloc, ...) becomes the job's `crashed` status, which
+// the endpoint answers through the error funnel; it never reaches the worker thread.
+// False when the queue is full (nothing runs then).
+template <typename F>
+bool submit_job(WorkerPool& pool, const std::shared_ptr<Job>& job, F&& work) {
+  return pool.try_submit([job, work = std::forward<F>(work)]() mutable {
+    try {
+      work();
+    } catch (const std::exception& e) {
+      job->crash(e.what());
+    } catch (...) {
+      job->crash("an exception that is not a std::exception");
+    }
+    job->finish();
+  });
 }
 
 // What every endpoint handler needs: the options, the gateway, the worker pool and
@@ -106,13 +133,10 @@ struct ServerContext {
 
   bool closing() const { return stopping.load(); }
 
-  // Runs `work` on a worker, then finishes the job; false when the queue is full.
+  // submit_job on the server's pool.
   template <typename F>
   bool submit(const std::shared_ptr<Job>& job, F&& work) {
-    return workers.try_submit([job, work = std::forward<F>(work)]() mutable {
-      work();
-      job->finish();
-    });
+    return submit_job(workers, job, std::forward<F>(work));
   }
 
   Reply queue_full() {

@@ -1,5 +1,9 @@
 #include "server/worker_pool.h"
 
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
 namespace ladder::server {
 
 WorkerPool::WorkerPool(std::size_t threads, std::size_t max_queued)
@@ -38,7 +42,14 @@ void WorkerPool::loop() {
       queue_.pop_front();
       ++running_;
     }
-    job();
+    // A job that throws is logged and dropped; the worker goes on with the next one.
+    try {
+      job();
+    } catch (const std::exception& e) {
+      spdlog::error("a worker job threw: {}", e.what());
+    } catch (...) {
+      spdlog::error("a worker job threw an exception that is not a std::exception");
+    }
     std::lock_guard lock(mu_);
     --running_;
   }

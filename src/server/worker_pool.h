@@ -1,6 +1,8 @@
 // A fixed set of threads for blocking model calls, with a bounded queue: the I/O threads
 // never block on a model; when the queue is full a submit fails at once (the server
-// answers 429 with Retry-After).
+// answers 429 with Retry-After). A job that throws is logged and dropped; its worker
+// stays (the server's jobs catch their own exceptions first: submit_job in
+// worker_bridge.h).
 #pragma once
 
 #include <condition_variable>

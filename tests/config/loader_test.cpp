@@ -100,6 +100,7 @@ TEST(LoaderTest, MinimalPolicyLoadsWithDefaults) {
   EXPECT_TRUE(c.hard_stops.security.empty());
   EXPECT_TRUE(c.capabilities.privacy_forces_local);
   EXPECT_FALSE(c.kill_switch);
+  EXPECT_FALSE(c.escalate_unknown_tasks);
   EXPECT_TRUE(c.macros.empty());
 }
 
@@ -285,6 +286,8 @@ TEST(LoaderTest, WrongTypesAreErrors) {
               HasSubstr("tasks.triage.description: expected a string, got a sequence"));
   EXPECT_THAT(fail(kHead + kTask + "kill_switch: 1\n"), HasSubstr("kill_switch: expected true or false, got 1"));
   EXPECT_THAT(fail(kHead + kTask + "shadow: {}\n"), HasSubstr("shadow: expected true or false, got a mapping"));
+  EXPECT_THAT(fail(kHead + kTask + "escalate_unknown_tasks: yes please\n"),
+              HasSubstr("escalate_unknown_tasks: expected true or false"));
   EXPECT_THAT(fail(kHead + kTask + "audit:\n  preview_chars: 241\n"),
               HasSubstr("audit.preview_chars: expected an integer in [0, 240], got 241"));
   EXPECT_THAT(fail(kHead + kTask + "capabilities:\n  max_context_tokens: -5\n"),
@@ -605,13 +608,14 @@ TEST(LoaderTest, SeveralErrorsAreAllReportedFirstCodeWins) {
 TEST(LoaderTest, CapabilitiesAndFlags) {
   auto result = load(kHead + kTask +
                      "capabilities:\n  privacy_forces_local: false\n  max_context_tokens: 100\n  max_tool_chain: 0\n"
-                     "kill_switch: true\nshadow: true\n");
+                     "kill_switch: true\nshadow: true\nescalate_unknown_tasks: true\n");
   ASSERT_TRUE(result.ok()) << result.status().message();
   EXPECT_FALSE((*result)->capabilities.privacy_forces_local);
   EXPECT_EQ((*result)->capabilities.max_context_tokens, 100);
   EXPECT_EQ((*result)->capabilities.max_tool_chain, 0);
   EXPECT_TRUE((*result)->kill_switch);
   EXPECT_TRUE((*result)->shadow);
+  EXPECT_TRUE((*result)->escalate_unknown_tasks);
 }
 
 TEST(LoaderTest, ReduceAndChecksOptions) {

@@ -168,8 +168,7 @@ int free_port() {
   return port;
 }
 
-int http_request(int port, const std::string& method, const std::string& path, const std::string& body,
-                 std::string* response_body) {
+int connect_loopback(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -179,6 +178,13 @@ int http_request(int port, const std::string& method, const std::string& path, c
     close(fd);
     return -1;
   }
+  return fd;
+}
+
+int http_request(int port, const std::string& method, const std::string& path, const std::string& body,
+                 std::string* response_body) {
+  int fd = connect_loopback(port);
+  if (fd < 0) return -1;
   std::ostringstream req;
   req << method << " " << path << " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
       << "Content-Type: application/json\r\nContent-Length: " << body.size() << "\r\n\r\n"

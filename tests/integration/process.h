@@ -37,6 +37,9 @@ class ServerProcess {
 // A free TCP port on 127.0.0.1 (bind port 0, read it, close).
 int free_port();
 
+// A TCP connection to 127.0.0.1:port; the socket, or -1 when it cannot connect.
+int connect_loopback(int port);
+
 // Minimal HTTP/1.1 request over a plain socket for test control endpoints.
 // Returns the status code (-1 when the connection fails) and fills body.
 int http_request(int port, const std::string& method, const std::string& path, const std::string& body,

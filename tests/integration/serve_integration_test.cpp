@@ -3,24 +3,20 @@
 // own process on 127.0.0.1. Every endpoint, failure class and bad input of the server.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
-#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
-#include "process.h"
+#include "serve_client.h"
 
 namespace ladder::testing {
 namespace {
@@ -28,90 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kSource = LADDER_SOURCE_DIR;
-const std::string kLadder = std::string(LADDER_BINARY_DIR) + "/ladder";
-const std::string kModel = kSource + "/models/gemma-3-270m-q4_k_m.gguf";
-const std::string kAdminToken = "admin-token-for-tests";
-const std::string kAliceKey = "sk-alice-test-key";
 const std::string kDependencyLog = "ERROR: No matching distribution found for requests==99.0\n";
-
-struct Response {
-  int status = -1;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-  json json_body() const { return json::parse(body, nullptr, false); }
-  std::string header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
-};
-
-// HTTP/1.1 with headers, Connection: close; decodes a chunked body.
-Response http(int port, const std::string& method, const std::string& path, const std::string& body,
-              const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-  Response r;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return r;
-  }
-  std::ostringstream req;
-  req << method << " " << path << " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
-  for (const auto& [k, v] : headers) req << k << ": " << v << "\r\n";
-  req << "Content-Type: application/json\r\nContent-Length: " << body.size() << "\r\n\r\n" << body;
-  const std::string out = req.str();
-  for (std::size_t off = 0; off < out.size();) {
-    ssize_t n = send(fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    off += static_cast<std::size_t>(n);
-  }
-  std::string raw;
-  char buf[8192];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) raw.append(buf, static_cast<std::size_t>(n));
-  close(fd);
-  auto sep = raw.find("\r\n\r\n");
-  if (raw.size() < 12 || sep == std::string::npos) return r;
-  r.status = std::atoi(raw.substr(9, 3).c_str());
-  std::istringstream hs(raw.substr(0, sep));
-  std::string line;
-  std::getline(hs, line);
-  while (std::getline(hs, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string name = line.substr(0, colon);
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-    r.headers[name] = value;
-  }
-  std::string payload = raw.substr(sep + 4);
-  if (r.header("transfer-encoding") == "chunked") {
-    std::size_t pos = 0;
-    while (pos < payload.size()) {
-      auto eol = payload.find("\r\n", pos);
-      if (eol == std::string::npos) break;
-      std::size_t size = std::stoul(payload.substr(pos, eol - pos), nullptr, 16);
-      if (size == 0) break;
-      r.body += payload.substr(eol + 2, size);
-      pos = eol + 2 + size + 2;
-    }
-  } else {
-    r.body = payload;
-  }
-  return r;
-}
-
-json chat_body(const std::string& model, const std::string& content, json extra = json::object()) {
-  json b = {{"model", model}, {"messages", {{{"role", "user"}, {"content", content}}}}};
-  b.update(extra);
-  return b;
-}
 
 // Data events of an SSE body, in order ("[DONE]" as a string).
 std::vector<json> sse_events(const std::string& body) {
@@ -133,54 +46,6 @@ std::string streamed_text(const std::vector<json>& events) {
       text += e["choices"][0]["delta"]["content"].get<std::string>();
   return text;
 }
-
-// One fake frontier process.
-struct Fake {
-  Fake() : process({"python3", kSource + "/tests/fakes/fake_frontier.py"}) {
-    std::string line = process.read_line(30);
-    if (line.rfind("PORT ", 0) == 0) port = std::stoi(line.substr(5));
-  }
-  void control(const std::string& path, const json& body) {
-    EXPECT_EQ(http_request(port, "POST", path, body.dump(), nullptr), 200) << path;
-  }
-  // Model requests received (health probes excluded).
-  json posts() const {
-    std::string body;
-    http_request(port, "GET", "/_requests", "", &body);
-    json all = json::parse(body), out = json::array();
-    for (auto& r : all)
-      if (r["method"] == "POST") out.push_back(r);
-    return out;
-  }
-  ServerProcess process;
-  int port = 0;
-};
-
-// One `ladder serve` process.
-struct Serve {
-  Serve(const std::vector<std::string>& extra, const std::string& policy) {
-    std::vector<std::string> argv = {kLadder, "serve", "--policy", policy, "--port", "0"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    process = std::make_unique<ServerProcess>(argv);
-    std::string line = process->read_line(180);
-    if (line.rfind("listening on 127.0.0.1:", 0) == 0) port = std::stoi(line.substr(23));
-  }
-  Response get(const std::string& path, const std::string& key = kAliceKey) const {
-    return http(port, "GET", path, "", {{"Authorization", "Bearer " + key}});
-  }
-  Response post(const std::string& path, const json& body, const std::string& key = kAliceKey) const {
-    return http(port, "POST", path, body.dump(), {{"Authorization", "Bearer " + key}});
-  }
-  Response admin(const std::string& path, const json& body) const {
-    return http(port, "POST", path, body.dump(), {{"Authorization", "Bearer " + kAdminToken}});
-  }
-  int pid() const {
-    auto r = http(port, "GET", "/admin/state", "", {{"Authorization", "Bearer " + kAdminToken}});
-    return r.status == 200 ? r.json_body()["pid"].get<int>() : -1;
-  }
-  std::unique_ptr<ServerProcess> process;
-  int port = 0;
-};
 
 class ServeTest : public ::testing::Test {
  protected:
@@ -636,14 +501,7 @@ class ServeLimitsTest : public ::testing::Test {
     fs::create_directories(dir_);
     ASSERT_GT(frontier_.port, 0);
     ASSERT_GT(local_.port, 0);
-    std::string text = example_policy_text(kModel);
-    replace_all(text, "http://127.0.0.1:8089", "http://127.0.0.1:" + std::to_string(frontier_.port));
-    auto start = text.find("  gemma-local:");
-    auto end = text.find("\n  frontier:", start);
-    text.replace(start, end - start,
-                 "  gemma-local:\n    backend: openai\n    base_url: http://127.0.0.1:" + std::to_string(local_.port) +
-                     "\n    model: local-fake\n    connect_timeout_ms: 300\n    retry:\n      max_retries: 0");
-    write_file(dir_ + "/policy.yaml", text);
+    write_file(dir_ + "/policy.yaml", fake_tiers_policy_text(frontier_.port, local_.port));
     serve_ = std::make_unique<Serve>(
         std::vector<std::string>{"--health-interval-ms", "200", "--workers", "1", "--max-queue", "0", "--audit",
                                  dir_ + "/audit.jsonl", "--admin-token-env", "LADDER_TEST_ADMIN"},
