@@ -129,6 +129,15 @@ struct AuditConfig {
   std::string jsonl_path;  // empty: no JSONL sink
   bool store_raw_prompt = false;
   int preview_chars = 240;
+  // on_failure: open (default) answers a request whose record could not be written;
+  // closed refuses it with audit_unavailable (503).
+  bool fail_closed = false;
+};
+
+// `health:` how a backend's health is judged from its calls and probes (src/router/health.h).
+struct HealthConfig {
+  int failures_to_mark_down = 3;  // failed calls or probes in a row that mark a model down
+  int cooldown_ms = 5000;         // while down, one trial call per cool-down (half-open)
 };
 
 // Where decision records are stored beside the JSONL log (docs/store.md).
@@ -177,6 +186,7 @@ struct Config {
   // Compiled macros from macro_files, every status, in file order.
   std::vector<MacroDefinitionPtr> macro_definitions;
   AuditConfig audit;
+  HealthConfig health;
   StoreConfig store;
   CostConfig costs;
   ReleaseGateConfig release_gate;

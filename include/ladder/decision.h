@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ladder/reason.h"
+#include "ladder/status.h"
 
 namespace ladder {
 
@@ -29,6 +30,9 @@ struct ValidatorResult {
   std::string detail;
 };
 
+// Why a model of a tier was not called at all.
+enum class AttemptSkip { kNone, kNotBuilt, kMarkedDown };
+
 struct TierAttempt {
   int tier = 0;
   std::string tier_name;
@@ -36,7 +40,10 @@ struct TierAttempt {
   std::string backend;     // embedded | openai | ollama | anthropic
   std::string model;       // model id/version the backend reported
   bool ok = false;
-  std::string error;  // error name + message when !ok
+  AttemptSkip skipped = AttemptSkip::kNone;
+  // When !ok: the typed failure (code, the backend's full message for the audit and the
+  // log, the upstream's retry-after). Clients see public_attempt_error() instead.
+  Status error;
   double latency_ms = 0.0;
   int attempts = 0;
   int prompt_tokens = 0;
@@ -82,7 +89,10 @@ struct Decision {
   // Under privacy, the rule that would have sent the request up and was overridden.
   std::optional<Reason> kept_local_reason;
   bool frontier_ok = false;  // the escalated call got an answer
-  std::string frontier_error;
+  Status frontier_error;     // the last escalation failure; ok when none
+  // The escalation failed after part of its answer had been streamed to the caller.
+  bool frontier_mid_stream = false;
+  bool escalation_skipped = false;  // RouterOptions::skip_escalation_calls: decided, not called
 
   std::string answer_text;        // final answer given to the caller
   nlohmann::json answer;          // parsed final answer (null when not JSON)

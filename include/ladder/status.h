@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cassert>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,8 @@ enum class ErrorCode {
   kUnauthenticated,   // missing or unknown API key / admin token
   kPermissionDenied,  // authenticated but not allowed (privacy refusal, admin API off)
   kNotImplemented,    // endpoint or feature not wired in this build
+  kNotConfigured,  // the server lacks what a backend needs (an API key's variable unset): 503, not the client's fault
+  kAuditUnavailable,  // the audit record cannot be written and the policy fails closed
   kInternal,          // invariant broken inside ladder
 };
 
@@ -58,9 +61,24 @@ class [[nodiscard]] Status {
   // "name: message", the form printed by the CLI.
   std::string to_string() const;
 
+  // How long the failing side asked callers to wait (an upstream's Retry-After, the
+  // cool-down of a backend marked down); unset for most errors.
+  const std::optional<std::chrono::milliseconds>& retry_after() const { return retry_after_; }
+  Status& set_retry_after(std::optional<std::chrono::milliseconds> delay) {
+    retry_after_ = delay;
+    return *this;
+  }
+  // The same code and retry-after with another message (a prefix added, a key redacted).
+  Status with_message(std::string message) const {
+    Status s(code_, std::move(message));
+    s.retry_after_ = retry_after_;
+    return s;
+  }
+
  private:
   ErrorCode code_ = ErrorCode::kOk;
   std::string message_;
+  std::optional<std::chrono::milliseconds> retry_after_;
 };
 
 inline Status make_error(ErrorCode code, std::string message) { return Status(code, std::move(message)); }

@@ -57,7 +57,7 @@ nlohmann::json tiers_json(const Decision& d, int& prompt_tokens, int& completion
                      {"backend", t.backend},
                      {"model", t.model},
                      {"ok", t.ok},
-                     {"error", t.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.error)},
+                     {"error", t.ok ? nlohmann::json(nullptr) : nlohmann::json(t.error.to_string())},
                      {"latency_ms", t.latency_ms},
                      {"attempts", t.attempts},
                      {"prompt_tokens", t.prompt_tokens},
@@ -73,7 +73,7 @@ nlohmann::json tiers_json(const Decision& d, int& prompt_tokens, int& completion
 }  // namespace
 
 nlohmann::json make_audit_record(const Decision& decision, std::string_view input, const AuditConfig& cfg,
-                                 std::string_view raw_prompt) {
+                                 std::string_view raw_prompt, const nlohmann::json& extra) {
   const Decision& d = decision;
   nlohmann::json record = nlohmann::json::object();
   record["schema_version"] = kSchemaVersion;
@@ -133,13 +133,17 @@ nlohmann::json make_audit_record(const Decision& decision, std::string_view inpu
   record["local_ran"] = d.local_ran;
   record["local_json_valid"] = d.local_json_valid;
   record["frontier_ok"] = d.frontier_ok;
-  record["frontier_error"] = d.frontier_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.frontier_error);
+  record["frontier_error"] =
+      d.frontier_error.ok() ? nlohmann::json(nullptr) : nlohmann::json(d.frontier_error.to_string());
+  if (d.frontier_mid_stream) record["frontier_mid_stream"] = true;
+  if (d.escalation_skipped) record["escalation_skipped"] = true;
   record["label"] = d.label.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.label);
   record["macro"] = d.macro.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.macro);
   record["args"] = d.args;  // grounded in the input; scrubbed like every other string
   record["shadow"] = d.shadow;
   record["shadow_route"] = d.shadow_route ? nlohmann::json(*d.shadow_route) : nlohmann::json(nullptr);
   if (cfg.store_raw_prompt) record["raw_prompt"] = std::string(raw_prompt);
+  if (extra.is_object()) record.update(extra);
 
   scrub_strings(record);
   return record;
@@ -165,6 +169,22 @@ nlohmann::json local_tries_json(const Decision& d) {
     out.push_back(std::move(j));
   }
   return out;
+}
+
+nlohmann::json make_pass_through_record(const PassThroughCall& call, const nlohmann::json& extra) {
+  nlohmann::json record = {{"ts", rfc3339_now()},     {"request_id", call.request_id},
+                           {"route", "pass_through"}, {"model_name", call.model_name},
+                           {"ok", call.outcome.ok()}, {"latency_ms", call.latency_ms}};
+  if (call.outcome.ok()) {
+    record["model"] = call.model;
+    record["prompt_tokens"] = call.prompt_tokens;
+    record["completion_tokens"] = call.completion_tokens;
+  } else {
+    record["error"] = call.outcome.to_string();
+  }
+  if (extra.is_object()) record.update(extra);
+  scrub_strings(record);
+  return record;
 }
 
 }  // namespace ladder

@@ -1,12 +1,14 @@
 // One audit record per decision.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "ladder/config.h"
 #include "ladder/decision.h"
+#include "ladder/status.h"
 
 namespace ladder {
 
@@ -15,8 +17,24 @@ namespace ladder {
 // total_ms, tokens {prompt, completion}, input_sha256, local_answer_sha256,
 // answer_sha256, preview (redacted, at most cfg.preview_chars characters), label, macro,
 // shadow fields. The raw prompt is stored only when cfg.store_raw_prompt.
+// `extra` (an object: the client's name, the request's user and metadata, ...) is merged
+// in before the strings are scrubbed, like every other field.
 nlohmann::json make_audit_record(const Decision& decision, std::string_view input, const AuditConfig& cfg,
-                                 std::string_view raw_prompt = {});
+                                 std::string_view raw_prompt = {}, const nlohmann::json& extra = {});
+
+// One call on a named model with no policy around it (the server's pass-through).
+struct PassThroughCall {
+  std::string request_id;
+  std::string model_name;  // key under models:
+  double latency_ms = 0.0;
+  Status outcome;     // ok, or the failure
+  std::string model;  // as the backend reported it (ok only)
+  int prompt_tokens = 0;
+  int completion_tokens = 0;
+};
+// Its record: route "pass_through", ts, request_id, model_name, ok, latency_ms, model and
+// tokens or error; `extra` merged in; every string scrubbed as in make_audit_record.
+nlohmann::json make_pass_through_record(const PassThroughCall& call, const nlohmann::json& extra = {});
 
 // Each local tier the request was put to: [{tier, tier_name, accepted, reason?,
 // confidence?, label?, macro?}], for the audit record and the decision JSON alike.

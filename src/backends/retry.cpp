@@ -37,14 +37,13 @@ std::chrono::milliseconds RetryPolicy::backoff(int retry) const {
 }
 
 std::optional<std::chrono::milliseconds> RetryPolicy::next_delay(int retry, const Status& failure,
-                                                                 const AttemptHints& hints,
                                                                  std::chrono::milliseconds remaining) const {
   if (failure.ok() || !failure.retryable()) return std::nullopt;
   if (retry > config_.max_retries) return std::nullopt;
   std::chrono::milliseconds delay;
-  if (hints.retry_after) {
-    if (hints.retry_after->count() > config_.max_backoff_ms) return std::nullopt;
-    delay = *hints.retry_after;
+  if (const auto& hint = failure.retry_after()) {
+    if (hint->count() > config_.max_backoff_ms) return std::nullopt;
+    delay = *hint;
   } else {
     delay = backoff(retry);
   }

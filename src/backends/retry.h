@@ -3,9 +3,10 @@
 //
 // Delay before retry k (1-based): min(initial * 2^(k-1), max_backoff) scaled by
 // (1 + jitter * u), u uniform in [-1, 1]. A Retry-After hint from the upstream replaces
-// the computed delay; a hint longer than max_backoff_ms ends the retries at once (the
-// upstream asked for a longer pause than this request may spend waiting). No retry
-// starts when its delay would end past the overall deadline.
+// the computed delay (the failure carries it: Status::retry_after()); a hint longer than
+// max_backoff_ms ends the retries at once (the upstream asked for a longer pause than
+// this request may spend waiting). No retry starts when its delay would end past the
+// overall deadline.
 #pragma once
 
 #include <chrono>
@@ -22,11 +23,6 @@ using SleepFn = std::function<void(std::chrono::milliseconds)>;
 // Returns a value uniform in [-1, 1].
 using JitterFn = std::function<double()>;
 
-// What one attempt reports besides its result: an upstream's Retry-After, if any.
-struct AttemptHints {
-  std::optional<std::chrono::milliseconds> retry_after;
-};
-
 class RetryPolicy {
  public:
   // Empty sleep / jitter functions mean the real ones (std::this_thread::sleep_for and
@@ -38,28 +34,28 @@ class RetryPolicy {
   // Delay before retry number `retry` (1-based) without a Retry-After hint.
   std::chrono::milliseconds backoff(int retry) const;
 
-  // Decides whether retry number `retry` may run after `failure`; when yes, returns
-  // the delay to wait first. `remaining` is the time left before the overall deadline.
-  std::optional<std::chrono::milliseconds> next_delay(int retry, const Status& failure, const AttemptHints& hints,
+  // Decides whether retry number `retry` may run after `failure` (its retry_after the
+  // upstream's hint); when yes, returns the delay to wait first. `remaining` is the time
+  // left before the overall deadline.
+  std::optional<std::chrono::milliseconds> next_delay(int retry, const Status& failure,
                                                       std::chrono::milliseconds remaining) const;
 
   void sleep(std::chrono::milliseconds delay) const { sleep_(delay); }
 
-  // Runs `attempt` (signature Result<T>(AttemptHints&)) until it succeeds, fails with a
+  // Runs `attempt` (signature Result<T>()) until it succeeds, fails with a
   // non-retryable code, or retries run out. `attempts` receives the number of tries.
   template <typename T, typename F>
   Result<T> run(F&& attempt, int* attempts,
                 std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max()) const {
     int tries = 0;
     for (int retry = 1;; ++retry) {
-      AttemptHints hints;
       ++tries;
-      Result<T> result = attempt(hints);
+      Result<T> result = attempt();
       if (result.ok()) {
         if (attempts != nullptr) *attempts = tries;
         return result;
       }
-      auto delay = next_delay(retry, result.status(), hints, remaining(deadline));
+      auto delay = next_delay(retry, result.status(), remaining(deadline));
       if (!delay) {
         if (attempts != nullptr) *attempts = tries;
         return result;

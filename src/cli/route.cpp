@@ -46,10 +46,11 @@ int run_route(const RouteArgs& args) {
     if (!d.reason_detail.empty()) std::cout << "why:      " << d.reason_detail << "\n";
     if (d.local_ran) std::cout << "local:    " << d.local_answer_text << "\n";
     if (d.confidence) std::cout << "confidence: " << *d.confidence << "\n";
-    if (d.route == "frontier" && !d.frontier_ok) std::cout << "frontier: unanswered (" << d.frontier_error << ")\n";
+    if (d.route == "frontier" && !d.frontier_ok)
+      std::cout << "frontier: unanswered (" << d.frontier_error.to_string() << ")\n";
     for (const auto& t : d.tiers)
       std::cout << "tier " << t.tier << " " << t.tier_name << ": " << t.model_name << " [" << t.backend << "] "
-                << (t.ok ? "ok" : t.error) << " " << t.latency_ms << " ms\n";
+                << (t.ok ? "ok" : t.error.to_string()) << " " << t.latency_ms << " ms\n";
     std::cout << "request:  " << d.request_id << ", " << d.total_ms << " ms\n";
   }
   // A refused request (privacy) or an escalation nobody answered is not a success.

@@ -145,10 +145,11 @@ int run_run(const RunArgs& a) {
       if (!d.reason_detail.empty()) std::cout << "why:      " << d.reason_detail << "\n";
     }
     if (macro_id.empty()) {
-      std::string why = d.route == "refused"
-                            ? "refused: the request must stay local and a rule wants it escalated"
-                            : (d.frontier_ok ? "the frontier named no macro"
-                                             : "escalated; the frontier did not answer (" + d.frontier_error + ")");
+      std::string why =
+          d.route == "refused"
+              ? "refused: the request must stay local and a rule wants it escalated"
+              : (d.frontier_ok ? "the frontier named no macro"
+                               : "escalated; the frontier did not answer (" + d.frontier_error.to_string() + ")");
       if (a.json) {
         out["status"] = d.route == "refused" ? "refused" : "escalated";
         out["detail"] = why;

@@ -38,7 +38,7 @@ constexpr int kIntMax = std::numeric_limits<int>::max();
 const std::vector<std::string> kTopKeys = {"version",      "models",      "tiers",       "tasks",       "hard_stops",
                                            "capabilities", "kill_switch", "shadow",      "audit",       "store",
                                            "costs",        "macros",      "macros_file", "macro_files", "release_gate",
-                                           "escalate_unknown_tasks"};
+                                           "escalate_unknown_tasks", "health"};
 const std::vector<std::string> kBackends = {"embedded", "openai", "ollama", "anthropic"};
 const std::vector<std::string> kEmbeddedKeys = {"backend", "path",       "context_size",
                                                 "threads", "batch_size", "calibration_file"};
@@ -102,6 +102,7 @@ class PolicyParser {
                    std::map<std::string, std::string>& ids);
   void parse_capabilities(const At& at, CapabilityConfig& caps);
   void parse_audit(const At& at, AuditConfig& audit);
+  void parse_health(const At& at, HealthConfig& health);
   void parse_store(const At& at, StoreConfig& store);
   void parse_costs(const At& at, Config& config);
   void parse_release_gate(const At& at, ReleaseGateConfig& gate);
@@ -170,6 +171,7 @@ void PolicyParser::parse(const At& root, Config& config) {
   set_bool(*f, "shadow", config.shadow);
   set_bool(*f, "escalate_unknown_tasks", config.escalate_unknown_tasks);
   if (f->count("audit")) parse_audit(f->at("audit"), config.audit);
+  if (f->count("health")) parse_health(f->at("health"), config.health);
   if (f->count("store")) parse_store(f->at("store"), config.store);
   if (f->count("costs")) parse_costs(f->at("costs"), config);
   if (f->count("release_gate")) parse_release_gate(f->at("release_gate"), config.release_gate);
@@ -592,13 +594,28 @@ void PolicyParser::parse_capabilities(const At& at, CapabilityConfig& caps) {
 }
 
 void PolicyParser::parse_audit(const At& at, AuditConfig& audit) {
-  auto f = r_.fields(at, {"jsonl", "store_raw_prompt", "preview_chars"});
+  auto f = r_.fields(at, {"jsonl", "store_raw_prompt", "preview_chars", "on_failure"});
   if (!f) return;
   if (f->count("jsonl")) {
     if (auto p = r_.get_string(f->at("jsonl"))) audit.jsonl_path = resolve_path(base_dir_, *p);
   }
   set_bool(*f, "store_raw_prompt", audit.store_raw_prompt);
   set_int(*f, "preview_chars", audit.preview_chars, 0, 240);
+  std::string on_failure = "open";
+  set_string(*f, "on_failure", on_failure);
+  if (on_failure == "open" || on_failure == "closed") {
+    audit.fail_closed = on_failure == "closed";
+  } else {
+    r_.error(f->at("on_failure").line, f->at("on_failure").path,
+             "expected one of open, closed, got " + quote(on_failure));
+  }
+}
+
+void PolicyParser::parse_health(const At& at, HealthConfig& health) {
+  auto f = r_.fields(at, {"failures_to_mark_down", "cooldown_ms"});
+  if (!f) return;
+  set_int(*f, "failures_to_mark_down", health.failures_to_mark_down, 1, 1000);
+  set_int(*f, "cooldown_ms", health.cooldown_ms, 0, 3600000);
 }
 
 void PolicyParser::parse_store(const At& at, StoreConfig& store) {

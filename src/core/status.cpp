@@ -30,6 +30,8 @@ constexpr std::array kTable = {
     Row{ErrorCode::kUnauthenticated, {"unauthenticated", 401, false, LogLevel::kInfo}},
     Row{ErrorCode::kPermissionDenied, {"permission_denied", 403, false, LogLevel::kInfo}},
     Row{ErrorCode::kNotImplemented, {"not_implemented", 501, false, LogLevel::kInfo}},
+    Row{ErrorCode::kNotConfigured, {"not_configured", 503, false, LogLevel::kError}},
+    Row{ErrorCode::kAuditUnavailable, {"audit_unavailable", 503, false, LogLevel::kError}},
     Row{ErrorCode::kInternal, {"internal", 500, false, LogLevel::kError}},
 };
 

@@ -14,6 +14,7 @@
 #include "ladder/utf8.h"
 #include "policy/hard_stops.h"
 #include "router/fitted_calibration.h"
+#include "router/decision_json.h"
 #include "router/grammar.h"
 #include "router/input_reduction.h"
 #include "router/prompt.h"
@@ -67,6 +68,13 @@ bool climbs_locally(Reason r) {
   }
 }
 
+// The reason detail of a local tier that gave no answer: its last attempt in words a
+// client may read (the backend's own message stays in the tiers of the audit record).
+std::string local_failure_detail(const Decision& d, const Status& failure) {
+  if (!d.tiers.empty() && !d.tiers.back().ok) return public_attempt_error(d.tiers.back());
+  return std::string(error_name(failure.code()));
+}
+
 class DroppingSink : public AuditSink {
  public:
   Status write(const nlohmann::json&) override { return {}; }
@@ -116,7 +124,9 @@ Result<std::unique_ptr<Router>> Router::create(ConfigPtr config, std::unique_ptr
       auto backend = router->options_.backend_factory(it->second);
       if (backend.ok()) {
         router->backends_[name] = std::move(backend).value();
-        router->healthy_[name].store(true);
+        router->health_[name] = std::make_unique<BackendHealth>(router->config_->health);
+        // A slow in-process model is busy, not gone: only its probe (model loaded) counts.
+        if (it->second.backend == "embedded") router->probe_only_.insert(name);
       } else {
         spdlog::warn("model '{}' unavailable: {}", name, backend.status().to_string());
         router->backend_errors_[name] = backend.status();
@@ -153,29 +163,79 @@ Status Router::check_health(const std::string& model_name) {
                                         : make_error(ErrorCode::kNotFound, "no model '" + model_name + "'");
   }
   Status status = bit->second->health();
-  healthy_.at(model_name).store(status.ok());
+  record_health(model_name, status, /*probe=*/true);
   return status;
 }
 
+void Router::record_health(const std::string& model_name, const Status& outcome, bool probe) {
+  auto it = health_.find(model_name);
+  if (it == health_.end() || (!probe && probe_only_.count(model_name))) return;
+  const BackendHealth::Change change = it->second->record(outcome);
+  if (change == BackendHealth::Change::kNone) return;
+  const bool up = change == BackendHealth::Change::kMarkedUp;
+  if (up) {
+    spdlog::info("model '{}' is up again", model_name);
+  } else {
+    spdlog::warn("model '{}' marked down after {} failures in a row; last: {}", model_name,
+                 it->second->consecutive_failures(), outcome.to_string());
+  }
+  if (options_.on_health_change) options_.on_health_change(model_name, up, outcome);
+}
+
 bool Router::healthy(const std::string& model_name) const {
-  auto it = healthy_.find(model_name);
-  return it != healthy_.end() && it->second.load();
+  auto it = health_.find(model_name);
+  return it != health_.end() && it->second->up();
+}
+
+ErrorCode Router::last_failure(const std::string& model_name) const {
+  auto it = health_.find(model_name);
+  return it == health_.end() ? ErrorCode::kOk : it->second->last_failure();
+}
+
+Status Router::admit(const std::string& model_name, AttemptSkip& skip) {
+  skip = AttemptSkip::kNone;
+  if (!backends_.count(model_name)) {
+    skip = AttemptSkip::kNotBuilt;
+    auto eit = backend_errors_.find(model_name);
+    return eit != backend_errors_.end() ? eit->second
+                                        : make_error(ErrorCode::kUnavailable, "model '" + model_name + "' not built");
+  }
+  BackendHealth& health = *health_.at(model_name);
+  const BackendHealth::Admission admission = health.admit();
+  if (admission.allowed) return {};
+  skip = AttemptSkip::kMarkedDown;
+  Status refused =
+      make_error(ErrorCode::kUnavailable,
+                 "model '" + model_name + "' is marked down after " + std::to_string(health.consecutive_failures()) +
+                     " failures in a row (last: " + std::string(error_name(health.last_failure())) +
+                     "); next trial in " + std::to_string(admission.retry_in.count()) + " ms");
+  refused.set_retry_after(admission.retry_in);
+  return refused;
 }
 
 Result<GenerationResult> Router::generate_direct(const std::string& model_name, const GenerationRequest& request,
                                                  const DeltaFn* on_delta) {
-  auto bit = backends_.find(model_name);
-  if (bit == backends_.end()) {
-    auto eit = backend_errors_.find(model_name);
-    return eit != backend_errors_.end() ? eit->second
-                                        : make_error(ErrorCode::kNotFound, "no model '" + model_name + "'");
-  }
-  if (!healthy(model_name))
-    return make_error(ErrorCode::kUnavailable, "model '" + model_name + "' failed its last health check");
-  return on_delta ? bit->second->generate_stream(request, *on_delta) : bit->second->generate(request);
+  if (!backends_.count(model_name) && !backend_errors_.count(model_name))
+    return make_error(ErrorCode::kNotFound, "no model '" + model_name + "'");
+  AttemptSkip skip;
+  if (Status refused = admit(model_name, skip); !refused.ok()) return refused;
+  Backend& backend = *backends_.at(model_name);
+  auto result = on_delta ? backend.generate_stream(request, *on_delta) : backend.generate(request);
+  record_health(model_name, result.status(), /*probe=*/false);
+  return result;
 }
 
-Status Router::write_audit(const nlohmann::json& record) { return audit_->write(record); }
+Status Router::write_audit(const nlohmann::json& record) {
+  Status written = audit_->write(record);
+  if (written.ok()) return written;
+  const auto id = record.find("request_id");
+  spdlog::error("audit write failed for {}: {}", id != record.end() && id->is_string() ? id->get<std::string>() : "",
+                written.to_string());
+  if (!config_->audit.fail_closed) return {};
+  return make_error(ErrorCode::kAuditUnavailable,
+                    "the audit record of this request could not be written, and the policy answers no request "
+                    "without one (audit.on_failure: closed)");
+}
 
 Result<GenerationResult> Router::generate_on_tier(std::size_t tier_index, const GenerationRequest& req, Decision& d,
                                                   const DeltaFn* on_delta, bool* streamed) {
@@ -188,32 +248,31 @@ Result<GenerationResult> Router::generate_on_tier(std::size_t tier_index, const 
     attempt.model_name = name;
     auto mit = config_->models.find(name);
     if (mit != config_->models.end()) attempt.backend = mit->second.backend;
-    auto bit = backends_.find(name);
-    if (bit == backends_.end()) {
-      auto eit = backend_errors_.find(name);
-      last = eit != backend_errors_.end() ? eit->second
-                                          : make_error(ErrorCode::kUnavailable, "model '" + name + "' not built");
-      attempt.error = last.to_string();
+    if (Status refused = admit(name, attempt.skipped); !refused.ok()) {
+      last = refused;
+      attempt.error = std::move(refused);
       d.tiers.push_back(std::move(attempt));
       continue;
     }
-    if (!healthy(name)) {
-      last = make_error(ErrorCode::kUnavailable, "model '" + name + "' failed its last health check");
-      attempt.error = last.to_string();
-      d.tiers.push_back(std::move(attempt));
-      continue;
-    }
+    Backend& backend = *backends_.at(name);
     auto t0 = Clock::now();
     bool delivered = false;
-    auto result = on_delta ? bit->second->generate_stream(req,
-                                                          [&](std::string_view delta) {
-                                                            delivered = true;
-                                                            return (*on_delta)(delta);
-                                                          })
-                           : bit->second->generate(req);
+    auto result = on_delta ? backend.generate_stream(req,
+                                                     [&](std::string_view delta) {
+                                                       delivered = true;
+                                                       return (*on_delta)(delta);
+                                                     })
+                           : backend.generate(req);
     if (streamed) *streamed = delivered;
     attempt.latency_ms = ms_since(t0);
-    attempt.model = bit->second->model();
+    attempt.model = backend.model();
+    if (!result.ok()) {
+      // The whole message (URLs, the upstream's words) goes to the log and the audit
+      // record; clients read public_attempt_error().
+      spdlog::warn("{}: model '{}' of tier '{}' failed: {}", d.request_id, name, tier.name,
+                   result.status().to_string());
+    }
+    record_health(name, result.status(), /*probe=*/false);
     if (result.ok()) {
       attempt.ok = true;
       attempt.attempts = result->attempts;
@@ -225,7 +284,7 @@ Result<GenerationResult> Router::generate_on_tier(std::size_t tier_index, const 
       return result;
     }
     last = result.status();
-    attempt.error = last.to_string();
+    attempt.error = last;
     d.tiers.push_back(std::move(attempt));
     if (delivered) return last;  // part of the answer reached the caller: no fallback
   }
@@ -294,7 +353,7 @@ void Router::run_classify_like(const TaskConfig& task, const std::string& input,
       [&](std::string_view cf) { return render_task_prompt(task, cf) + " " + prefix; }, d);
   if (!gen.ok()) {
     out.reason = Reason::kLocalUnavailable;
-    out.detail = gen.status().to_string();
+    out.detail = local_failure_detail(d, gen.status());
     return;
   }
   d.local_ran = true;
@@ -347,7 +406,7 @@ void Router::run_route_macro(const TaskConfig& task, const std::string& input, D
       [&](std::string_view cf) { return render_macro_choice_prompt(task, macros, cf) + " " + prefix; }, d);
   if (!pick.ok()) {
     out.reason = Reason::kLocalUnavailable;
-    out.detail = pick.status().to_string();
+    out.detail = local_failure_detail(d, pick.status());
     return;
   }
   d.local_ran = true;
@@ -393,7 +452,7 @@ void Router::run_route_macro(const TaskConfig& task, const std::string& input, D
   auto args = generate_on_tier(out.tier, fill, d);
   if (!args.ok()) {
     out.reason = Reason::kLocalUnavailable;
-    out.detail = args.status().to_string();
+    out.detail = local_failure_detail(d, args.status());
     return;
   }
   d.local_answer_text = pick->text + "\n" + args->text;
@@ -515,17 +574,22 @@ constexpr int kUnknownTaskMaxTokens = 1024;
 void Router::escalate(const TaskConfig* task, const RouteRequest& req, Decision& d, std::size_t from_tier) {
   d.route = "frontier";
   if (options_.skip_escalation_calls) {
-    d.frontier_error = "escalation call skipped";
+    d.escalation_skipped = true;
     return;
   }
   auto t0 = Clock::now();
   const nlohmann::json* schema = nullptr;
   if (task && task->output_schema) schema = &*task->output_schema;
   const std::string reason = d.reason ? std::string(reason_name(*d.reason)) : "";
-  // Secrets never leave in a packet: the frontier gets the input with tokens masked.
-  // A reduced input goes up reduced: the frontier reads the decisive lines, not the whole log.
-  nlohmann::json packet = escalation_packet(task, req.task, redact_secrets(d.reduction ? d.reduction->text : req.input),
-                                            redact_secrets(d.local_answer_text), reason, schema);
+  // Secrets never leave in a packet: the frontier gets every client-supplied string (the
+  // task name too) with tokens masked. A reduced input goes up reduced: the frontier
+  // reads the decisive lines, not the whole log.
+  nlohmann::json packet =
+      escalation_packet(task, redact_secrets(req.task), redact_secrets(d.reduction ? d.reduction->text : req.input),
+                        redact_secrets(d.local_answer_text), reason, schema);
+  if (from_tier + 1 >= config_->tiers.size())
+    d.frontier_error =
+        make_error(ErrorCode::kUnavailable, "the policy has no tier above '" + config_->tiers.at(from_tier).name + "'");
   if (d.reduction) describe_reduction(packet, *d.reduction);
   for (std::size_t tier = from_tier + 1; tier < config_->tiers.size(); ++tier) {
     GenerationRequest up;
@@ -540,16 +604,16 @@ void Router::escalate(const TaskConfig* task, const RouteRequest& req, Decision&
     bool streamed = false;
     auto gen = generate_on_tier(tier, up, d, req.on_delta ? &req.on_delta : nullptr, &streamed);
     if (!gen.ok()) {
-      d.frontier_error = gen.status().to_string();
+      d.frontier_error = gen.status();
       if (streamed) {
         // Part of the answer is already with the caller: no other tier may answer.
-        d.frontier_error = "mid_stream: " + d.frontier_error;
+        d.frontier_mid_stream = true;
         break;
       }
       continue;
     }
     d.frontier_ok = true;
-    d.frontier_error.clear();
+    d.frontier_error = Status();
     d.answer_text = gen->text;
     try {
       d.answer = nlohmann::json::parse(gen->text);
@@ -648,10 +712,8 @@ Result<Decision> Router::route(const RouteRequest& req) {
   }
   d.total_ms = ms_since(t_start);
 
-  nlohmann::json record = make_audit_record(d, req.input, config_->audit, last_prompt);
-  if (req.audit_fields.is_object()) record.update(req.audit_fields);
-  Status written = audit_->write(record);
-  if (!written.ok()) spdlog::error("audit write failed for {}: {}", d.request_id, written.to_string());
+  const nlohmann::json record = make_audit_record(d, req.input, config_->audit, last_prompt, req.audit_fields);
+  if (Status written = write_audit(record); !written.ok()) return written;
   return d;
 }
 

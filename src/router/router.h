@@ -2,13 +2,13 @@
 // accept, or escalate one tier at a time with a stated reason. Every decision is audited.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +20,7 @@
 #include "ladder/validator.h"
 #include "policy/gates.h"
 #include "router/calibration.h"
+#include "router/health.h"
 
 namespace ladder {
 
@@ -34,7 +35,7 @@ struct RouteRequest {
   std::optional<bool> shadow;
   // When set, an escalated answer is streamed through it (generate_stream). A failure
   // before the first delta falls back to the next model or tier; a failure after it ends
-  // the escalation with frontier_error starting "mid_stream: ".
+  // the escalation (Decision::frontier_mid_stream).
   DeltaFn on_delta;
   std::chrono::milliseconds inter_token_timeout{0};  // streaming only; 0: no limit
   // The caller's limits for an escalation call (a chat request's max_tokens and
@@ -42,7 +43,8 @@ struct RouteRequest {
   // the task's own settings (greedy decoding, which its confidence is read from).
   std::optional<int> max_tokens;
   std::optional<double> temperature;
-  // Extra fields merged into the audit record (e.g. the client's name).
+  // Extra fields merged into the audit record (the client's name, the request's user and
+  // metadata); scrubbed like the rest of the record.
   nlohmann::json audit_fields;
 };
 
@@ -53,6 +55,9 @@ struct RouterOptions {
   // Do not call tiers above 0: the decision to escalate is recorded, the call skipped
   // (eval runs without a frontier).
   bool skip_escalation_calls = false;
+  // Called when a model is marked down or up again (from the thread whose call or probe
+  // flipped it); `last` is the outcome that did.
+  std::function<void(const std::string& model_name, bool up, const Status& last)> on_health_change;
 };
 
 class Router {
@@ -65,7 +70,8 @@ class Router {
   ~Router();
 
   // A decision for every well-formed request; an error only for input that cannot be
-  // routed at all (invalid UTF-8, empty input).
+  // routed at all (invalid UTF-8, empty input), or kAuditUnavailable when its record
+  // could not be written and the policy fails closed (audit.on_failure: closed).
   Result<Decision> route(const RouteRequest& request);
 
   const Config& config() const { return *config_; }
@@ -78,16 +84,22 @@ class Router {
   int local_parallelism() const;
   // Every model named in a tier, built or not.
   std::vector<std::string> model_names() const;
-  // Runs the model's health() and remembers the outcome: a model that failed its last
-  // check is skipped (its tier escalates with local_unavailable) until one passes.
-  // Thread-safe.
+  // Runs the model's health() probe and feeds its outcome to the model's health, as every
+  // real call does (router/health.h): a model marked down is skipped (its tier escalates
+  // with local_unavailable) until a trial call or a probe succeeds. Thread-safe.
   Status check_health(const std::string& model_name);
+  // Built and not marked down.
   bool healthy(const std::string& model_name) const;
+  // The code of the last failure that counted against a built model (kOk when none).
+  ErrorCode last_failure(const std::string& model_name) const;
   // One call on a named model with no policy around it (the server's pass-through);
-  // streams through on_delta when given. Skips unhealthy models (kUnavailable).
+  // streams through on_delta when given. A model marked down is not called
+  // (kUnavailable with the time to its next trial as retry_after).
   Result<GenerationResult> generate_direct(const std::string& model_name, const GenerationRequest& request,
                                            const DeltaFn* on_delta = nullptr);
-  // Appends one record to the router's audit sink (pass-through records).
+  // Appends one record to the router's audit sink (pass-through and macro-run records
+  // too). A failed write is logged; it is the caller's error (kAuditUnavailable) only
+  // when the policy fails closed (audit.on_failure: closed), else ok.
   Status write_audit(const nlohmann::json& record);
 
  private:
@@ -127,8 +139,16 @@ class Router {
   std::unique_ptr<HardStopScanner> scanner_;
   std::map<std::string, std::unique_ptr<Backend>> backends_;
   std::map<std::string, Status> backend_errors_;
-  // Outcome of the last health check per built backend (keys fixed at construction).
-  std::map<std::string, std::atomic<bool>> healthy_;
+  // Health per built backend (keys fixed at construction; each guards its own state).
+  std::map<std::string, std::unique_ptr<BackendHealth>> health_;
+  // Feeds one outcome (a probe's or a call's) to the model's health and reports a change.
+  void record_health(const std::string& model_name, const Status& outcome, bool probe);
+  // In-process models (backend: embedded), judged by their probes only (keys fixed at
+  // construction).
+  std::set<std::string> probe_only_;
+  // Why the model cannot be called now (not built; marked down with no trial due: then
+  // kUnavailable with retry_after), or ok. Sets `skip` to match.
+  Status admit(const std::string& model_name, AttemptSkip& skip);
   std::unique_ptr<AuditSink> audit_;
   RouterOptions options_;
   ChoicePriors priors_;  // content-free priors per task and choice key

@@ -58,7 +58,9 @@ Task<Reply> native_route(ServerContext& ctx, const Request& req, const ClientIde
   const auto& outcome = *job->routed;
   if (!outcome.ok()) co_return error_reply(outcome.status(), "input");
   const Decision& d = outcome->decision;
-  Reply r = json_reply(200, {{"answer", d.answer}, {"answer_text", d.answer_text}, {"decision", decision_to_json(d)}});
+  Reply r = json_reply(
+      200,
+      {{"answer", d.answer}, {"answer_text", d.answer_text}, {"decision", decision_to_json(d, ErrorDetail::kPublic)}});
   add_decision_headers(r, d);
   co_return r;
 }
@@ -105,6 +107,11 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, Connection& conn
       co_return co_await send_reply(ctx, conn, req, error_reply(s, model_names_task ? "model" : "ladder.task"));
   }
 
+  // What the client says about itself goes to the audit record (scrubbed there).
+  json audit_fields = json::object();
+  if (chat.user) audit_fields["user"] = *chat.user;
+  if (!chat.metadata.is_null()) audit_fields["metadata"] = chat.metadata;
+
   auto job = make_job(co_await asio::this_coro::executor);
   DeltaFn on_delta;
   if (chat.stream)
@@ -124,6 +131,7 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, Connection& conn
     rr.temperature = chat.temperature;
     rr.on_delta = on_delta;
     rr.inter_token_timeout = ctx.opt.inter_token_timeout;
+    rr.audit_fields = audit_fields;
     accepted = ctx.submit(job, [&ctx, job, router, rr = std::move(rr), client]() mutable {
       job->routed = ctx.gw.route(router, std::move(rr), client);
     });
@@ -135,9 +143,11 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, Connection& conn
     g.want_logprobs = false;
     g.timeout = std::chrono::milliseconds(router->config().models.at(model_name).request_timeout_ms);
     g.inter_token_timeout = ctx.opt.inter_token_timeout;
-    accepted = ctx.submit(job, [&ctx, job, router, g = std::move(g), on_delta, model_name, request_id, client] {
-      job->passed = ctx.gw.pass_through(router, model_name, g, on_delta ? &on_delta : nullptr, request_id, client);
-    });
+    accepted =
+        ctx.submit(job, [&ctx, job, router, g = std::move(g), on_delta, model_name, request_id, client, audit_fields] {
+          job->passed = ctx.gw.pass_through(router, model_name, g, on_delta ? &on_delta : nullptr, request_id, client,
+                                            audit_fields);
+        });
   }
   if (!accepted) co_return co_await send_reply(ctx, conn, req, ctx.queue_full());
 
@@ -198,7 +208,7 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, Connection& conn
         }
       if (chat.stream) {
         for (const auto& t : d.tiers)
-          if (t.tier > 0 && !t.ok && d.frontier_ok)
+          if (t.tier > 0 && !t.ok && t.skipped == AttemptSkip::kNone && d.frontier_ok)
             ctx.gw.metrics().add("ladder_stream_failures_total", {{"class", "before_first_token"}});
       }
     }

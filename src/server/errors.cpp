@@ -1,5 +1,8 @@
 #include "server/errors.h"
 
+#include <algorithm>
+#include <chrono>
+
 namespace ladder::server {
 
 std::string_view openai_error_type(ErrorCode code) {
@@ -28,31 +31,16 @@ ApiError make_api_error(const Status& status, std::string_view param, std::optio
   ApiError e;
   e.http_status = error_info(code).http_status;
   e.retry_after_s = retry_after_s;
+  if (!e.retry_after_s && status.retry_after()) {
+    const auto seconds = std::chrono::ceil<std::chrono::seconds>(*status.retry_after()).count();
+    e.retry_after_s = static_cast<int>(std::clamp<long long>(seconds, 0, 86400));
+  }
   e.body = {{"error",
              {{"message", status.message()},
               {"type", openai_error_type(code)},
               {"param", param.empty() ? nlohmann::json() : nlohmann::json(std::string(param))},
               {"code", error_name(code)}}}};
   return e;
-}
-
-ErrorCode code_from_message(std::string_view text) {
-  for (int c = static_cast<int>(ErrorCode::kInvalidArgument); c <= static_cast<int>(ErrorCode::kInternal); ++c) {
-    const auto code = static_cast<ErrorCode>(c);
-    const std::string_view name = error_name(code);
-    if (text.size() > name.size() && text.substr(0, name.size()) == name && text[name.size()] == ':') return code;
-  }
-  return ErrorCode::kUnavailable;
-}
-
-std::string strip_code_prefix(std::string_view text) {
-  const ErrorCode code = code_from_message(text);
-  const std::string_view name = error_name(code);
-  if (text.substr(0, name.size()) == name && text.size() > name.size() + 1 && text[name.size()] == ':') {
-    text.remove_prefix(name.size() + 1);
-    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  }
-  return std::string(text);
 }
 
 }  // namespace ladder::server

@@ -1,7 +1,8 @@
 // The one error funnel of the HTTP layer: every failure a client sees is a Status from
 // the error table, rendered in OpenAI's error shape
 //   {"error": {"message", "type", "param", "code"}}
-// with the table's HTTP status; `code` is the table's stable name.
+// with the table's HTTP status; `code` is the table's stable name. Errors arrive typed
+// (a Status): nothing here reads a code back out of a message.
 #pragma once
 
 #include <optional>
@@ -24,13 +25,9 @@ struct ApiError {
 // permission_error, not_found_error, rate_limit_error, not_implemented, api_error.
 std::string_view openai_error_type(ErrorCode code);
 
+// Retry-After: `retry_after_s` when given, else the status's own retry_after (an
+// upstream's Retry-After, a backend's cool-down) in whole seconds, rounded up.
 ApiError make_api_error(const Status& status, std::string_view param = {},
                         std::optional<int> retry_after_s = std::nullopt);
-
-// The code whose stable name starts `text` ("unavailable: ..."); kUnavailable when none.
-ErrorCode code_from_message(std::string_view text);
-
-// Message without its leading "<code name>: ".
-std::string strip_code_prefix(std::string_view text);
 
 }  // namespace ladder::server

@@ -4,8 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <set>
 
+#include "audit/record.h"
 #include "config/loader.h"
+#include "router/decision_json.h"
 #include "server/errors.h"
 #include "server/task_classifier.h"
 #include "store/jsonl_sink.h"
@@ -24,14 +28,22 @@ double backend_ms_of(const Decision& d) {
   return std::max(tiers, stages);
 }
 
-std::string now_iso8601() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+// A tier's model whose API key variable is unset fails every call with not_configured:
+// say so when the policy starts serving, not at the first escalation.
+void warn_missing_api_keys(const Config& config) {
+  std::set<std::string> seen;
+  for (const auto& tier : config.tiers) {
+    for (const auto& name : tier.models) {
+      auto m = config.models.find(name);
+      if (m == config.models.end() || m->second.api_key_env.empty() || !seen.insert(name).second) continue;
+      const char* key = std::getenv(m->second.api_key_env.c_str());
+      if (key == nullptr || *key == '\0')
+        spdlog::warn(
+            "model '{}' of tier '{}': environment variable {} (its api_key_env) is not set; its calls fail "
+            "with not_configured (503) until it is",
+            name, tier.name, m->second.api_key_env);
+    }
+  }
 }
 
 }  // namespace
@@ -58,6 +70,7 @@ Gateway::~Gateway() {
 Result<std::shared_ptr<Router>> Gateway::build_router() {
   auto config = load_policy_file(options_.policy_path);
   if (!config.ok()) return config.status();
+  warn_missing_api_keys(**config);
   AuditConfig audit = (*config)->audit;
   if (!options_.audit_path.empty()) audit.jsonl_path = options_.audit_path;
   if (audit.jsonl_path.empty()) audit.jsonl_path = "ladder-audit.jsonl";
@@ -72,6 +85,10 @@ Result<std::shared_ptr<Router>> Gateway::build_router() {
     if (!backend.ok())
       failures += (failures.empty() ? "" : "; ") + ("model '" + m.name + "': " + backend.status().message());
     return backend;
+  };
+  // Real traffic moves a model's health as probes do; the gauge follows either.
+  ro.on_health_change = [this](const std::string& model, bool up, const Status&) {
+    metrics_.set("ladder_backend_healthy", {{"model", model}}, up ? 1.0 : 0.0);
   };
   auto observed = observe_writes(std::move(sink).value(), [this](bool ok) {
     audit_failing_.store(!ok);
@@ -131,7 +148,9 @@ Result<RoutedOutcome> Gateway::route(const std::shared_ptr<Router>& router, Rout
     if (admin_.kill_all || admin_.kill_tasks.count(request.task)) request.options.force_frontier = true;
     if (admin_.shadow) request.shadow = admin_.shadow;
   }
-  request.audit_fields = {{"client", client.name}, {"via", "server"}};
+  if (!request.audit_fields.is_object()) request.audit_fields = nlohmann::json::object();
+  request.audit_fields["client"] = client.name;
+  request.audit_fields["via"] = "server";
   auto decision = router->route(request);
   if (!decision.ok()) return decision.status();
   RoutedOutcome out{std::move(decision).value(), 0.0};
@@ -155,8 +174,7 @@ void Gateway::record_decision(const Decision& d) {
     metrics_.observe("ladder_backend_duration_seconds", {{"model", t.model_name}}, t.latency_ms / 1000.0);
     if (t.ok) record_tokens(t.model_name, t.prompt_tokens, t.completion_tokens, t.cached_prompt_tokens);
   }
-  if (d.frontier_error.rfind("mid_stream: ", 0) == 0)
-    metrics_.add("ladder_stream_failures_total", {{"class", "mid_stream"}});
+  if (d.frontier_mid_stream) metrics_.add("ladder_stream_failures_total", {{"class", "mid_stream"}});
 }
 
 void Gateway::record_tokens(const std::string& model_name, int prompt, int completion, int cached) {
@@ -179,26 +197,35 @@ std::optional<std::string> Gateway::resolve_model(const Router& router, const st
 
 Result<PassThroughOutcome> Gateway::pass_through(const std::shared_ptr<Router>& router, const std::string& model_name,
                                                  const GenerationRequest& request, const DeltaFn* on_delta,
-                                                 const std::string& request_id, const ClientIdentity& client) {
+                                                 const std::string& request_id, const ClientIdentity& client,
+                                                 const nlohmann::json& audit_fields) {
   const auto t0 = std::chrono::steady_clock::now();
   auto result = router->generate_direct(model_name, request, on_delta);
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  nlohmann::json record = {{"request_id", request_id}, {"ts", now_iso8601()},   {"route", "pass_through"},
-                           {"model_name", model_name}, {"client", client.name}, {"via", "server"},
-                           {"ok", result.ok()},        {"latency_ms", ms}};
+  PassThroughCall call;
+  call.request_id = request_id;
+  call.model_name = model_name;
+  call.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  call.outcome = result.status();
   if (result.ok()) {
-    record["model"] = result->model;
-    record["prompt_tokens"] = result->prompt_tokens;
-    record["completion_tokens"] = result->completion_tokens;
+    call.model = result->model;
+    call.prompt_tokens = result->prompt_tokens;
+    call.completion_tokens = result->completion_tokens;
     record_tokens(model_name, result->prompt_tokens, result->completion_tokens, result->cached_prompt_tokens);
   } else {
-    record["error"] = result.status().to_string();
+    spdlog::warn("{}: model '{}' failed: {}", request_id, model_name, result.status().to_string());
   }
-  Status written = router->write_audit(record);
-  if (!written.ok()) spdlog::error("audit write failed for {}: {}", request_id, written.to_string());
+  nlohmann::json extra = audit_fields.is_object() ? audit_fields : nlohmann::json::object();
+  extra["client"] = client.name;
+  extra["via"] = "server";
+  Status written = router->write_audit(make_pass_through_record(call, extra));
   metrics_.add("ladder_pass_through_total", {{"model", model_name}, {"outcome", result.ok() ? "ok" : "error"}});
-  metrics_.observe("ladder_backend_duration_seconds", {{"model", model_name}}, ms / 1000.0);
-  if (!result.ok()) return result.status();
+  metrics_.observe("ladder_backend_duration_seconds", {{"model", model_name}}, call.latency_ms / 1000.0);
+  if (!result.ok()) {
+    // The client reads the code and ladder's words; the backend's message (its URL) stays
+    // in the log and the audit record.
+    return result.status().with_message(public_call_error(model_name, result.status()));
+  }
+  if (!written.ok()) return written;  // audit.on_failure: closed
   return PassThroughOutcome{std::move(result).value(), model_name};
 }
 
@@ -220,15 +247,18 @@ Result<ChatTarget> select_target(const Router& router, const ChatCompletionReque
 }
 
 std::optional<Status> decision_failure(const Decision& d) {
+  const std::string reason = d.reason ? std::string(reason_name(*d.reason)) : "";
   if (d.route == "refused")
-    return make_error(ErrorCode::kPermissionDenied, "privacy forbids the escalation this request needs (" +
-                                                        (d.reason ? std::string(reason_name(*d.reason)) : "") +
-                                                        "): " + d.reason_detail);
+    return make_error(ErrorCode::kPermissionDenied,
+                      "privacy forbids the escalation this request needs (" + reason + "): " + d.reason_detail);
   if (d.route == "frontier" && !d.frontier_ok) {
-    std::string_view err = d.frontier_error;
-    if (err.rfind("mid_stream: ", 0) == 0) err.remove_prefix(12);
-    return make_error(code_from_message(err), "escalated (" + (d.reason ? std::string(reason_name(*d.reason)) : "") +
-                                                  ") but no tier answered: " + std::string(err));
+    // The typed failure of the last tier tried: its code (429 stays 429), its retry-after,
+    // and words for the client in place of the backend's message.
+    const Status failure =
+        d.frontier_error.ok() ? make_error(ErrorCode::kUnavailable, "no tier above the local one") : d.frontier_error;
+    const TierAttempt* failed = last_failed_escalation(d);
+    return failure.with_message("escalated (" + reason + ") but no tier answered: " +
+                                (failed ? public_attempt_error(*failed) : failure.message()));
   }
   return std::nullopt;
 }
@@ -237,26 +267,39 @@ void Gateway::check_health() {
   std::shared_ptr<Router> router = router_.load();
   for (const auto& name : router->model_names()) {
     Status s = router->check_health(name);
-    metrics_.set("ladder_backend_healthy", {{"model", name}}, s.ok() ? 1.0 : 0.0);
+    metrics_.set("ladder_backend_healthy", {{"model", name}}, router->healthy(name) ? 1.0 : 0.0);
     if (!s.ok()) spdlog::warn("model '{}' failed its health check: {}", name, s.to_string());
   }
 }
 
 nlohmann::json Gateway::readiness() const {
   std::shared_ptr<Router> router = router_.load();
+  const Config& config = router->config();
   nlohmann::json models = nlohmann::json::object();
-  bool ready = true;
-  for (const auto& name : router->model_names()) {
-    nlohmann::json m = {{"healthy", router->healthy(name)}};
-    auto err = router->backend_errors().find(name);
-    if (err != router->backend_errors().end()) m["error"] = err->second.to_string();
-    if (!m["healthy"].get<bool>()) ready = false;
-    models[name] = m;
+  nlohmann::json down = nlohmann::json::array();
+  // Ready when ladder can answer on its own: one model of the local tier up, and the
+  // audit (its store) writable. A frontier outage degrades escalations but must not take
+  // every replica out of a load balancer, so it shows in the body, not the status.
+  bool local_up = false;
+  for (std::size_t tier = 0; tier < config.tiers.size(); ++tier) {
+    for (const auto& name : config.tiers[tier].models) {
+      if (models.contains(name)) continue;
+      const bool healthy = router->healthy(name);
+      nlohmann::json m = {{"tier", config.tiers[tier].name}, {"required", tier == 0}, {"healthy", healthy}};
+      if (!healthy) {
+        // A code, not the backend's message (hosts, paths): the server log has that.
+        auto built = router->backend_errors().find(name);
+        m["error"] = std::string(
+            error_name(built != router->backend_errors().end() ? built->second.code() : router->last_failure(name)));
+        down.push_back(name);
+      }
+      if (tier == 0 && healthy) local_up = true;
+      models[name] = std::move(m);
+    }
   }
   // The last audit write failed (full disk, unwritable file): not ready until one succeeds.
   const bool audit_ok = !audit_failing_.load();
-  if (!audit_ok) ready = false;
-  return {{"ready", ready}, {"models", models}, {"audit", {{"ok", audit_ok}}}};
+  return {{"ready", local_up && audit_ok}, {"models", models}, {"down", down}, {"audit", {{"ok", audit_ok}}}};
 }
 
 void Gateway::health_loop() {

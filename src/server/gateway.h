@@ -1,7 +1,8 @@
 // What the HTTP layer serves, without HTTP: the current Router snapshot (swapped
 // atomically on reload; requests in flight keep the one they started with), the admin
 // switches (kill switch per task or global, shadow), pass-through to a named model,
-// backend health checks on an interval, and the metrics each request feeds.
+// backend health probes on an interval (real calls move a model's health as well, see
+// router/health.h), and the metrics each request feeds.
 // Every method that calls a model blocks: call it from a worker thread.
 #pragma once
 
@@ -69,7 +70,9 @@ struct ChatTarget {
 Result<ChatTarget> select_target(const Router& router, const ChatCompletionRequest& chat);
 
 // A routed decision that gave no answer, as the error for the client: a refused
-// escalation (kPermissionDenied), or an escalation no tier answered (the tier's code).
+// escalation (kPermissionDenied), or an escalation no tier answered: the last tier's
+// typed failure (its code and retry-after) with words for the client, never the
+// backend's message.
 std::optional<Status> decision_failure(const Decision& d);
 
 class Gateway {
@@ -89,20 +92,25 @@ class Gateway {
 
   // The model key under `models:` that serves `name` (the key itself or its upstream id).
   static std::optional<std::string> resolve_model(const Router& router, const std::string& name);
-  // One call on a named model of `router`, audited as route "pass_through".
+  // One call on a named model of `router`, audited as route "pass_through" (with
+  // `audit_fields` merged in). A failure keeps its code and retry-after; its message is
+  // the client's (public_call_error), the backend's own goes to the log and the record.
   Result<PassThroughOutcome> pass_through(const std::shared_ptr<Router>& router, const std::string& model_name,
                                           const GenerationRequest& request, const DeltaFn* on_delta,
-                                          const std::string& request_id, const ClientIdentity& client);
+                                          const std::string& request_id, const ClientIdentity& client,
+                                          const nlohmann::json& audit_fields = {});
 
   AdminState admin() const;
   // kNotFound when `task` is not a task of the current policy.
   Status set_kill_switch(bool enabled, const std::optional<std::string>& task);
   void set_shadow(std::optional<bool> enabled);
 
-  // Checks every backend of the current router now; the metrics gauge follows.
+  // Probes every backend of the current router now; the metrics gauge follows.
   void check_health();
-  // {"ready": bool, "models": {name: {"healthy", "error"?}}}: ready when every model of
-  // the current router is built and passed its last check.
+  // {"ready", "models": {name: {"tier", "required", "healthy", "error"?}}, "down": [names],
+  // "audit": {"ok"}}: ready when a model of the local tier is up and the last audit write
+  // succeeded. Models of the tiers above (the frontier) never make it unready; "down"
+  // lists them, with the code of what took each out as "error".
   nlohmann::json readiness() const;
 
   MetricsRegistry& metrics() { return metrics_; }

@@ -187,7 +187,8 @@ void declare_server_metrics(MetricsRegistry& r) {
             "Connections closed by a timeout, by kind: idle (no whole request within --idle-timeout-ms), "
             "write (the client did not read its reply within --write-timeout-ms).");
   r.declare("ladder_in_flight_requests", MetricType::kGauge, "Model requests queued or running.");
-  r.declare("ladder_backend_healthy", MetricType::kGauge, "1 when the model passed its last health check.");
+  r.declare("ladder_backend_healthy", MetricType::kGauge,
+            "1 while the model is not marked down (real calls and probes).");
   r.declare("ladder_policy_reloads_total", MetricType::kCounter, "Policy reloads by outcome (ok, error).");
   r.declare("ladder_audit_write_failures_total", MetricType::kCounter, "Audit records that could not be written.");
 }

@@ -4,6 +4,8 @@
 #include <limits>
 #include <set>
 
+#include "router/decision_json.h"
+
 namespace ladder::server {
 namespace {
 
@@ -231,6 +233,20 @@ Result<ChatCompletionRequest> parse_chat_request(std::string_view body, std::str
   if (auto task = task_from_model(r.model)) {
     if (Status s = check_task_name(*task, "model", param); !s.ok()) return s;
   }
+  if (j.contains("user") && j["user"].is_string()) {
+    if (j["user"].get_ref<const std::string&>().size() > 512) return bad(param, "user", "longer than 512 bytes");
+    r.user = j["user"].get<std::string>();
+  }
+  if (j.contains("metadata") && j["metadata"].is_object()) {
+    const json& m = j["metadata"];
+    if (m.size() > 16) return bad(param, "metadata", "more than 16 pairs");
+    for (const auto& [key, value] : m.items()) {
+      if (key.size() > 64) return bad(param, "metadata", "a key is longer than 64 bytes");
+      if (!value.is_string() || value.get_ref<const std::string&>().size() > 512)
+        return bad(param, "metadata." + key, "expected a string of at most 512 bytes");
+    }
+    r.metadata = m;
+  }
   if (j.contains("ladder_task")) {
     if (!j["ladder_task"].is_string()) return bad(param, "ladder_task", "expected a string");
     r.task = j["ladder_task"].get<std::string>();
@@ -315,7 +331,7 @@ nlohmann::json decision_extension(const Decision& d) {
     x["shadow"] = true;
     x["shadow_route"] = d.shadow_route ? json(*d.shadow_route) : json();
   }
-  if (!d.frontier_error.empty()) x["frontier_error"] = d.frontier_error;
+  if (!d.frontier_error.ok()) x["frontier_error"] = frontier_error_json(d, ErrorDetail::kPublic);
   return x;
 }
 

@@ -33,6 +33,11 @@ struct ChatCompletionRequest {
   std::optional<double> temperature;
   std::optional<std::string> task;  // from the extension
   RequestOptions options;
+  // OpenAI's end-user id and metadata, kept in the audit record (scrubbed there). Bounded
+  // as OpenAI bounds them: user at most 512 bytes; metadata at most 16 pairs, keys of at
+  // most 64 bytes, string values of at most 512.
+  std::optional<std::string> user;
+  nlohmann::json metadata;  // null when absent
 };
 
 // POST /v1/route: {"task", "input", "privacy"?, "force_frontier"?, "tool_chain"?}.

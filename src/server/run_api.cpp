@@ -103,7 +103,7 @@ Result<json> RunApi::handle(const json& body, const ClientIdentity& client) {
     auto d = router->route(req);
     if (!d.ok()) return d.status();
     decision_id = d->request_id;
-    out["decision"] = decision_to_json(*d);
+    out["decision"] = decision_to_json(*d, ErrorDetail::kPublic);
     if (auto choice = macros::chosen_macro(*d)) {
       macro_id = std::move(choice->macro);
       args = std::move(choice->args);
@@ -124,7 +124,8 @@ Result<json> RunApi::handle(const json& body, const ClientIdentity& client) {
   macros::RunOutcome outcome = impl_->runner.run(config, macro_id, args, options);
   json record = macros::macro_audit_record(outcome, decision_id);
   record["client"] = client.name;
-  (void)router->write_audit(record);
+  // Under audit.on_failure: closed a run without its record is not answered as a success.
+  if (Status written = router->write_audit(record); !written.ok()) return written;
   if (outcome.error && outcome.error->step.empty()) {
     const std::string& reason = outcome.error->reason;
     if (reason == "unknown_macro") return make_error(ErrorCode::kNotFound, reason + ": " + outcome.error->message);

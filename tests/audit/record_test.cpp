@@ -246,16 +246,43 @@ TEST(AuditRecordTest, SecretsNeverAppearAnywhere) {
   d.args = {{"owner", "AKIAIOSFODNN7EXAMPLE"}, {"note", input}};
   d.validators.push_back({"grounding", false, Reason::kArgsUngrounded, "owner=\"" + secrets[0] + "\""});
   d.hard_stop = HardStopMatch{"access", "token", "input", "GH_TOKEN=ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"};
-  d.tiers[1].error = "upstream_rejected: invalid x-api-key sk-ant-api03-Abcdefghijklmnopqrstuvwxyz_0123456789-AA";
+  d.tiers[1].ok = false;
+  d.tiers[1].error = make_error(ErrorCode::kUpstreamRejected,
+                                "invalid x-api-key sk-ant-api03-Abcdefghijklmnopqrstuvwxyz_0123456789-AA");
   d.frontier_error = d.tiers[1].error;
+  // Client-supplied strings: the task name, and the request's own fields merged in.
+  d.task = "triage " + secrets[0];
+  const json extra = {{"user", input}, {"metadata", {{"note", input}, {secrets[0], "key"}}}};
   AuditConfig cfg;
   cfg.store_raw_prompt = true;
   cfg.preview_chars = 2000;
-  const json r = make_audit_record(d, input, cfg, "user: " + input);
+  const json r = make_audit_record(d, input, cfg, "user: " + input, extra);
   const std::string dumped = r.dump();
   for (const auto& s : secrets) EXPECT_EQ(dumped.find(s), std::string::npos) << s;
   EXPECT_NE(r["preview"].get<std::string>().find("[REDACTED:"), std::string::npos);
   EXPECT_NE(r["preview"].get<std::string>().find("npm ERR! 401"), std::string::npos);
+  EXPECT_NE(r["user"].get<std::string>().find("npm ERR! 401"), std::string::npos) << "kept, scrubbed";
+  EXPECT_EQ(r["tiers"][1]["error"].get<std::string>().rfind("upstream_rejected: ", 0), 0u);
+
+  PassThroughCall call;
+  call.request_id = "req_1";
+  call.model_name = "frontier";
+  call.outcome = d.frontier_error;
+  const std::string passed = make_pass_through_record(call, extra).dump();
+  for (const auto& s : secrets) EXPECT_EQ(passed.find(s), std::string::npos) << s;
+}
+
+TEST(AuditRecordTest, FailedEscalationIsRecordedWithItsFlags) {
+  Decision d = sample_decision();
+  d.tiers[1].ok = false;
+  d.tiers[1].error = make_error(ErrorCode::kConnectionReset, "stream cut");
+  d.frontier_error = d.tiers[1].error;
+  d.frontier_mid_stream = true;
+  const json r = make_audit_record(d, "x", AuditConfig{});
+  EXPECT_EQ(r["frontier_error"], "connection_reset: stream cut");
+  EXPECT_EQ(r["frontier_mid_stream"], true);
+  EXPECT_EQ(r["tiers"][1]["error"], "connection_reset: stream cut");
+  EXPECT_TRUE(r["tiers"][0]["error"].is_null());
 }
 
 }  // namespace

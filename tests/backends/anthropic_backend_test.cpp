@@ -125,6 +125,8 @@ TEST_F(AnthropicBackendTest, RetryAfterBeyondMaxBackoffIsNotWaitedFor) {
   auto result = make()->generate(request());
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), ErrorCode::kRateLimited);
+  // The upstream's hint travels with the error, typed, for the server to pass on.
+  EXPECT_EQ(result.status().retry_after(), std::optional<milliseconds>(milliseconds(120000)));
   EXPECT_EQ(sleeps_.count(), 0u);
   EXPECT_EQ(requests().size(), 1u);
 }

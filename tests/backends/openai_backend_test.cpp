@@ -149,12 +149,15 @@ TEST_F(OpenAiBackendTest, EmptyRequestIsInvalidArgument) {
   EXPECT_TRUE(requests().empty());
 }
 
-TEST_F(OpenAiBackendTest, MissingKeyVariableIsConfigInvalid) {
+// The server's missing key is no fault of the client's request: 503 not_configured, not
+// a 400 that SDKs would treat as final.
+TEST_F(OpenAiBackendTest, MissingKeyVariableIsNotConfigured) {
   auto model = model_config("openai");
   model.api_key_env = "LADDER_TEST_OPENAI_KEY_UNSET";
   auto result = make(model)->generate(chat_request());
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), ErrorCode::kConfigInvalid);
+  EXPECT_EQ(result.status().code(), ErrorCode::kNotConfigured);
+  EXPECT_EQ(error_info(result.status().code()).http_status, 503);
   EXPECT_NE(result.status().message().find("LADDER_TEST_OPENAI_KEY_UNSET"), std::string::npos);
   EXPECT_TRUE(requests().empty());
 }

@@ -50,35 +50,33 @@ TEST(RetryPolicy, JitterScalesWithinBounds) {
 
 TEST(RetryPolicy, OnlyRetryableCodesAreRetried) {
   RetryPolicy policy(config());
-  const AttemptHints none;
   const auto forever = milliseconds::max();
   for (ErrorCode code : {ErrorCode::kRateLimited, ErrorCode::kUpstreamError, ErrorCode::kUnavailable,
                          ErrorCode::kTimeout, ErrorCode::kConnectionReset}) {
-    EXPECT_TRUE(policy.next_delay(1, make_error(code, "x"), none, forever).has_value()) << error_name(code);
+    EXPECT_TRUE(policy.next_delay(1, make_error(code, "x"), forever).has_value()) << error_name(code);
   }
   for (ErrorCode code : {ErrorCode::kUpstreamRejected, ErrorCode::kBadResponse, ErrorCode::kInvalidArgument,
                          ErrorCode::kConfigInvalid, ErrorCode::kInternal}) {
-    EXPECT_FALSE(policy.next_delay(1, make_error(code, "x"), none, forever).has_value()) << error_name(code);
+    EXPECT_FALSE(policy.next_delay(1, make_error(code, "x"), forever).has_value()) << error_name(code);
   }
 }
 
 TEST(RetryPolicy, RetryAfterReplacesBackoffAndTooLongStops) {
   RetryPolicy policy(config(3, 100, 5000), {}, [] { return 0.0; });
-  const auto rate = make_error(ErrorCode::kRateLimited, "429");
-  AttemptHints hints;
-  hints.retry_after = milliseconds(2000);
-  auto delay = policy.next_delay(1, rate, hints, milliseconds::max());
+  auto rate = make_error(ErrorCode::kRateLimited, "429");
+  rate.set_retry_after(milliseconds(2000));
+  auto delay = policy.next_delay(1, rate, milliseconds::max());
   ASSERT_TRUE(delay.has_value());
   EXPECT_EQ(*delay, milliseconds(2000));
-  hints.retry_after = milliseconds(60000);
-  EXPECT_FALSE(policy.next_delay(1, rate, hints, milliseconds::max()).has_value());
+  rate.set_retry_after(milliseconds(60000));
+  EXPECT_FALSE(policy.next_delay(1, rate, milliseconds::max()).has_value());
 }
 
 TEST(RetryPolicy, NoRetryPastDeadline) {
   RetryPolicy policy(config(3, 100, 1000), {}, [] { return 0.0; });
   const auto err = make_error(ErrorCode::kUpstreamError, "500");
-  EXPECT_TRUE(policy.next_delay(1, err, {}, milliseconds(150)).has_value());
-  EXPECT_FALSE(policy.next_delay(1, err, {}, milliseconds(50)).has_value());
+  EXPECT_TRUE(policy.next_delay(1, err, milliseconds(150)).has_value());
+  EXPECT_FALSE(policy.next_delay(1, err, milliseconds(50)).has_value());
 }
 
 TEST(RetryPolicy, RunStopsAtMaxRetries) {
@@ -87,7 +85,7 @@ TEST(RetryPolicy, RunStopsAtMaxRetries) {
   int calls = 0;
   int attempts = 0;
   auto result = policy.run<int>(
-      [&](AttemptHints&) -> Result<int> {
+      [&]() -> Result<int> {
         ++calls;
         return make_error(ErrorCode::kUpstreamError, "boom");
       },
@@ -105,10 +103,11 @@ TEST(RetryPolicy, RunSucceedsAfterRetryableFailures) {
   int calls = 0;
   int attempts = 0;
   auto result = policy.run<int>(
-      [&](AttemptHints& hints) -> Result<int> {
+      [&]() -> Result<int> {
         if (++calls < 3) {
-          hints.retry_after = milliseconds(1000);
-          return make_error(ErrorCode::kRateLimited, "429");
+          Status rate = make_error(ErrorCode::kRateLimited, "429");
+          rate.set_retry_after(milliseconds(1000));
+          return rate;
         }
         return 42;
       },
@@ -125,7 +124,7 @@ TEST(RetryPolicy, RunDoesNotRetryNonRetryable) {
   int calls = 0;
   int attempts = 0;
   auto result = policy.run<int>(
-      [&](AttemptHints&) -> Result<int> {
+      [&]() -> Result<int> {
         ++calls;
         return make_error(ErrorCode::kUpstreamRejected, "401");
       },
@@ -141,7 +140,7 @@ TEST(RetryPolicy, ZeroRetriesMeansOneAttempt) {
   RetryPolicy policy(config(0), sleeps.fn());
   int calls = 0;
   auto result = policy.run<int>(
-      [&](AttemptHints&) -> Result<int> {
+      [&]() -> Result<int> {
         ++calls;
         return make_error(ErrorCode::kTimeout, "t");
       },

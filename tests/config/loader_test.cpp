@@ -290,6 +290,13 @@ TEST(LoaderTest, WrongTypesAreErrors) {
               HasSubstr("escalate_unknown_tasks: expected true or false"));
   EXPECT_THAT(fail(kHead + kTask + "audit:\n  preview_chars: 241\n"),
               HasSubstr("audit.preview_chars: expected an integer in [0, 240], got 241"));
+  EXPECT_THAT(fail(kHead + kTask + "audit:\n  on_failure: ignore\n"),
+              HasSubstr("audit.on_failure: expected one of open, closed, got \"ignore\""));
+  EXPECT_THAT(fail(kHead + kTask + "health:\n  failures_to_mark_down: 0\n"),
+              HasSubstr("health.failures_to_mark_down: expected an integer in [1, 1000], got 0"));
+  EXPECT_THAT(fail(kHead + kTask + "health:\n  cooldown_ms: -1\n"),
+              HasSubstr("health.cooldown_ms: expected an integer in [0, 3600000], got -1"));
+  EXPECT_THAT(fail(kHead + kTask + "health:\n  probe_every: 5\n"), HasSubstr("health.probe_every"));
   EXPECT_THAT(fail(kHead + kTask + "capabilities:\n  max_context_tokens: -5\n"),
               HasSubstr("capabilities.max_context_tokens: expected an integer >= 1, got -5"));
   EXPECT_THAT(fail(kHead + kTask + "capabilities:\n  privacy_forces_local: maybe\n"),
@@ -596,6 +603,21 @@ TEST(LoaderTest, AuditPathsResolveAgainstThePolicyFolder) {
   EXPECT_EQ((*result)->audit.jsonl_path, "/base/dir/logs/audit.jsonl");
   EXPECT_TRUE((*result)->audit.store_raw_prompt);
   EXPECT_EQ((*result)->audit.preview_chars, 80);
+  EXPECT_FALSE((*result)->audit.fail_closed) << "on_failure defaults to open";
+}
+
+TEST(LoaderTest, AuditOnFailureAndHealthKeys) {
+  auto result = load(kHead + kTask +
+                     "audit:\n  on_failure: closed\nhealth:\n  failures_to_mark_down: 5\n"
+                     "  cooldown_ms: 2500\n");
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_TRUE((*result)->audit.fail_closed);
+  EXPECT_EQ((*result)->health.failures_to_mark_down, 5);
+  EXPECT_EQ((*result)->health.cooldown_ms, 2500);
+  auto defaults = load(kHead + kTask);
+  ASSERT_TRUE(defaults.ok()) << defaults.status().message();
+  EXPECT_EQ((*defaults)->health.failures_to_mark_down, 3);
+  EXPECT_EQ((*defaults)->health.cooldown_ms, 5000);
 }
 
 TEST(LoaderTest, SeveralErrorsAreAllReportedFirstCodeWins) {

@@ -40,8 +40,11 @@ Control endpoints:
                     "cut"|"stream_cut"|"stream_stall"|"stream_error"|"none",
                     "count": n (default 1), "retry_after": s (429 only, optional),
                     "delay_ms": ms (slow, stream_stall; default 2000),
-                    "after_chunks": n (stream modes; default 1)}: the next n
-                   model-endpoint requests fail that way. garbage: 200 with a non-JSON
+                    "after_chunks": n (stream modes; default 1),
+                    "path_contains": s (optional: only requests whose path contains s,
+                    e.g. "/v1/models" for the health probes)}: the next n matching
+                   model-endpoint requests (GET /v1/models, /api/tags and /api/version
+                   included) fail that way. garbage: 200 with a non-JSON
                    body; badshape: 200 with JSON in no API's shape; cut: headers with a
                    Content-Length larger than the body, then close; slow: sleep
                    delay_ms, then answer normally. These apply to streamed requests too,
@@ -85,13 +88,16 @@ class State:
         self.retry_after = None
         self.delay_ms = 2000
         self.after_chunks = 1
+        self.path_contains = None
 
-    def take_fault(self, streaming=False):
+    def take_fault(self, path, streaming=False):
         """The fault for this request, used up; stream modes only for streamed requests."""
         with self.lock:
             if self.fail_mode == "none" or self.fail_count <= 0:
                 return None
             if self.fail_mode in STREAM_MODES and not streaming:
+                return None
+            if self.path_contains is not None and self.path_contains not in path:
                 return None
             self.fail_count -= 1
             fault = (self.fail_mode, self.retry_after, self.delay_ms, self.after_chunks)
@@ -181,7 +187,7 @@ class Handler(BaseHTTPRequestHandler):
         """Returns True when the request was answered by a fault. A stream fault is left
         in self.stream_fault for the streaming handler."""
         self.stream_fault = None
-        fault = STATE.take_fault(streaming)
+        fault = STATE.take_fault(self.path, streaming)
         if fault is None:
             return False
         mode, retry_after, delay_ms, after_chunks = fault
@@ -576,6 +582,7 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.retry_after = body.get("retry_after")
                 STATE.delay_ms = int(body.get("delay_ms", 2000))
                 STATE.after_chunks = int(body.get("after_chunks", 1))
+                STATE.path_contains = body.get("path_contains")
             self.send_json(200, {"ok": True})
             return
         routes = {

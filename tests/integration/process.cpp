@@ -88,15 +88,16 @@ RunResult run_process(const std::vector<std::string>& argv, const std::string& s
   return r;
 }
 
-ServerProcess::ServerProcess(const std::vector<std::string>& argv) {
+ServerProcess::ServerProcess(const std::vector<std::string>& argv, const std::string& stderr_path) {
   int out_pipe[2];
   if (pipe(out_pipe)) return;
   pid_t pid = fork();
   if (pid == 0) {
     setpgid(0, 0);
     dup2(out_pipe[1], 1);
-    int devnull = open("/dev/null", O_WRONLY);
-    if (devnull >= 0) dup2(devnull, 2);
+    int err = stderr_path.empty() ? open("/dev/null", O_WRONLY)
+                                  : open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err >= 0) dup2(err, 2);
     close(out_pipe[0]);
     close(out_pipe[1]);
     auto args = c_argv(argv);

@@ -18,8 +18,9 @@ RunResult run_process(const std::vector<std::string>& argv, const std::string& s
 
 class ServerProcess {
  public:
-  // Starts the process; its stdout is readable line by line with read_line().
-  explicit ServerProcess(const std::vector<std::string>& argv);
+  // Starts the process; its stdout is readable line by line with read_line(). Its stderr
+  // goes to `stderr_path` when given, else to /dev/null.
+  explicit ServerProcess(const std::vector<std::string>& argv, const std::string& stderr_path = "");
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

@@ -99,10 +99,30 @@ json Fake::posts() const {
   return out;
 }
 
-Serve::Serve(const std::vector<std::string>& extra, const std::string& policy) {
+std::vector<nlohmann::json> sse_events(const std::string& body) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("data: ", 0) != 0) continue;
+    std::string data = line.substr(6);
+    out.push_back(data == "[DONE]" ? nlohmann::json("[DONE]") : nlohmann::json::parse(data));
+  }
+  return out;
+}
+
+std::string streamed_text(const std::vector<nlohmann::json>& events) {
+  std::string text;
+  for (const auto& e : events)
+    if (e.is_object() && e.contains("choices") && !e["choices"].empty() && e["choices"][0]["delta"].contains("content"))
+      text += e["choices"][0]["delta"]["content"].get<std::string>();
+  return text;
+}
+
+Serve::Serve(const std::vector<std::string>& extra, const std::string& policy, const std::string& stderr_path) {
   std::vector<std::string> argv = {kLadder, "serve", "--policy", policy, "--port", "0"};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  process = std::make_unique<ServerProcess>(argv);
+  process = std::make_unique<ServerProcess>(argv, stderr_path);
   std::string line = process->read_line(180);
   if (line.rfind("listening on 127.0.0.1:", 0) == 0) port = std::stoi(line.substr(23));
 }

@@ -19,6 +19,7 @@ inline const std::string kLadder = std::string(LADDER_BINARY_DIR) + "/ladder";
 inline const std::string kModel = kSource + "/models/gemma-3-270m-q4_k_m.gguf";
 inline const std::string kAdminToken = "admin-token-for-tests";
 inline const std::string kAliceKey = "sk-alice-test-key";
+inline const std::string kDependencyLog = "ERROR: No matching distribution found for requests==99.0\n";
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
@@ -47,6 +48,11 @@ Response http(int port, const std::string& method, const std::string& path, cons
 nlohmann::json chat_body(const std::string& model, const std::string& content,
                          nlohmann::json extra = nlohmann::json::object());
 
+// Data events of an SSE body, in order ("[DONE]" as a string).
+std::vector<nlohmann::json> sse_events(const std::string& body);
+// The concatenated `delta.content` of streamed chat chunks.
+std::string streamed_text(const std::vector<nlohmann::json>& events);
+
 // One fake frontier process (tests/fakes/fake_frontier.py).
 struct Fake {
   Fake();
@@ -58,8 +64,9 @@ struct Fake {
 };
 
 // One `ladder serve` process on a free port; port stays 0 when it did not start.
+// `stderr_path`: where the server's log goes (none when empty).
 struct Serve {
-  Serve(const std::vector<std::string>& extra, const std::string& policy);
+  Serve(const std::vector<std::string>& extra, const std::string& policy, const std::string& stderr_path = "");
   Response get(const std::string& path, const std::string& key = kAliceKey) const;
   Response post(const std::string& path, const nlohmann::json& body, const std::string& key = kAliceKey) const;
   Response admin(const std::string& path, const nlohmann::json& body) const;

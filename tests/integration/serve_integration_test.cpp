@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "process.h"
 #include "serve_client.h"
 
 namespace ladder::testing {
@@ -23,29 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-const std::string kDependencyLog = "ERROR: No matching distribution found for requests==99.0\n";
-
-// Data events of an SSE body, in order ("[DONE]" as a string).
-std::vector<json> sse_events(const std::string& body) {
-  std::vector<json> out;
-  std::istringstream in(body);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("data: ", 0) != 0) continue;
-    std::string data = line.substr(6);
-    out.push_back(data == "[DONE]" ? json("[DONE]") : json::parse(data));
-  }
-  return out;
-}
-
-std::string streamed_text(const std::vector<json>& events) {
-  std::string text;
-  for (const auto& e : events)
-    if (e.is_object() && e.contains("choices") && !e["choices"].empty() && e["choices"][0]["delta"].contains("content"))
-      text += e["choices"][0]["delta"]["content"].get<std::string>();
-  return text;
-}
 
 class ServeTest : public ::testing::Test {
  protected:
@@ -388,7 +366,8 @@ TEST_F(ServeTest, StreamCutMidwayEndsWithErrorEventAndIsAudited) {
   EXPECT_EQ(streamed_text(events), "alpha beta ");
   // No other model may answer once part of an answer is out.
   EXPECT_EQ(fake_->posts().size(), 1u);
-  EXPECT_NE(audit().find("mid_stream: connection_reset"), std::string::npos);
+  EXPECT_NE(audit().find("\"frontier_error\":\"connection_reset: "), std::string::npos);
+  EXPECT_NE(audit().find("\"frontier_mid_stream\":true"), std::string::npos);
 }
 
 TEST_F(ServeTest, InterTokenTimeoutMidStreamIsAFailure) {
@@ -549,7 +528,8 @@ TEST_F(ServeLimitsTest, UnhealthyLocalBackendIsSkippedUntilItRecovers) {
   ASSERT_EQ(r.status, 200) << r.body;
   json d = r.json_body()["decision"];
   EXPECT_EQ(d["reason"], "local_unavailable") << d.dump(2);
-  EXPECT_NE(d["tiers"][0]["error"].get<std::string>().find("health check"), std::string::npos) << d.dump(2);
+  EXPECT_EQ(d["tiers"][0]["error"]["code"], "unavailable") << d.dump(2);
+  EXPECT_NE(d["tiers"][0]["error"]["message"].get<std::string>().find("marked down"), std::string::npos) << d.dump(2);
   std::string metrics = http(serve_->port, "GET", "/metrics", "").body;
   EXPECT_NE(metrics.find("ladder_backend_healthy{model=\"gemma-local\"} 0"), std::string::npos);
 

@@ -257,10 +257,27 @@ TEST(Errors, FunnelGivesOpenAIShapeAndTableStatus) {
   EXPECT_EQ(busy.http_status, 429);
   EXPECT_EQ(busy.retry_after_s, 1);
   EXPECT_TRUE(make_api_error(make_error(ErrorCode::kTimeout, "x")).body["error"]["param"].is_null());
-  EXPECT_EQ(code_from_message("timeout: no complete response"), ErrorCode::kTimeout);
-  EXPECT_EQ(code_from_message("connection_reset: cut"), ErrorCode::kConnectionReset);
-  EXPECT_EQ(code_from_message("gibberish"), ErrorCode::kUnavailable);
-  EXPECT_EQ(strip_code_prefix("timeout: no complete response"), "no complete response");
+}
+
+// An upstream's Retry-After travels on the Status and reaches the client's reply.
+TEST(Errors, RetryAfterComesFromTheTypedStatus) {
+  Status limited = make_error(ErrorCode::kRateLimited, "model 'frontier' is rate limiting requests");
+  limited.set_retry_after(std::chrono::milliseconds(6500));
+  ApiError e = make_api_error(limited);
+  EXPECT_EQ(e.http_status, 429);
+  EXPECT_EQ(e.retry_after_s, 7) << "rounded up";
+  EXPECT_EQ(e.body["error"]["type"], "rate_limit_error");
+  EXPECT_EQ(make_api_error(limited, {}, 1).retry_after_s, 1) << "an explicit value wins";
+  EXPECT_FALSE(make_api_error(make_error(ErrorCode::kRateLimited, "x")).retry_after_s.has_value());
+}
+
+// A server missing a backend's API key is the server's fault: 503, not invalid_request_error.
+TEST(Errors, NotConfiguredIsAServerSideError) {
+  ApiError e = make_api_error(make_error(ErrorCode::kNotConfigured, "model 'frontier' is not configured"));
+  EXPECT_EQ(e.http_status, 503);
+  EXPECT_EQ(e.body["error"]["type"], "api_error");
+  EXPECT_EQ(e.body["error"]["code"], "not_configured");
+  EXPECT_EQ(make_api_error(make_error(ErrorCode::kAuditUnavailable, "x")).http_status, 503);
 }
 
 TEST(Metrics, CountersGaugesAndCumulativeHistograms) {

@@ -42,12 +42,11 @@ class AnthropicBackend final : public Backend {
     if (!body.ok()) return body.status();
     auto headers = request_headers();
     if (!headers.ok()) return headers.status();
-    return endpoint_.generate_with_retries(
-        request.timeout, [&](milliseconds timeout, AttemptHints& hints) -> Result<GenerationResult> {
-          auto reply = endpoint_.call(kMessagesPath, &body.value(), headers.value(), timeout, hints);
-          if (!reply.ok()) return reply.status();
-          return http::parse_boundary<GenerationResult>(endpoint_, kMessagesPath, [&] { return parse(reply.value()); });
-        });
+    return endpoint_.generate_with_retries(request.timeout, [&](milliseconds timeout) -> Result<GenerationResult> {
+      auto reply = endpoint_.call(kMessagesPath, &body.value(), headers.value(), timeout);
+      if (!reply.ok()) return reply.status();
+      return http::parse_boundary<GenerationResult>(endpoint_, kMessagesPath, [&] { return parse(reply.value()); });
+    });
   }
 
   Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
@@ -58,8 +57,7 @@ class AnthropicBackend final : public Backend {
     if (!headers.ok()) return headers.status();
     bool delivered = false;
     return http::stream_with_retries(
-        endpoint_, request.timeout, delivered,
-        [&](milliseconds timeout, AttemptHints& hints) -> Result<GenerationResult> {
+        endpoint_, request.timeout, delivered, [&](milliseconds timeout) -> Result<GenerationResult> {
           http::StreamState state;
           http::SseDecoder sse;
           Status transport = http::stream_lines(
@@ -68,8 +66,7 @@ class AnthropicBackend final : public Backend {
                 return http::feed_sse(sse, line, endpoint_, kMessagesPath, state, [&](const http::SseEvent& event) {
                   return on_event(event, state, on_delta, delivered);
                 });
-              },
-              hints);
+              });
           return http::finish_stream(endpoint_, kMessagesPath, std::move(state), transport, "message_stop");
         });
   }

@@ -153,13 +153,13 @@ inline std::string redact_endpoint_key(const JsonEndpoint& endpoint, std::string
 
 // One streamed exchange, no retries: POSTs `body` to endpoint.url(path) and feeds each
 // line of a 2xx body to `on_line` (returning false stops reading; ok is returned). A
-// non-2xx answer maps through the error table (Retry-After into `hints`); transport
+// non-2xx answer maps through the error table (its Retry-After kept); transport
 // failures are named after the backend. `idle_timeout` bounds the gap between pieces
 // of the body once it has begun (0: none).
 inline Status stream_lines(const JsonEndpoint& endpoint, const Client& client, std::string_view path,
                            const nlohmann::json& body, const Headers& headers, std::chrono::milliseconds timeout,
                            std::chrono::milliseconds idle_timeout,
-                           const std::function<bool(std::string_view line)>& on_line, AttemptHints& hints) {
+                           const std::function<bool(std::string_view line)>& on_line) {
   Request request;
   request.method = "POST";
   request.url = endpoint.url(path);
@@ -176,10 +176,7 @@ inline Status stream_lines(const JsonEndpoint& endpoint, const Client& client, s
   });
   if (!response.ok()) return endpoint.prefixed(response.status());
   Status mapped = status_from_response(endpoint.kind(), request.url, response.value());
-  if (!mapped.ok()) {
-    hints.retry_after = retry_after(response.value());
-    return make_error(mapped.code(), redact_endpoint_key(endpoint, mapped.message()));
-  }
+  if (!mapped.ok()) return mapped.with_message(redact_endpoint_key(endpoint, mapped.message()));
   if (!stopped && !lines.rest().empty()) on_line(lines.rest());
   return Status::ok_status();
 }
@@ -202,7 +199,7 @@ inline Result<GenerationResult> finish_stream(const JsonEndpoint& endpoint, std:
   return std::move(state.result);
 }
 
-// Runs `attempt(timeout, hints)` like JsonEndpoint::generate_with_retries (overall
+// Runs `attempt(timeout)` like JsonEndpoint::generate_with_retries (overall
 // budget, per-attempt timeout min(request_timeout_ms, time left), retry policy), except
 // that a failure is never retried once `delivered` is true: the caller already holds
 // part of the answer.
@@ -218,8 +215,7 @@ inline Result<GenerationResult> stream_with_retries(const JsonEndpoint& endpoint
       return endpoint.error(ErrorCode::kTimeout, endpoint.model().base_url + ": request budget of " +
                                                      std::to_string(budget.count()) + " ms spent");
     }
-    AttemptHints hints;
-    auto result = attempt(std::min(left, milliseconds(std::max(1, endpoint.model().request_timeout_ms))), hints);
+    auto result = attempt(std::min(left, milliseconds(std::max(1, endpoint.model().request_timeout_ms))));
     if (result.ok()) {
       result->attempts = tries;
       result->latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -227,7 +223,7 @@ inline Result<GenerationResult> stream_with_retries(const JsonEndpoint& endpoint
     }
     if (delivered) return result;
     left = std::max(std::chrono::duration_cast<milliseconds>(deadline - Clock::now()), milliseconds(0));
-    auto delay = endpoint.retry().next_delay(tries, result.status(), hints, left);
+    auto delay = endpoint.retry().next_delay(tries, result.status(), left);
     if (!delay) return result;
     endpoint.retry().sleep(*delay);
   }

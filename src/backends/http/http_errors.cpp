@@ -53,15 +53,19 @@ Status status_from_response(std::string_view backend, const std::string& url, co
   std::string message = std::string(backend) + ": " + url + " answered HTTP " + std::to_string(code);
   std::string detail = upstream_error_text(response.body);
   if (!detail.empty()) message += ": " + detail;
+  const auto after = retry_after(response);
+  if (after) message += " (retry after " + std::to_string(after->count() / 1000) + " s)";
+  ErrorCode mapped = ErrorCode::kBadResponse;
   if (code == 429) {
-    if (auto after = retry_after(response)) {
-      message += " (retry after " + std::to_string(after->count() / 1000) + " s)";
-    }
-    return make_error(ErrorCode::kRateLimited, message);
+    mapped = ErrorCode::kRateLimited;
+  } else if (code >= 500 && code < 600) {
+    mapped = ErrorCode::kUpstreamError;
+  } else if (code >= 400 && code < 500) {
+    mapped = ErrorCode::kUpstreamRejected;
   }
-  if (code >= 500 && code < 600) return make_error(ErrorCode::kUpstreamError, message);
-  if (code >= 400 && code < 500) return make_error(ErrorCode::kUpstreamRejected, message);
-  return make_error(ErrorCode::kBadResponse, message);
+  Status status = make_error(mapped, message);
+  status.set_retry_after(after);
+  return status;
 }
 
 std::optional<std::chrono::milliseconds> retry_after(const Response& response) {
@@ -79,7 +83,7 @@ std::optional<std::chrono::milliseconds> retry_after(const Response& response) {
 
 Status with_backend(std::string_view backend, const Status& status) {
   if (status.ok()) return status;
-  return make_error(status.code(), std::string(backend) + ": " + status.message());
+  return status.with_message(std::string(backend) + ": " + status.message());
 }
 
 std::string redact(std::string text, std::string_view secret) {

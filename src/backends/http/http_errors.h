@@ -21,7 +21,8 @@ namespace ladder::http {
 // start of the raw body (single line, at most 200 bytes) when it is not JSON.
 std::string upstream_error_text(std::string_view body);
 
-// Status for a non-2xx response; ok for 2xx.
+// Status for a non-2xx response; ok for 2xx. A Retry-After header is kept as the
+// status's retry_after.
 Status status_from_response(std::string_view backend, const std::string& url, const Response& response);
 
 // Retry-After header as a delay: delta-seconds only (HTTP dates are treated as absent).

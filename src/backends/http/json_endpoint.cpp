@@ -25,7 +25,7 @@ Result<std::optional<std::string>> JsonEndpoint::api_key() const {
   if (model_.api_key_env.empty()) return std::optional<std::string>();
   const char* value = std::getenv(model_.api_key_env.c_str());
   if (value == nullptr || *value == '\0') {
-    return make_error(ErrorCode::kConfigInvalid, kind_ + ": environment variable " + model_.api_key_env +
+    return make_error(ErrorCode::kNotConfigured, kind_ + ": environment variable " + model_.api_key_env +
                                                      " (api_key_env of model '" + model_.name + "') is not set");
   }
   return std::optional<std::string>(value);
@@ -44,11 +44,11 @@ Status JsonEndpoint::error(ErrorCode code, const std::string& message) const {
 
 Status JsonEndpoint::prefixed(const Status& status) const {
   if (status.ok()) return status;
-  return error(status.code(), status.message());
+  return status.with_message(redact_key(kind_ + ": " + status.message()));
 }
 
 Result<nlohmann::json> JsonEndpoint::call(std::string_view path, const nlohmann::json* body, const Headers& headers,
-                                          milliseconds timeout, AttemptHints& hints) const {
+                                          milliseconds timeout) const {
   Request request;
   request.method = body != nullptr ? "POST" : "GET";
   request.url = url(path);
@@ -60,10 +60,7 @@ Result<nlohmann::json> JsonEndpoint::call(std::string_view path, const nlohmann:
   if (!response.ok()) return prefixed(response.status());
 
   Status mapped = status_from_response(kind_, request.url, response.value());
-  if (!mapped.ok()) {
-    hints.retry_after = retry_after(response.value());
-    return make_error(mapped.code(), redact_key(mapped.message()));
-  }
+  if (!mapped.ok()) return mapped.with_message(redact_key(mapped.message()));
   auto parsed = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
     return error(ErrorCode::kBadResponse, request.url + " answered HTTP " + std::to_string(response->status) +
@@ -80,14 +77,14 @@ Result<GenerationResult> JsonEndpoint::generate_with_retries(milliseconds budget
   const auto deadline = start + std::max(budget, milliseconds(1));
   int attempts = 0;
   auto result = retry_.run<GenerationResult>(
-      [&](AttemptHints& hints) -> Result<GenerationResult> {
+      [&]() -> Result<GenerationResult> {
         auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
           return error(ErrorCode::kTimeout,
                        model_.base_url + ": request budget of " + std::to_string(budget.count()) + " ms spent");
         }
         auto timeout = std::min(left, milliseconds(std::max(1, model_.request_timeout_ms)));
-        return attempt(timeout, hints);
+        return attempt(timeout);
       },
       &attempts, deadline);
   if (result.ok()) {
@@ -98,9 +95,8 @@ Result<GenerationResult> JsonEndpoint::generate_with_retries(milliseconds budget
 }
 
 Status JsonEndpoint::probe(std::string_view path, const Headers& headers) const {
-  AttemptHints hints;
   auto timeout = milliseconds(std::clamp(model_.request_timeout_ms, 1, 5000));
-  auto result = call(path, nullptr, headers, timeout, hints);
+  auto result = call(path, nullptr, headers, timeout);
   return result.ok() ? Status::ok_status() : result.status();
 }
 

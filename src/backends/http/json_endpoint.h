@@ -30,20 +30,20 @@ class JsonEndpoint {
   std::string url(std::string_view path) const { return join_url(model_.base_url, path); }
 
   // The API key named by api_key_env: nullopt when no variable is configured;
-  // kConfigInvalid when it is configured but unset or empty.
+  // kNotConfigured (the server's fault, 503) when it is configured but unset or empty.
   Result<std::optional<std::string>> api_key() const;
   // "Authorization: Bearer <key>" when a key is configured; none otherwise.
   Result<Headers> bearer_headers() const;
 
   // One exchange, no retries. `body` null means GET. The response must be a 2xx with a
-  // JSON body; Retry-After on failures is reported through `hints`.
+  // JSON body; a failure keeps the upstream's Retry-After (Status::retry_after).
   Result<nlohmann::json> call(std::string_view path, const nlohmann::json* body, const Headers& headers,
-                              std::chrono::milliseconds timeout, AttemptHints& hints) const;
+                              std::chrono::milliseconds timeout) const;
 
-  // Runs `attempt(timeout, hints)` under the retry policy with an overall deadline of
+  // Runs `attempt(timeout)` under the retry policy with an overall deadline of
   // `budget` from now; each attempt's timeout is min(request_timeout_ms, time left).
   // Sets latency_ms and attempts on success.
-  using Attempt = std::function<Result<GenerationResult>(std::chrono::milliseconds, AttemptHints&)>;
+  using Attempt = std::function<Result<GenerationResult>(std::chrono::milliseconds)>;
   Result<GenerationResult> generate_with_retries(std::chrono::milliseconds budget, const Attempt& attempt) const;
 
   // kUnavailable / kTimeout / ... from a quick GET of `path`.

@@ -34,12 +34,11 @@ class OllamaBackend final : public Backend {
     if (!headers.ok()) return headers.status();
     json body = build_body(request, raw);
     const std::string_view path = raw ? kGeneratePath : kChatPath;
-    return endpoint_.generate_with_retries(
-        request.timeout, [&](milliseconds timeout, AttemptHints& hints) -> Result<GenerationResult> {
-          auto reply = endpoint_.call(path, &body, headers.value(), timeout, hints);
-          if (!reply.ok()) return reply.status();
-          return http::parse_boundary<GenerationResult>(endpoint_, path, [&] { return parse(reply.value(), raw); });
-        });
+    return endpoint_.generate_with_retries(request.timeout, [&](milliseconds timeout) -> Result<GenerationResult> {
+      auto reply = endpoint_.call(path, &body, headers.value(), timeout);
+      if (!reply.ok()) return reply.status();
+      return http::parse_boundary<GenerationResult>(endpoint_, path, [&] { return parse(reply.value(), raw); });
+    });
   }
 
   Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
@@ -54,12 +53,11 @@ class OllamaBackend final : public Backend {
     const std::string_view path = raw ? kGeneratePath : kChatPath;
     bool delivered = false;
     return http::stream_with_retries(
-        endpoint_, request.timeout, delivered,
-        [&](milliseconds timeout, AttemptHints& hints) -> Result<GenerationResult> {
+        endpoint_, request.timeout, delivered, [&](milliseconds timeout) -> Result<GenerationResult> {
           http::StreamState state;
           Status transport = http::stream_lines(
               endpoint_, client_, path, body, headers.value(), timeout, request.inter_token_timeout,
-              [&](std::string_view line) { return on_line(line, raw, path, state, on_delta, delivered); }, hints);
+              [&](std::string_view line) { return on_line(line, raw, path, state, on_delta, delivered); });
           return http::finish_stream(endpoint_, path, std::move(state), transport, "a line with \"done\": true");
         });
   }

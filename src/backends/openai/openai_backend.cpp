@@ -70,13 +70,12 @@ class OpenAiBackend final : public Backend {
     if (!headers.ok()) return headers.status();
     json body = raw ? completion_body(request) : chat_body(request);
     const std::string_view path = raw ? kCompletionPath : kChatPath;
-    return endpoint_.generate_with_retries(
-        request.timeout, [&](milliseconds timeout, AttemptHints& hints) -> Result<GenerationResult> {
-          auto reply = endpoint_.call(path, &body, headers.value(), timeout, hints);
-          if (!reply.ok()) return reply.status();
-          return http::parse_boundary<GenerationResult>(
-              endpoint_, path, [&] { return raw ? parse_completion(reply.value()) : parse_chat(reply.value()); });
-        });
+    return endpoint_.generate_with_retries(request.timeout, [&](milliseconds timeout) -> Result<GenerationResult> {
+      auto reply = endpoint_.call(path, &body, headers.value(), timeout);
+      if (!reply.ok()) return reply.status();
+      return http::parse_boundary<GenerationResult>(
+          endpoint_, path, [&] { return raw ? parse_completion(reply.value()) : parse_chat(reply.value()); });
+    });
   }
 
   Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
@@ -92,8 +91,7 @@ class OpenAiBackend final : public Backend {
     const std::string_view path = raw ? kCompletionPath : kChatPath;
     bool delivered = false;
     return http::stream_with_retries(
-        endpoint_, request.timeout, delivered,
-        [&](milliseconds timeout, AttemptHints& hints) -> Result<GenerationResult> {
+        endpoint_, request.timeout, delivered, [&](milliseconds timeout) -> Result<GenerationResult> {
           http::StreamState state;
           http::SseDecoder sse;
           Status transport = http::stream_lines(
@@ -102,8 +100,7 @@ class OpenAiBackend final : public Backend {
                 return http::feed_sse(sse, line, endpoint_, path, state, [&](const http::SseEvent& event) {
                   return on_event(event, raw, path, state, on_delta, delivered);
                 });
-              },
-              hints);
+              });
           return http::finish_stream(endpoint_, path, std::move(state), transport, "data: [DONE]");
         });
   }
