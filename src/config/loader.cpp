@@ -13,7 +13,6 @@
 #include <fstream>
 #include <limits>
 #include <memory>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -239,8 +238,8 @@ void PolicyParser::parse_model(const std::string& name, const At& at, ModelConfi
   if (f->count("api_key_env")) {
     const At& k = f->at("api_key_env");
     if (auto v = r_.get_string(k)) {
-      static const std::regex kEnvName("[A-Za-z_][A-Za-z0-9_]*");
-      if (!std::regex_match(*v, kEnvName)) {
+      static const RE2 kEnvName("[A-Za-z_][A-Za-z0-9_]*");  // RE2: std::regex recursed per character
+      if (!RE2::FullMatch(*v, kEnvName)) {
         r_.error(k.line, k.path, "expected an environment variable name, got " + quote(*v));
       } else {
         model.api_key_env = *v;
@@ -506,11 +505,13 @@ void PolicyParser::parse_checks(const At& at, const TaskConfig& task, AnswerChec
 }
 
 void PolicyParser::check_prompt(const At& at, const std::string& prompt) {
-  static const std::regex kPlaceholder("\\{\\{\\s*([^}]*?)\\s*\\}\\}");
+  // RE2: std::regex overflowed the stack on a long "{{..." (fuzz/regressions/policy_yaml).
+  static const RE2 kPlaceholder("\\{\\{\\s*([^}]*?)\\s*\\}\\}");
   bool has_input = false;
   bool has_examples = false;
-  for (auto it = std::sregex_iterator(prompt.begin(), prompt.end(), kPlaceholder); it != std::sregex_iterator(); ++it) {
-    std::string name = (*it)[1].str();
+  re2::StringPiece rest(prompt);
+  std::string name;
+  while (RE2::FindAndConsume(&rest, kPlaceholder, &name)) {
     if (name == "input") has_input = true;
     if (name == "examples") has_examples = true;
     if (!contains(kPlaceholders, name)) {

@@ -16,6 +16,9 @@ struct SchemaProblem {
   std::string what;
 };
 
+// Longest `pattern` a schema may hold (docs/hardening.md).
+inline constexpr std::size_t kMaxPatternBytes = 4096;
+
 std::vector<SchemaProblem> check_schema(const nlohmann::json& schema);
 
 // True when `value` is an instance of the simple JSON type name ("string", "integer", ...).

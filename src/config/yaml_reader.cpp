@@ -7,8 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <regex>
 #include <set>
+
+#include <re2/re2.h>
 
 #include "ladder/utf8.h"
 
@@ -31,18 +32,20 @@ std::optional<bool> bool_text(const std::string& s) {
   return std::nullopt;
 }
 
+// RE2, not std::regex: libstdc++'s matcher recurses once per character, so a long
+// scalar (300 KB of digits) overflowed the stack (fuzz/regressions/yaml_scalar).
 bool int_text(const std::string& s, std::int64_t& out) {
-  static const std::regex kDec("[-+]?[0-9]+");
-  static const std::regex kHex("0x[0-9a-fA-F]+");
-  static const std::regex kOct("0o[0-7]+");
+  static const RE2 kDec("[-+]?[0-9]+");
+  static const RE2 kHex("0x[0-9a-fA-F]+");
+  static const RE2 kOct("0o[0-7]+");
   int base = 0;
   std::string digits = s;
-  if (std::regex_match(s, kDec)) {
+  if (RE2::FullMatch(s, kDec)) {
     base = 10;
-  } else if (std::regex_match(s, kHex)) {
+  } else if (RE2::FullMatch(s, kHex)) {
     base = 16;
     digits = s.substr(2);
-  } else if (std::regex_match(s, kOct)) {
+  } else if (RE2::FullMatch(s, kOct)) {
     base = 8;
     digits = s.substr(2);
   } else {
@@ -57,18 +60,18 @@ bool int_text(const std::string& s, std::int64_t& out) {
 }
 
 bool float_text(const std::string& s, double& out) {
-  static const std::regex kFloat("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
-  if (std::regex_match(s, kFloat)) {
+  static const RE2 kFloat("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
+  if (RE2::FullMatch(s, kFloat)) {
     out = std::strtod(s.c_str(), nullptr);
     return true;
   }
-  static const std::regex kInf("[-+]?\\.(inf|Inf|INF)");
-  static const std::regex kNan("\\.(nan|NaN|NAN)");
-  if (std::regex_match(s, kInf)) {
+  static const RE2 kInf("[-+]?\\.(inf|Inf|INF)");
+  static const RE2 kNan("\\.(nan|NaN|NAN)");
+  if (RE2::FullMatch(s, kInf)) {
     out = s[0] == '-' ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
     return true;
   }
-  if (std::regex_match(s, kNan)) {
+  if (RE2::FullMatch(s, kNan)) {
     out = std::numeric_limits<double>::quiet_NaN();
     return true;
   }
@@ -221,7 +224,7 @@ std::optional<std::vector<std::pair<std::string, At>>> Reader::entries(const At&
   std::set<std::string> seen;
   bool ok = true;
   for (auto it = at.node.begin(); it != at.node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    const YAML::Node key = it->first;  // a copy: it->first lives in a temporary proxy
     int key_line = line_of(key, at.line);
     if (!key.IsScalar() || resolve(key).kind == ScalarKind::kNull) {
       error(key_line, at.path, "expected a string key, got " + describe(key));

@@ -270,6 +270,9 @@ Result<std::vector<ToolCall>> parse_log(std::string_view text, std::string_view 
     } catch (const nlohmann::json::parse_error& e) {
       fail("invalid JSON at byte " + std::to_string(e.byte));
       continue;
+    } catch (const nlohmann::json::exception& e) {  // out_of_range: a number past a double (1e400)
+      fail(std::string("invalid JSON: ") + e.what());
+      continue;
     }
     auto call = call_from_json(j);
     if (!call.ok()) {

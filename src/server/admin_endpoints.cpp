@@ -49,23 +49,15 @@ Task<Reply> admin_endpoint(ServerContext& ctx, const Request& req, const std::st
   const bool kill = path == "/admin/kill-switch" && method == http::verb::post;
   const bool shadow = path == "/admin/shadow" && method == http::verb::post;
   if (!kill && !shadow) co_return no_route(req, path);
-  auto body = parse_json_object(req.body());
-  if (!body.ok()) co_return error_reply(body.status());
-  const json& b = *body;
+  std::string param;
   if (kill) {
-    if (!b.contains("enabled") || !b["enabled"].is_boolean())
-      co_return error_reply(make_error(ErrorCode::kInvalidArgument, "enabled: expected a boolean"), "enabled");
-    std::optional<std::string> task;
-    if (b.contains("task") && !b["task"].is_null()) {
-      if (!b["task"].is_string())
-        co_return error_reply(make_error(ErrorCode::kInvalidArgument, "task: expected a string"), "task");
-      task = b["task"].get<std::string>();
-    }
-    if (Status s = ctx.gw.set_kill_switch(b["enabled"].get<bool>(), task); !s.ok()) co_return error_reply(s, "task");
+    auto k = parse_kill_switch_request(req.body(), &param);
+    if (!k.ok()) co_return error_reply(k.status(), param);
+    if (Status s = ctx.gw.set_kill_switch(k->enabled, k->task); !s.ok()) co_return error_reply(s, "task");
   } else {
-    if (!b.contains("enabled") || !(b["enabled"].is_boolean() || b["enabled"].is_null()))
-      co_return error_reply(make_error(ErrorCode::kInvalidArgument, "enabled: expected a boolean or null"), "enabled");
-    ctx.gw.set_shadow(b["enabled"].is_null() ? std::nullopt : std::optional<bool>(b["enabled"].get<bool>()));
+    auto enabled = parse_shadow_request(req.body(), &param);
+    if (!enabled.ok()) co_return error_reply(enabled.status(), param);
+    ctx.gw.set_shadow(*enabled);
   }
   co_return json_reply(200, state());
 }

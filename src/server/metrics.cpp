@@ -147,9 +147,10 @@ std::string MetricsRegistry::render() const {
   // A declared family without samples yet is still listed (help and type), as before.
   std::shared_lock lock(impl_->mu);
   for (const auto& [name, family] : impl_->families) {
-    const bool sampled = std::any_of(families.begin(), families.end(), [&](const prometheus::MetricFamily& f) {
-      return f.name == name && !f.metric.empty();
-    });
+    // Captured by an init-capture: clang before 16 cannot capture a structured binding.
+    const bool sampled =
+        std::any_of(families.begin(), families.end(),
+                    [&name = name](const prometheus::MetricFamily& f) { return f.name == name && !f.metric.empty(); });
     if (sampled) continue;
     const char* type = std::holds_alternative<HistogramFamily>(family)                          ? "histogram"
                        : std::holds_alternative<prometheus::Family<prometheus::Gauge>*>(family) ? "gauge"

@@ -23,7 +23,7 @@ Result<json> parse_object(std::string_view body) {
   json j;
   try {
     j = json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number past a double (1e400)
     return make_error(ErrorCode::kParseError, std::string("request body is not valid JSON: ") + e.what());
   }
   if (!j.is_object()) return make_error(ErrorCode::kInvalidArgument, "request body must be a JSON object");
@@ -280,6 +280,30 @@ Result<NativeRouteRequest> parse_route_request(std::string_view body, std::strin
   Status s = read_options(j, "", r.options, param);
   if (!s.ok()) return s;
   return r;
+}
+
+Result<KillSwitchRequest> parse_kill_switch_request(std::string_view body, std::string* param) {
+  auto parsed = parse_object(body);
+  if (!parsed.ok()) return parsed.status();
+  const json& j = *parsed;
+  if (!j.contains("enabled") || !j["enabled"].is_boolean()) return bad(param, "enabled", "expected a boolean");
+  KillSwitchRequest r;
+  r.enabled = j["enabled"].get<bool>();
+  if (j.contains("task") && !j["task"].is_null()) {
+    if (!j["task"].is_string()) return bad(param, "task", "expected a string");
+    r.task = j["task"].get<std::string>();
+  }
+  return r;
+}
+
+Result<std::optional<bool>> parse_shadow_request(std::string_view body, std::string* param) {
+  auto parsed = parse_object(body);
+  if (!parsed.ok()) return parsed.status();
+  const json& j = *parsed;
+  if (!j.contains("enabled") || !(j["enabled"].is_boolean() || j["enabled"].is_null()))
+    return bad(param, "enabled", "expected a boolean or null");
+  if (j["enabled"].is_null()) return std::optional<bool>();
+  return std::optional<bool>(j["enabled"].get<bool>());
 }
 
 std::string routed_input(const ChatCompletionRequest& request) {

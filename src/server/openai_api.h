@@ -54,6 +54,15 @@ Result<NativeRouteRequest> parse_route_request(std::string_view body, std::strin
 // Any JSON object (the /v1/run body); kParseError otherwise.
 Result<nlohmann::json> parse_json_object(std::string_view body);
 
+// POST /admin/kill-switch: {"enabled": bool, "task"?: string or null (every task)}.
+struct KillSwitchRequest {
+  bool enabled = false;
+  std::optional<std::string> task;
+};
+Result<KillSwitchRequest> parse_kill_switch_request(std::string_view body, std::string* param);
+// POST /admin/shadow: {"enabled": bool, or null for the policy's own setting}.
+Result<std::optional<bool>> parse_shadow_request(std::string_view body, std::string* param);
+
 // The text a routed request decides on: the last user message.
 std::string routed_input(const ChatCompletionRequest& request);
 

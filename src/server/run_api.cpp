@@ -55,7 +55,7 @@ struct RunApi::Impl {
 RunApi::RunApi(Gateway& gateway) : impl_(std::make_unique<Impl>(gateway)) {}
 RunApi::~RunApi() = default;
 
-Result<json> RunApi::handle(const json& body, const ClientIdentity& client) {
+Result<RunRequest> parse_run_request(const json& body) {
   for (const auto& [key, value] : body.items()) {
     if (key != "request" && key != "macro" && key != "args" && key != "task" && key != "dry_run" &&
         key != "approval_token" && key != "privacy")
@@ -82,23 +82,37 @@ Result<json> RunApi::handle(const json& body, const ClientIdentity& client) {
     return make_error(ErrorCode::kInvalidArgument, "args: expected an object");
   if (!token->empty() && macro->empty())
     return make_error(ErrorCode::kInvalidArgument, "approval_token approves a named macro: give macro and args");
+  RunRequest r;
+  r.request = std::move(*request);
+  r.macro = std::move(*macro);
+  r.task = std::move(*task);
+  r.approval_token = std::move(*token);
+  r.dry_run = *dry_run;
+  r.privacy = *privacy;
+  r.args = body.value("args", json::object());
+  return r;
+}
 
+Result<json> RunApi::handle(const json& body, const ClientIdentity& client) {
+  auto run = parse_run_request(body);
+  if (!run.ok()) return run.status();
+  const RunRequest& r = *run;
   std::shared_ptr<Router> router = impl_->gateway.router();  // one snapshot for the whole run
   const Config& config = router->config();
   if (!task->empty()) {
     if (Status s = admit_task(config, *task); !s.ok()) return s;
   }
   json out = json::object();
-  std::string macro_id = *macro;
-  json args = body.value("args", json::object());
+  std::string macro_id = r.macro;
+  json args = r.args;
   std::string decision_id;
   if (macro_id.empty()) {
-    const std::string route_task = macros::route_macro_task(config, *task);
+    const std::string route_task = macros::route_macro_task(config, r.task);
     if (route_task.empty()) return make_error(ErrorCode::kConfigInvalid, "the policy has no route_macro task");
     RouteRequest req;
     req.task = route_task;
-    req.input = *request;
-    req.options.privacy = *privacy;
+    req.input = r.request;
+    req.options.privacy = r.privacy;
     req.audit_fields = json{{"client", client.name}};
     auto d = router->route(req);
     if (!d.ok()) return d.status();
@@ -113,10 +127,10 @@ Result<json> RunApi::handle(const json& body, const ClientIdentity& client) {
     }
   }
   macros::RunOptions options;
-  options.dry_run = *dry_run;
+  options.dry_run = r.dry_run;
   options.request_id = decision_id;
-  if (!token->empty()) {
-    if (!impl_->approvals.check(*token, macro_id, args, now_s()))
+  if (!r.approval_token.empty()) {
+    if (!impl_->approvals.check(r.approval_token, macro_id, args, now_s()))
       return make_error(ErrorCode::kPermissionDenied,
                         "approval_token does not match this macro and these arguments, or has expired");
     options.approve = true;

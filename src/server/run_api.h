@@ -14,6 +14,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -23,6 +24,20 @@
 namespace ladder::server {
 
 class Gateway;
+
+// The /v1/run body, checked: known fields only, each of its type, either `request` or
+// `macro`, `args` an object, `approval_token` only with `macro`. kInvalidArgument naming
+// the field otherwise.
+struct RunRequest {
+  std::string request;
+  std::string macro;
+  std::string task;
+  std::string approval_token;
+  bool dry_run = false;
+  bool privacy = false;
+  nlohmann::json args = nlohmann::json::object();
+};
+Result<RunRequest> parse_run_request(const nlohmann::json& body);
 
 class RunApi {
  public:

@@ -2,7 +2,11 @@
 // answers (OpenAI SSE, Anthropic SSE events, Ollama NDJSON) and its stream faults.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "backends/anthropic/anthropic_backend.h"
+#include "backends/http/json_endpoint.h"
 #include "backends/ollama/ollama_backend.h"
 #include "backends/openai/openai_backend.h"
 #include "test_support.h"
@@ -255,6 +259,102 @@ TEST_P(StreamingBackendTest, SlowStartWithinBudgetStreams) {
   auto result = make()->generate_stream(r, log_.fn());
   ASSERT_TRUE(result.ok()) << result.status().to_string();
   EXPECT_EQ(log_.joined(), kAnswer);
+}
+
+// replay_*_answer(): the backends' reading of an answer without the network, over the
+// fuzz targets' seed answers (fuzz/seeds/backend_replies).
+class ReplayedAnswerTest : public ::testing::Test {
+ protected:
+  static std::string seed(const std::string& name) {
+    std::ifstream in(std::string(LADDER_SOURCE_DIR) + "/fuzz/seeds/backend_replies/" + name, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  static http::ReplayedAnswer streamed(const std::string& name, bool raw = false) {
+    http::ReplayedAnswer a;
+    a.stream = true;
+    a.raw = raw;
+    const std::string body = seed(name);
+    for (std::size_t i = 0; i < body.size(); i += 7) a.pieces.push_back(body.substr(i, 7));
+    return a;
+  }
+  static http::ReplayedAnswer reply(const std::string& name, int status = 200, bool raw = false) {
+    http::ReplayedAnswer a;
+    a.raw = raw;
+    a.response.status = status;
+    a.response.body = seed(name);
+    return a;
+  }
+  static std::unique_ptr<Backend> made(Result<std::unique_ptr<Backend>> b) {
+    EXPECT_TRUE(b.ok()) << b.status().to_string();
+    return std::move(b.value());
+  }
+  static ModelConfig model() {
+    ModelConfig m;
+    m.name = "replay";
+    m.base_url = "http://127.0.0.1:9";
+    m.model = "replay-model";
+    return m;
+  }
+  std::unique_ptr<Backend> openai_ = made(make_openai_backend(model()));
+  std::unique_ptr<Backend> anthropic_ = made(make_anthropic_backend(model()));
+  std::unique_ptr<Backend> ollama_ = made(make_ollama_backend(model()));
+  DeltaLog log_;
+};
+
+TEST_F(ReplayedAnswerTest, RepliesReadAsGenerateReadsThem) {
+  auto chat = replay_openai_answer(*openai_, reply("openai_chat.json"), log_.fn());
+  ASSERT_TRUE(chat.ok()) << chat.status().to_string();
+  EXPECT_EQ(chat->text, R"({"label": "build"})");
+  EXPECT_EQ(chat->tokens.size(), 2u);
+  EXPECT_EQ(chat->cached_prompt_tokens, 16);
+  auto completion = replay_openai_answer(*openai_, reply("openai_completion.json", 200, true), log_.fn());
+  ASSERT_TRUE(completion.ok()) << completion.status().to_string();
+  EXPECT_EQ(completion->text, "build");
+  EXPECT_EQ(completion->finish_reason, "length");
+  auto message = replay_anthropic_answer(*anthropic_, reply("anthropic_message.json"), log_.fn());
+  ASSERT_TRUE(message.ok()) << message.status().to_string();
+  EXPECT_EQ(message->text, "The build fails.");
+  auto generate = replay_ollama_answer(*ollama_, reply("ollama_generate.json", 200, true), log_.fn());
+  ASSERT_FALSE(generate.ok());  // done false although stream was false
+  EXPECT_EQ(generate.status().code(), ErrorCode::kBadResponse);
+
+  auto limited = replay_openai_answer(*openai_, reply("openai_error.json", 429), log_.fn());
+  ASSERT_FALSE(limited.ok());
+  EXPECT_EQ(limited.status().code(), ErrorCode::kRateLimited);
+  EXPECT_NE(limited.status().message().find("Rate limit reached"), std::string::npos);
+  EXPECT_TRUE(log_.deltas.empty());
+}
+
+TEST_F(ReplayedAnswerTest, StreamsInPiecesReadAsGenerateStreamReadsThem) {
+  auto chat = replay_openai_answer(*openai_, streamed("openai_chat_stream.sse"), log_.fn());
+  ASSERT_TRUE(chat.ok()) << chat.status().to_string();
+  EXPECT_EQ(chat->text, "The quick fox");
+  EXPECT_EQ(log_.joined(), "The quick fox");
+  EXPECT_EQ(chat->prompt_tokens, 9);
+  auto completion = replay_openai_answer(*openai_, streamed("openai_completion_stream.sse", true), log_.fn());
+  ASSERT_TRUE(completion.ok()) << completion.status().to_string();
+  EXPECT_EQ(completion->text, "build");
+  auto anthropic = replay_anthropic_answer(*anthropic_, streamed("anthropic_stream.sse"), log_.fn());
+  ASSERT_TRUE(anthropic.ok()) << anthropic.status().to_string();
+  EXPECT_EQ(anthropic->text, "The quick fox");
+  EXPECT_EQ(anthropic->finish_reason, "end_turn");
+  auto ollama = replay_ollama_answer(*ollama_, streamed("ollama_generate_stream.ndjson", true), log_.fn());
+  ASSERT_TRUE(ollama.ok()) << ollama.status().to_string();
+  EXPECT_EQ(ollama->text, "build");
+  EXPECT_EQ(ollama->finish_reason, "length");
+
+  auto limited = replay_anthropic_answer(*anthropic_, streamed("anthropic_stream_error.sse"), log_.fn());
+  ASSERT_FALSE(limited.ok());
+  EXPECT_EQ(limited.status().code(), ErrorCode::kRateLimited);
+  auto missing = replay_ollama_answer(*ollama_, streamed("ollama_stream_error.ndjson"), log_.fn());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), ErrorCode::kUpstreamError);
+}
+
+TEST_F(ReplayedAnswerTest, ABackendOfAnotherKindIsRefused) {
+  auto wrong = replay_anthropic_answer(*openai_, reply("anthropic_message.json"), log_.fn());
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().code(), ErrorCode::kInternal);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StreamingBackendTest, ::testing::ValuesIn(kCases),

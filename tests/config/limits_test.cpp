@@ -108,6 +108,36 @@ TEST(ConfigLimitsTest, SelfReferenceIsRefusedNotLooped) {
   ASSERT_FALSE(result.ok());
 }
 
+// Found by fuzzing (fuzz/regressions/yaml_scalar, policy_yaml): std::regex recursed once
+// per character and a long scalar, variable name, placeholder or pattern overflowed the
+// stack of `ladder policy check`. Each is now an error, or loads.
+TEST(ConfigLimitsTest, LongScalarsDoNotOverflowTheStack) {
+  const std::string digits(300000, '7');
+  auto version = load_policy_yaml("version: " + digits + "\n" + kHead.substr(kHead.find('\n') + 1), "policy.yaml", "/");
+  ASSERT_FALSE(version.ok());
+  EXPECT_EQ(version.status().code(), ErrorCode::kConfigInvalid);
+
+  const std::string task = "tasks:\n  gen:\n    kind: generate\n";
+  const std::string remote =
+      "version: 1\nmodels:\n  big:\n    backend: openai\n    base_url: http://127.0.0.1:9\n"
+      "    model: m\n    api_key_env: " +
+      std::string(300000, 'A') + "-\ntiers:\n  - name: frontier\n    models: [big]\n";
+  auto env = load_policy_yaml(remote + task, "policy.yaml", "/");
+  ASSERT_FALSE(env.ok());
+  EXPECT_THAT(env.status().message(), HasSubstr("expected an environment variable name"));
+
+  auto prompt =
+      load_policy_yaml(kHead + task + "    prompt: \"{{" + std::string(300000, 'x') + "}}\"\n", "policy.yaml", "/");
+  ASSERT_FALSE(prompt.ok());
+  EXPECT_THAT(prompt.status().message(), HasSubstr("unknown placeholder"));
+
+  auto pattern = load_policy_yaml(with_schema("", "      {type: object, properties: {a: {type: string, pattern: \"" +
+                                                      std::string(300000, 'a') + "\"}}}\n"),
+                                  "policy.yaml", "/");
+  ASSERT_FALSE(pattern.ok());
+  EXPECT_THAT(pattern.status().message(), HasSubstr("pattern: longer than 4096 bytes"));
+}
+
 TEST(ConfigLimitsTest, NonRegularFilesAreNotRead) {
   auto policy = load_policy_file("/dev/zero");
   ASSERT_FALSE(policy.ok());

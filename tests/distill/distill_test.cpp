@@ -414,6 +414,8 @@ TEST(DistillParseTest, EveryBadLineIsNamed) {
   std::string good = R"({"session":"s","tool":"t","ts":1,"args":{}})";
   std::vector<BadLine> cases = {
       {R"({"session":"s","tool":"t","ts":1,"args":{})", "invalid JSON"},
+      // fuzz/regressions/distill_log: a number no double holds threw out_of_range past the catch.
+      {R"({"session":"s","tool":"t","ts":1,"args":{"n":1e400}})", "invalid JSON: [json.exception.out_of_range.406]"},
       {R"([1,2])", "expected a JSON object"},
       {R"("text")", "expected a JSON object"},
       {R"({"tool":"t","ts":1,"args":{}})", "session: expected a non-empty string"},

@@ -17,6 +17,7 @@
 #include "server/errors.h"
 #include "server/metrics.h"
 #include "server/openai_api.h"
+#include "server/run_api.h"
 #include "server/sse.h"
 #include "server/task_classifier.h"
 #include "server/worker_pool.h"
@@ -169,6 +170,25 @@ TEST(ChatRequest, BadToolMessagesNameTheField) {
   }
 }
 
+// Found by fuzz/http_bodies (fuzz/regressions/http_bodies): nlohmann throws out_of_range,
+// not parse_error, for a number no double holds; it escaped the handler and the server
+// dropped the connection without an answer.
+TEST(ChatRequest, NumberPastADoubleIsAParseError) {
+  std::string param;
+  for (const char* body : {R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":1e400})", "1e400",
+                           R"({"task":"t","input":"x","tool_chain":-1e999})"}) {
+    auto chat = parse_chat_request(body, &param);
+    ASSERT_FALSE(chat.ok()) << body;
+    EXPECT_EQ(chat.status().code(), ErrorCode::kParseError) << body;
+    EXPECT_NE(chat.status().message().find("not valid JSON"), std::string::npos);
+    auto route = parse_route_request(body, &param);
+    ASSERT_FALSE(route.ok()) << body;
+    EXPECT_EQ(route.status().code(), ErrorCode::kParseError) << body;
+    EXPECT_EQ(parse_json_object(body).status().code(), ErrorCode::kParseError) << body;
+    EXPECT_EQ(parse_kill_switch_request(body, &param).status().code(), ErrorCode::kParseError) << body;
+  }
+}
+
 TEST(RouteRequest, RequiresTaskAndInput) {
   std::string param;
   auto ok = parse_route_request(R"({"task":"t","input":"x","force_frontier":true})", &param);
@@ -177,6 +197,55 @@ TEST(RouteRequest, RequiresTaskAndInput) {
   auto bad = parse_route_request(R"({"task":"t","input":5})", &param);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(param, "input");
+}
+
+TEST(RunRequest, EitherRequestOrMacroWithTypedFields) {
+  auto routed = parse_run_request(nlohmann::json::parse(R"({"request":"label #3","task":"pick","dry_run":true})"));
+  ASSERT_TRUE(routed.ok()) << routed.status().message();
+  EXPECT_EQ(routed->request, "label #3");
+  EXPECT_EQ(routed->task, "pick");
+  EXPECT_TRUE(routed->dry_run);
+  EXPECT_TRUE(routed->args.is_object());
+  auto named = parse_run_request(nlohmann::json::parse(R"({"macro":"m_v1","args":{"n":3},"approval_token":"t"})"));
+  ASSERT_TRUE(named.ok()) << named.status().message();
+  EXPECT_EQ(named->args["n"], 3);
+  EXPECT_EQ(named->approval_token, "t");
+  for (const char* body :
+       {R"({})", R"({"request":"a","macro":"b"})", R"({"request":"a","extra":1})", R"({"macro":"m","args":[1]})",
+        R"({"request":"a","approval_token":"t"})", R"({"request":"a","dry_run":"yes"})", R"({"request":5})"}) {
+    auto r = parse_run_request(nlohmann::json::parse(body));
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument) << body;
+  }
+}
+
+TEST(AdminRequest, KillSwitchAndShadowBodies) {
+  std::string param;
+  auto kill = parse_kill_switch_request(R"({"enabled":true,"task":"triage"})", &param);
+  ASSERT_TRUE(kill.ok());
+  EXPECT_TRUE(kill->enabled);
+  EXPECT_EQ(kill->task, "triage");
+  auto all = parse_kill_switch_request(R"({"enabled":false,"task":null})", &param);
+  ASSERT_TRUE(all.ok());
+  EXPECT_FALSE(all->task);
+  auto bad_task = parse_kill_switch_request(R"({"enabled":true,"task":3})", &param);
+  ASSERT_FALSE(bad_task.ok());
+  EXPECT_EQ(param, "task");
+  auto no_enabled = parse_kill_switch_request(R"({"task":"triage"})", &param);
+  ASSERT_FALSE(no_enabled.ok());
+  EXPECT_EQ(param, "enabled");
+  EXPECT_EQ(parse_kill_switch_request("{", &param).status().code(), ErrorCode::kParseError);
+
+  auto reset = parse_shadow_request(R"({"enabled":null})", &param);
+  ASSERT_TRUE(reset.ok());
+  EXPECT_FALSE(reset.value());
+  auto on = parse_shadow_request(R"({"enabled":true})", &param);
+  ASSERT_TRUE(on.ok());
+  EXPECT_EQ(on.value(), std::optional<bool>(true));
+  param.clear();
+  auto bad = parse_shadow_request(R"({"enabled":"on"})", &param);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(param, "enabled");
 }
 
 TEST(Models, TaskFromModelName) {

@@ -42,11 +42,12 @@ class AnthropicBackend final : public Backend {
     if (!body.ok()) return body.status();
     auto headers = request_headers();
     if (!headers.ok()) return headers.status();
-    return endpoint_.generate_with_retries(request.timeout, [&](milliseconds timeout) -> Result<GenerationResult> {
-      auto reply = endpoint_.call(kMessagesPath, &body.value(), headers.value(), timeout);
-      if (!reply.ok()) return reply.status();
-      return http::parse_boundary<GenerationResult>(endpoint_, kMessagesPath, [&] { return parse(reply.value()); });
-    });
+    return endpoint_.generate_with_retries(
+        request.timeout, [&](milliseconds timeout) -> Result<GenerationResult> {
+          auto reply = endpoint_.call(kMessagesPath, &body.value(), headers.value(), timeout);
+          if (!reply.ok()) return reply.status();
+          return parse_reply(reply.value());
+        });
   }
 
   Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
@@ -56,19 +57,22 @@ class AnthropicBackend final : public Backend {
     auto headers = request_headers();
     if (!headers.ok()) return headers.status();
     bool delivered = false;
-    return http::stream_with_retries(
-        endpoint_, request.timeout, delivered, [&](milliseconds timeout) -> Result<GenerationResult> {
-          http::StreamState state;
-          http::SseDecoder sse;
-          Status transport = http::stream_lines(
-              endpoint_, client_, kMessagesPath, body.value(), headers.value(), timeout, request.inter_token_timeout,
-              [&](std::string_view line) {
-                return http::feed_sse(sse, line, endpoint_, kMessagesPath, state, [&](const http::SseEvent& event) {
-                  return on_event(event, state, on_delta, delivered);
-                });
-              });
-          return http::finish_stream(endpoint_, kMessagesPath, std::move(state), transport, "message_stop");
-        });
+    return http::stream_with_retries(endpoint_, request.timeout, delivered,
+                                     [&](milliseconds timeout) -> Result<GenerationResult> {
+                                       return read_stream(on_delta, delivered, [&](const http::LineFn& on_line) {
+                                         return http::stream_lines(endpoint_, client_, kMessagesPath, body.value(),
+                                                                   headers.value(), timeout,
+                                                                   request.inter_token_timeout, on_line);
+                                       });
+                                     });
+  }
+
+  // generate()'s or generate_stream()'s reading of an answer, without the network.
+  Result<GenerationResult> replay(const http::ReplayedAnswer& answer, const DeltaFn& on_delta) const {
+    bool delivered = false;
+    return http::replay_answer(
+        endpoint_, kMessagesPath, answer, [&](const json& reply) { return parse_reply(reply); },
+        [&](const auto& transport) { return read_stream(on_delta, delivered, transport); });
   }
 
   Status health() override {
@@ -114,6 +118,23 @@ class AnthropicBackend final : public Backend {
                  {"messages", std::move(messages)}};
     if (!system.empty()) body["system"] = system;
     return body;
+  }
+
+  Result<GenerationResult> parse_reply(const json& reply) const {
+    return http::parse_boundary<GenerationResult>(endpoint_, kMessagesPath, [&] { return parse(reply); });
+  }
+
+  // One streamed attempt: `transport` hands the body's lines to its argument and says
+  // how the exchange ended.
+  Result<GenerationResult> read_stream(const DeltaFn& on_delta, bool& delivered,
+                                       const std::function<Status(const http::LineFn&)>& transport) const {
+    http::StreamState state;
+    http::SseDecoder sse;
+    Status ended = transport([&](std::string_view line) {
+      return http::feed_sse(sse, line, endpoint_, kMessagesPath, state,
+                            [&](const http::SseEvent& event) { return on_event(event, state, on_delta, delivered); });
+    });
+    return http::finish_stream(endpoint_, kMessagesPath, std::move(state), ended, "message_stop");
   }
 
   Result<GenerationResult> parse(const json& reply) const {
@@ -232,6 +253,14 @@ Result<std::unique_ptr<Backend>> make_anthropic_backend(const ModelConfig& model
     return make_error(ErrorCode::kConfigInvalid, "models." + model.name + ".base_url: " + url.status().message());
   }
   return std::unique_ptr<Backend>(std::make_unique<AnthropicBackend>(model, std::move(sleep)));
+}
+
+Result<GenerationResult> replay_anthropic_answer(const Backend& backend, const http::ReplayedAnswer& answer,
+                                                 const DeltaFn& on_delta) {
+  const auto* anthropic = dynamic_cast<const AnthropicBackend*>(&backend);
+  if (anthropic == nullptr)
+    return make_error(ErrorCode::kInternal, "replay_anthropic_answer: not an anthropic backend");
+  return anthropic->replay(answer, on_delta);
 }
 
 }  // namespace ladder

@@ -18,6 +18,16 @@
 #include "ladder/config.h"
 
 namespace ladder {
+namespace http {
+struct ReplayedAnswer;
+}
+
 // `sleep` replaces the real sleep between retries (tests).
 Result<std::unique_ptr<Backend>> make_anthropic_backend(const ModelConfig& model, SleepFn sleep = {});
+
+// What generate() (answer.stream false) or generate_stream() make of an upstream's
+// answer, without the network (fuzz/backend_replies.cpp). `backend` must come from
+// make_anthropic_backend (kInternal otherwise).
+Result<GenerationResult> replay_anthropic_answer(const Backend& backend, const http::ReplayedAnswer& answer,
+                                                 const DeltaFn& on_delta);
 }  // namespace ladder

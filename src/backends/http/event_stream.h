@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -26,6 +27,9 @@
 #include "ladder/backend.h"
 
 namespace ladder::http {
+
+// Receives one line of a streamed body; returning false stops reading.
+using LineFn = std::function<bool(std::string_view line)>;
 
 // Splits a byte stream into lines ending in "\n" or "\r\n" (the terminator removed).
 class LineSplitter {
@@ -57,6 +61,11 @@ class LineSplitter {
   }
   // Bytes after the last newline: an unterminated last line once the body has ended.
   const std::string& rest() const { return partial_; }
+  // Once the body has ended: passes rest() to on_line when there is one.
+  template <typename F>
+  void finish(F&& on_line) {
+    if (!partial_.empty()) on_line(std::string_view(partial_));
+  }
 
  private:
   std::string partial_;
@@ -158,8 +167,7 @@ inline std::string redact_endpoint_key(const JsonEndpoint& endpoint, std::string
 // of the body once it has begun (0: none).
 inline Status stream_lines(const JsonEndpoint& endpoint, const Client& client, std::string_view path,
                            const nlohmann::json& body, const Headers& headers, std::chrono::milliseconds timeout,
-                           std::chrono::milliseconds idle_timeout,
-                           const std::function<bool(std::string_view line)>& on_line) {
+                           std::chrono::milliseconds idle_timeout, const LineFn& on_line) {
   Request request;
   request.method = "POST";
   request.url = endpoint.url(path);
@@ -177,8 +185,31 @@ inline Status stream_lines(const JsonEndpoint& endpoint, const Client& client, s
   if (!response.ok()) return endpoint.prefixed(response.status());
   Status mapped = status_from_response(endpoint.kind(), request.url, response.value());
   if (!mapped.ok()) return mapped.with_message(redact_endpoint_key(endpoint, mapped.message()));
-  if (!stopped && !lines.rest().empty()) on_line(lines.rest());
+  if (!stopped) lines.finish(on_line);
   return Status::ok_status();
+}
+
+// What stream_lines() does with a 2xx body, over pieces already received (replays).
+inline Status replay_lines(const std::vector<std::string>& pieces, const LineFn& on_line) {
+  LineSplitter lines;
+  for (const auto& piece : pieces) {
+    if (!lines.feed(piece, on_line)) return Status::ok_status();
+  }
+  lines.finish(on_line);
+  return Status::ok_status();
+}
+
+// A backend's reading of a replayed answer (json_endpoint.h): a plain reply through
+// JsonEndpoint::read_reply() and then `parse_reply(json)`, a streamed body through
+// `read_stream(transport)` with a transport that replays its pieces.
+template <typename ParseReply, typename ReadStream>
+Result<GenerationResult> replay_answer(const JsonEndpoint& endpoint, std::string_view path,
+                                       const ReplayedAnswer& answer, ParseReply&& parse_reply,
+                                       ReadStream&& read_stream) {
+  if (answer.stream) return read_stream([&](const LineFn& on_line) { return replay_lines(answer.pieces, on_line); });
+  auto reply = endpoint.read_reply(endpoint.url(path), answer.response);
+  if (!reply.ok()) return reply.status();
+  return parse_reply(reply.value());
 }
 
 // The result of one streamed attempt (see the order at the top of this file).

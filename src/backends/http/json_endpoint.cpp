@@ -58,16 +58,19 @@ Result<nlohmann::json> JsonEndpoint::call(std::string_view path, const nlohmann:
   request.total_timeout = std::max(timeout, milliseconds(1));
   auto response = client_.send(request);
   if (!response.ok()) return prefixed(response.status());
+  return read_reply(request.url, response.value());
+}
 
-  Status mapped = status_from_response(kind_, request.url, response.value());
+Result<nlohmann::json> JsonEndpoint::read_reply(const std::string& url, const Response& response) const {
+  Status mapped = status_from_response(kind_, url, response);
   if (!mapped.ok()) return mapped.with_message(redact_key(mapped.message()));
-  auto parsed = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  auto parsed = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
-    return error(ErrorCode::kBadResponse, request.url + " answered HTTP " + std::to_string(response->status) +
-                                              " with a body that is not JSON: " + upstream_error_text(response->body));
+    return error(ErrorCode::kBadResponse, url + " answered HTTP " + std::to_string(response.status) +
+                                              " with a body that is not JSON: " + upstream_error_text(response.body));
   }
   if (!parsed.is_object()) {
-    return error(ErrorCode::kBadResponse, request.url + ": expected a JSON object");
+    return error(ErrorCode::kBadResponse, url + ": expected a JSON object");
   }
   return parsed;
 }

@@ -39,6 +39,9 @@ class JsonEndpoint {
   // JSON body; a failure keeps the upstream's Retry-After (Status::retry_after).
   Result<nlohmann::json> call(std::string_view path, const nlohmann::json* body, const Headers& headers,
                               std::chrono::milliseconds timeout) const;
+  // How call() reads the response to a request for `url`: a non-2xx maps through the
+  // error table, a 2xx must carry a JSON object.
+  Result<nlohmann::json> read_reply(const std::string& url, const Response& response) const;
 
   // Runs `attempt(timeout)` under the retry policy with an overall deadline of
   // `budget` from now; each attempt's timeout is min(request_timeout_ms, time left).
@@ -60,6 +63,15 @@ class JsonEndpoint {
   ModelConfig model_;
   RetryPolicy retry_;
   Client client_;
+};
+
+// An upstream's answer replayed without the network (fuzz/backend_replies.cpp): the
+// response to a plain exchange, or a 2xx streamed body in the pieces it arrived in.
+struct ReplayedAnswer {
+  bool stream = false;
+  bool raw = false;  // the completion API's answer rather than chat's (openai, ollama)
+  Response response;
+  std::vector<std::string> pieces;
 };
 
 // Converts a JSON document into the domain type; nlohmann exceptions (missing fields,

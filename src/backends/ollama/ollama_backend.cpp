@@ -34,11 +34,12 @@ class OllamaBackend final : public Backend {
     if (!headers.ok()) return headers.status();
     json body = build_body(request, raw);
     const std::string_view path = raw ? kGeneratePath : kChatPath;
-    return endpoint_.generate_with_retries(request.timeout, [&](milliseconds timeout) -> Result<GenerationResult> {
-      auto reply = endpoint_.call(path, &body, headers.value(), timeout);
-      if (!reply.ok()) return reply.status();
-      return http::parse_boundary<GenerationResult>(endpoint_, path, [&] { return parse(reply.value(), raw); });
-    });
+    return endpoint_.generate_with_retries(request.timeout,
+                                           [&](milliseconds timeout) -> Result<GenerationResult> {
+                                             auto reply = endpoint_.call(path, &body, headers.value(), timeout);
+                                             if (!reply.ok()) return reply.status();
+                                             return parse_reply(reply.value(), raw, path);
+                                           });
   }
 
   Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
@@ -53,13 +54,22 @@ class OllamaBackend final : public Backend {
     const std::string_view path = raw ? kGeneratePath : kChatPath;
     bool delivered = false;
     return http::stream_with_retries(
-        endpoint_, request.timeout, delivered, [&](milliseconds timeout) -> Result<GenerationResult> {
-          http::StreamState state;
-          Status transport = http::stream_lines(
-              endpoint_, client_, path, body, headers.value(), timeout, request.inter_token_timeout,
-              [&](std::string_view line) { return on_line(line, raw, path, state, on_delta, delivered); });
-          return http::finish_stream(endpoint_, path, std::move(state), transport, "a line with \"done\": true");
+        endpoint_, request.timeout, delivered,
+        [&](milliseconds timeout) -> Result<GenerationResult> {
+          return read_stream(raw, path, on_delta, delivered, [&](const http::LineFn& on_line) {
+            return http::stream_lines(endpoint_, client_, path, body, headers.value(), timeout,
+                                      request.inter_token_timeout, on_line);
+          });
         });
+  }
+
+  // generate()'s or generate_stream()'s reading of an answer, without the network.
+  Result<GenerationResult> replay(const http::ReplayedAnswer& answer, const DeltaFn& on_delta) const {
+    const std::string_view path = answer.raw ? kGeneratePath : kChatPath;
+    bool delivered = false;
+    return http::replay_answer(
+        endpoint_, path, answer, [&](const json& reply) { return parse_reply(reply, answer.raw, path); },
+        [&](const auto& transport) { return read_stream(answer.raw, path, on_delta, delivered, transport); });
   }
 
   Status health() override {
@@ -96,6 +106,20 @@ class OllamaBackend final : public Backend {
       if (top > 0) body["top_logprobs"] = top;
     }
     return body;
+  }
+
+  Result<GenerationResult> parse_reply(const json& reply, bool raw, std::string_view path) const {
+    return http::parse_boundary<GenerationResult>(endpoint_, path, [&] { return parse(reply, raw); });
+  }
+
+  // One streamed attempt: `transport` hands the body's lines to its argument and says
+  // how the exchange ended.
+  Result<GenerationResult> read_stream(bool raw, std::string_view path, const DeltaFn& on_delta, bool& delivered,
+                                       const std::function<Status(const http::LineFn&)>& transport) const {
+    http::StreamState state;
+    Status ended =
+        transport([&](std::string_view line) { return on_line(line, raw, path, state, on_delta, delivered); });
+    return http::finish_stream(endpoint_, path, std::move(state), ended, "a line with \"done\": true");
   }
 
   Result<GenerationResult> parse(const json& reply, bool raw) const {
@@ -195,6 +219,13 @@ Result<std::unique_ptr<Backend>> make_ollama_backend(const ModelConfig& model, S
     return make_error(ErrorCode::kConfigInvalid, "models." + model.name + ".base_url: " + url.status().message());
   }
   return std::unique_ptr<Backend>(std::make_unique<OllamaBackend>(model, std::move(sleep)));
+}
+
+Result<GenerationResult> replay_ollama_answer(const Backend& backend, const http::ReplayedAnswer& answer,
+                                              const DeltaFn& on_delta) {
+  const auto* ollama = dynamic_cast<const OllamaBackend*>(&backend);
+  if (ollama == nullptr) return make_error(ErrorCode::kInternal, "replay_ollama_answer: not an ollama backend");
+  return ollama->replay(answer, on_delta);
 }
 
 }  // namespace ladder

@@ -70,12 +70,12 @@ class OpenAiBackend final : public Backend {
     if (!headers.ok()) return headers.status();
     json body = raw ? completion_body(request) : chat_body(request);
     const std::string_view path = raw ? kCompletionPath : kChatPath;
-    return endpoint_.generate_with_retries(request.timeout, [&](milliseconds timeout) -> Result<GenerationResult> {
-      auto reply = endpoint_.call(path, &body, headers.value(), timeout);
-      if (!reply.ok()) return reply.status();
-      return http::parse_boundary<GenerationResult>(
-          endpoint_, path, [&] { return raw ? parse_completion(reply.value()) : parse_chat(reply.value()); });
-    });
+    return endpoint_.generate_with_retries(request.timeout,
+                                           [&](milliseconds timeout) -> Result<GenerationResult> {
+                                             auto reply = endpoint_.call(path, &body, headers.value(), timeout);
+                                             if (!reply.ok()) return reply.status();
+                                             return parse_reply(reply.value(), raw, path);
+                                           });
   }
 
   Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
@@ -91,18 +91,22 @@ class OpenAiBackend final : public Backend {
     const std::string_view path = raw ? kCompletionPath : kChatPath;
     bool delivered = false;
     return http::stream_with_retries(
-        endpoint_, request.timeout, delivered, [&](milliseconds timeout) -> Result<GenerationResult> {
-          http::StreamState state;
-          http::SseDecoder sse;
-          Status transport = http::stream_lines(
-              endpoint_, client_, path, body, headers.value(), timeout, request.inter_token_timeout,
-              [&](std::string_view line) {
-                return http::feed_sse(sse, line, endpoint_, path, state, [&](const http::SseEvent& event) {
-                  return on_event(event, raw, path, state, on_delta, delivered);
-                });
-              });
-          return http::finish_stream(endpoint_, path, std::move(state), transport, "data: [DONE]");
+        endpoint_, request.timeout, delivered,
+        [&](milliseconds timeout) -> Result<GenerationResult> {
+          return read_stream(raw, path, on_delta, delivered, [&](const http::LineFn& on_line) {
+            return http::stream_lines(endpoint_, client_, path, body, headers.value(), timeout,
+                                      request.inter_token_timeout, on_line);
+          });
         });
+  }
+
+  // generate()'s or generate_stream()'s reading of an answer, without the network.
+  Result<GenerationResult> replay(const http::ReplayedAnswer& answer, const DeltaFn& on_delta) const {
+    const std::string_view path = answer.raw ? kCompletionPath : kChatPath;
+    bool delivered = false;
+    return http::replay_answer(
+        endpoint_, path, answer, [&](const json& reply) { return parse_reply(reply, answer.raw, path); },
+        [&](const auto& transport) { return read_stream(answer.raw, path, on_delta, delivered, transport); });
   }
 
   Status health() override {
@@ -181,6 +185,25 @@ class OpenAiBackend final : public Backend {
     if (result.cached_prompt_tokens == 0 && reply.contains("timings")) {
       result.cached_prompt_tokens = usage_int(reply["timings"], "cache_n");  // llama-server
     }
+  }
+
+  Result<GenerationResult> parse_reply(const json& reply, bool raw, std::string_view path) const {
+    return http::parse_boundary<GenerationResult>(endpoint_, path,
+                                                  [&] { return raw ? parse_completion(reply) : parse_chat(reply); });
+  }
+
+  // One streamed attempt: `transport` hands the body's lines to its argument and says
+  // how the exchange ended.
+  Result<GenerationResult> read_stream(bool raw, std::string_view path, const DeltaFn& on_delta, bool& delivered,
+                                       const std::function<Status(const http::LineFn&)>& transport) const {
+    http::StreamState state;
+    http::SseDecoder sse;
+    Status ended = transport([&](std::string_view line) {
+      return http::feed_sse(sse, line, endpoint_, path, state, [&](const http::SseEvent& event) {
+        return on_event(event, raw, path, state, on_delta, delivered);
+      });
+    });
+    return http::finish_stream(endpoint_, path, std::move(state), ended, "data: [DONE]");
   }
 
   Result<GenerationResult> parse_chat(const json& reply) const {
@@ -305,6 +328,13 @@ Result<std::unique_ptr<Backend>> make_openai_backend(const ModelConfig& model, S
     return make_error(ErrorCode::kConfigInvalid, "models." + model.name + ".base_url: " + url.status().message());
   }
   return std::unique_ptr<Backend>(std::make_unique<OpenAiBackend>(model, std::move(sleep)));
+}
+
+Result<GenerationResult> replay_openai_answer(const Backend& backend, const http::ReplayedAnswer& answer,
+                                              const DeltaFn& on_delta) {
+  const auto* openai = dynamic_cast<const OpenAiBackend*>(&backend);
+  if (openai == nullptr) return make_error(ErrorCode::kInternal, "replay_openai_answer: not an openai backend");
+  return openai->replay(answer, on_delta);
 }
 
 }  // namespace ladder
