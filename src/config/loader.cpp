@@ -34,10 +34,10 @@ using config_detail::Reader;
 
 constexpr int kIntMax = std::numeric_limits<int>::max();
 
-const std::vector<std::string> kTopKeys = {"version",      "models",      "tiers",       "tasks",       "hard_stops",
-                                           "capabilities", "kill_switch", "shadow",      "audit",       "store",
-                                           "costs",        "macros",      "macros_file", "macro_files", "release_gate",
-                                           "escalate_unknown_tasks", "health"};
+const std::vector<std::string> kTopKeys = {
+    "version", "models", "tiers", "tasks",  "hard_stops",  "capabilities", "kill_switch",  "shadow",
+    "audit",   "store",  "costs", "macros", "macros_file", "macro_files",  "release_gate", "escalate_unknown_tasks",
+    "health"};
 const std::vector<std::string> kBackends = {"embedded", "openai", "ollama", "anthropic"};
 const std::vector<std::string> kEmbeddedKeys = {"backend", "path",       "context_size",
                                                 "threads", "batch_size", "calibration_file"};

@@ -9,7 +9,8 @@ Result<FittedCalibrations> load_fitted_calibrations(const Config& config) {
   FittedCalibrations out;
   for (const auto& [name, model] : config.models) {
     if (model.calibration_file.empty()) continue;
-    auto fail = [&name](const Status& s) { return Status(s.code(), "model '" + name + "': " + s.message()); };
+    const std::string& model_name = name;  // a structured binding cannot be captured before C++20 in clang 14
+    auto fail = [&model_name](const Status& s) { return s.with_message("model '" + model_name + "': " + s.message()); };
     auto text = config_detail::read_config_file(model.calibration_file);
     if (!text.ok()) return fail(text.status());
     auto sha = calibration::file_sha256(model.model_path);
@@ -19,7 +20,7 @@ Result<FittedCalibrations> load_fitted_calibrations(const Config& config) {
     auto& tasks = out[name];
     for (const auto& [task, fit] : parsed->tasks) {
       FittedCalibration f;
-      f.map = [fit](double measured) { return fit.apply(measured); };
+      f.map = [fitted = fit](double measured) { return fitted.apply(measured); };
       f.thresholds = fit.label_thresholds;
       f.method = calibration::method_name(fit.method);
       tasks[task] = std::move(f);

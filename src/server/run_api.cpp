@@ -99,8 +99,8 @@ Result<json> RunApi::handle(const json& body, const ClientIdentity& client) {
   const RunRequest& r = *run;
   std::shared_ptr<Router> router = impl_->gateway.router();  // one snapshot for the whole run
   const Config& config = router->config();
-  if (!task->empty()) {
-    if (Status s = admit_task(config, *task); !s.ok()) return s;
+  if (!r.task.empty()) {
+    if (Status s = admit_task(config, r.task); !s.ok()) return s;
   }
   json out = json::object();
   std::string macro_id = r.macro;

@@ -42,12 +42,11 @@ class AnthropicBackend final : public Backend {
     if (!body.ok()) return body.status();
     auto headers = request_headers();
     if (!headers.ok()) return headers.status();
-    return endpoint_.generate_with_retries(
-        request.timeout, [&](milliseconds timeout) -> Result<GenerationResult> {
-          auto reply = endpoint_.call(kMessagesPath, &body.value(), headers.value(), timeout);
-          if (!reply.ok()) return reply.status();
-          return parse_reply(reply.value());
-        });
+    return endpoint_.generate_with_retries(request.timeout, [&](milliseconds timeout) -> Result<GenerationResult> {
+      auto reply = endpoint_.call(kMessagesPath, &body.value(), headers.value(), timeout);
+      if (!reply.ok()) return reply.status();
+      return parse_reply(reply.value());
+    });
   }
 
   Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
@@ -57,14 +56,13 @@ class AnthropicBackend final : public Backend {
     auto headers = request_headers();
     if (!headers.ok()) return headers.status();
     bool delivered = false;
-    return http::stream_with_retries(endpoint_, request.timeout, delivered,
-                                     [&](milliseconds timeout) -> Result<GenerationResult> {
-                                       return read_stream(on_delta, delivered, [&](const http::LineFn& on_line) {
-                                         return http::stream_lines(endpoint_, client_, kMessagesPath, body.value(),
-                                                                   headers.value(), timeout,
-                                                                   request.inter_token_timeout, on_line);
-                                       });
-                                     });
+    return http::stream_with_retries(
+        endpoint_, request.timeout, delivered, [&](milliseconds timeout) -> Result<GenerationResult> {
+          return read_stream(on_delta, delivered, [&](const http::LineFn& on_line) {
+            return http::stream_lines(endpoint_, client_, kMessagesPath, body.value(), headers.value(), timeout,
+                                      request.inter_token_timeout, on_line);
+          });
+        });
   }
 
   // generate()'s or generate_stream()'s reading of an answer, without the network.

@@ -34,12 +34,11 @@ class OllamaBackend final : public Backend {
     if (!headers.ok()) return headers.status();
     json body = build_body(request, raw);
     const std::string_view path = raw ? kGeneratePath : kChatPath;
-    return endpoint_.generate_with_retries(request.timeout,
-                                           [&](milliseconds timeout) -> Result<GenerationResult> {
-                                             auto reply = endpoint_.call(path, &body, headers.value(), timeout);
-                                             if (!reply.ok()) return reply.status();
-                                             return parse_reply(reply.value(), raw, path);
-                                           });
+    return endpoint_.generate_with_retries(request.timeout, [&](milliseconds timeout) -> Result<GenerationResult> {
+      auto reply = endpoint_.call(path, &body, headers.value(), timeout);
+      if (!reply.ok()) return reply.status();
+      return parse_reply(reply.value(), raw, path);
+    });
   }
 
   Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
@@ -54,8 +53,7 @@ class OllamaBackend final : public Backend {
     const std::string_view path = raw ? kGeneratePath : kChatPath;
     bool delivered = false;
     return http::stream_with_retries(
-        endpoint_, request.timeout, delivered,
-        [&](milliseconds timeout) -> Result<GenerationResult> {
+        endpoint_, request.timeout, delivered, [&](milliseconds timeout) -> Result<GenerationResult> {
           return read_stream(raw, path, on_delta, delivered, [&](const http::LineFn& on_line) {
             return http::stream_lines(endpoint_, client_, path, body, headers.value(), timeout,
                                       request.inter_token_timeout, on_line);

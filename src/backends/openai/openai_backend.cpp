@@ -70,12 +70,11 @@ class OpenAiBackend final : public Backend {
     if (!headers.ok()) return headers.status();
     json body = raw ? completion_body(request) : chat_body(request);
     const std::string_view path = raw ? kCompletionPath : kChatPath;
-    return endpoint_.generate_with_retries(request.timeout,
-                                           [&](milliseconds timeout) -> Result<GenerationResult> {
-                                             auto reply = endpoint_.call(path, &body, headers.value(), timeout);
-                                             if (!reply.ok()) return reply.status();
-                                             return parse_reply(reply.value(), raw, path);
-                                           });
+    return endpoint_.generate_with_retries(request.timeout, [&](milliseconds timeout) -> Result<GenerationResult> {
+      auto reply = endpoint_.call(path, &body, headers.value(), timeout);
+      if (!reply.ok()) return reply.status();
+      return parse_reply(reply.value(), raw, path);
+    });
   }
 
   Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
@@ -91,8 +90,7 @@ class OpenAiBackend final : public Backend {
     const std::string_view path = raw ? kCompletionPath : kChatPath;
     bool delivered = false;
     return http::stream_with_retries(
-        endpoint_, request.timeout, delivered,
-        [&](milliseconds timeout) -> Result<GenerationResult> {
+        endpoint_, request.timeout, delivered, [&](milliseconds timeout) -> Result<GenerationResult> {
           return read_stream(raw, path, on_delta, delivered, [&](const http::LineFn& on_line) {
             return http::stream_lines(endpoint_, client_, path, body, headers.value(), timeout,
                                       request.inter_token_timeout, on_line);
