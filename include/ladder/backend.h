@@ -66,6 +66,40 @@ struct GenerationResult {
 // (the client went away): generation ends with finish_reason "cancelled".
 using DeltaFn = std::function<bool(std::string_view delta)>;
 
+// A client's request relayed to the upstream in the upstream's own API (pass-through in
+// `ladder serve`): the body as the client sent it, only `model` set to the configured id.
+enum class WireApi { kOpenAiChat, kAnthropicMessages };
+
+struct ForwardRequest {
+  WireApi api = WireApi::kOpenAiChat;
+  nlohmann::json body;  // a JSON object; its "stream" decides the reply's form
+  std::chrono::milliseconds timeout{30000};
+  // Streaming only: the longest wait between two pieces of the body (0: no limit).
+  std::chrono::milliseconds inter_token_timeout{0};
+};
+
+struct ForwardReply {
+  // 2xx, or a client error the upstream answered (400, 404, 409, 413, 422) relayed as it
+  // came: the client's request was wrong, and the upstream's words say how.
+  int status = 200;
+  std::string content_type;
+  std::string body;        // the whole reply; empty for a streamed 2xx (it went to on_chunk)
+  bool streamed = false;   // the body went to on_chunk
+  bool cancelled = false;  // on_chunk returned false (the client went away)
+  // Read from the reply for the audit record and metrics (0 / empty when it had none).
+  int prompt_tokens = 0;
+  int completion_tokens = 0;
+  int tool_calls = 0;
+  std::string model;
+  std::string finish_reason;
+  double latency_ms = 0.0;
+  int attempts = 1;
+};
+
+// Receives a streamed reply's bytes in order, whole lines each with its "\n"; returning
+// false stops the stream.
+using ChunkFn = std::function<bool(std::string_view bytes)>;
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -80,6 +114,15 @@ class Backend {
     if (!result.ok()) return result;
     if (!result->text.empty() && !on_delta(result->text)) result->finish_reason = "cancelled";
     return result;
+  }
+  // Whether forward() relays requests of `api` (an upstream that speaks it).
+  virtual bool forwards(WireApi api) const { return false; }
+  // Relays `request` unchanged but for its model. A streamed 2xx body goes to on_chunk
+  // line by line; a failure before the first chunk may be retried or fallen back from,
+  // after it the caller ends its own stream. A stream that ends without its API's
+  // terminator is kConnectionReset.
+  virtual Result<ForwardReply> forward(const ForwardRequest& request, const ChunkFn& on_chunk) {
+    return make_error(ErrorCode::kNotImplemented, kind() + " backends do not relay requests");
   }
   // Cheap liveness check (model loaded, server answering).
   virtual Status health() = 0;

@@ -225,6 +225,21 @@ Result<GenerationResult> Router::generate_direct(const std::string& model_name, 
   return result;
 }
 
+bool Router::forwards(const std::string& model_name, WireApi api) const {
+  auto it = backends_.find(model_name);
+  return it != backends_.end() && it->second && it->second->forwards(api);
+}
+
+Result<ForwardReply> Router::forward_direct(const std::string& model_name, const ForwardRequest& request,
+                                            const ChunkFn& on_chunk) {
+  if (!backends_.count(model_name)) return make_error(ErrorCode::kNotFound, "no model '" + model_name + "'");
+  AttemptSkip skip;
+  if (Status refused = admit(model_name, skip); !refused.ok()) return refused;
+  auto result = backends_.at(model_name)->forward(request, on_chunk);
+  record_health(model_name, result.status(), /*probe=*/false);
+  return result;
+}
+
 Status Router::write_audit(const nlohmann::json& record) {
   Status written = audit_->write(record);
   if (written.ok()) return written;

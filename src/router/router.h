@@ -97,6 +97,11 @@ class Router {
   // (kUnavailable with the time to its next trial as retry_after).
   Result<GenerationResult> generate_direct(const std::string& model_name, const GenerationRequest& request,
                                            const DeltaFn* on_delta = nullptr);
+  // Whether the named model's backend relays requests of `api` as they are (forward_direct).
+  bool forwards(const std::string& model_name, WireApi api) const;
+  // generate_direct() for a relayed request (Backend::forward), under the same health rules.
+  Result<ForwardReply> forward_direct(const std::string& model_name, const ForwardRequest& request,
+                                      const ChunkFn& on_chunk);
   // Appends one record to the router's audit sink (pass-through and macro-run records
   // too). A failed write is logged; it is the caller's error (kAuditUnavailable) only
   // when the policy fails closed (audit.on_failure: closed), else ok.

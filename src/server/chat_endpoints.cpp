@@ -112,6 +112,23 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, Connection& conn
   if (chat.user) audit_fields["user"] = *chat.user;
   if (!chat.metadata.is_null()) audit_fields["metadata"] = chat.metadata;
 
+  if (!routed && router->forwards(model_name, WireApi::kOpenAiChat)) {
+    co_return co_await relay_chat(ctx, conn, req, client,
+                                  RelayedChat{router, model_name, std::move(chat.body), std::move(audit_fields)});
+  }
+  if (!chat.relay_field.empty()) {
+    // Tools, response formats and non-text parts reach only an upstream that takes the
+    // request as it is; a ladder task or another API's backend would drop them silently.
+    const std::string why =
+        routed ? "a ladder task reads the conversation's text only: send this field to a configured model"
+               : "model '" + model_name + "' is served by the " + router->config().models.at(model_name).backend +
+                     " backend, and ladder relays this field only to OpenAI-compatible backends";
+    if (!routed || chat.relay_field.find(".content") != std::string::npos)
+      co_return co_await send_reply(
+          ctx, conn, req,
+          error_reply(make_error(ErrorCode::kInvalidArgument, chat.relay_field + ": " + why), chat.relay_field));
+  }
+
   auto job = make_job(co_await asio::this_coro::executor);
   DeltaFn on_delta;
   if (chat.stream)

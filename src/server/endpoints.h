@@ -2,6 +2,7 @@
 // executor; model calls go to a worker through the context (worker_bridge.h).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -15,6 +16,16 @@ namespace ladder::server {
 // status sent and whether to keep the connection.
 Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, Connection& conn, const Request& req,
                                             const ClientIdentity& client, Clock::time_point t0);
+// A chat request for a configured model whose backend relays OpenAI's API.
+struct RelayedChat {
+  std::shared_ptr<Router> router;  // the request's one snapshot
+  std::string model_name;          // the key under models:
+  nlohmann::json body;             // ChatCompletionRequest::body
+  nlohmann::json audit_fields;     // user, metadata
+};
+// Relays it (relay_endpoint.cpp); called by chat_completions.
+Task<std::pair<int, bool>> relay_chat(ServerContext& ctx, Connection& conn, const Request& req,
+                                      const ClientIdentity& client, RelayedChat chat);
 // POST /v1/route: the native routed call.
 Task<Reply> native_route(ServerContext& ctx, const Request& req, const ClientIdentity& client);
 // POST /v1/run: a request → a macro, through ServerOptions::run_handler.

@@ -195,6 +195,27 @@ std::optional<std::string> Gateway::resolve_model(const Router& router, const st
   return std::nullopt;
 }
 
+Status Gateway::audit_pass_through(const std::shared_ptr<Router>& router, const PassThroughCall& call,
+                                   const ClientIdentity& client, const nlohmann::json& audit_fields,
+                                   int cached_prompt_tokens) {
+  if (call.outcome.ok()) {
+    record_tokens(call.model_name, call.prompt_tokens, call.completion_tokens, cached_prompt_tokens);
+  } else {
+    spdlog::warn("{}: model '{}' failed: {}", call.request_id, call.model_name, call.outcome.to_string());
+  }
+  nlohmann::json extra = audit_fields.is_object() ? audit_fields : nlohmann::json::object();
+  extra["client"] = client.name;
+  extra["via"] = "server";
+  Status written = router->write_audit(make_pass_through_record(call, extra));
+  metrics_.add("ladder_pass_through_total",
+               {{"model", call.model_name}, {"outcome", call.outcome.ok() ? "ok" : "error"}});
+  metrics_.observe("ladder_backend_duration_seconds", {{"model", call.model_name}}, call.latency_ms / 1000.0);
+  // The client reads the code and ladder's words; the backend's message (its URL) stays
+  // in the log and the audit record.
+  if (!call.outcome.ok()) return call.outcome.with_message(public_call_error(call.model_name, call.outcome));
+  return written;  // not ok only under audit.on_failure: closed
+}
+
 Result<PassThroughOutcome> Gateway::pass_through(const std::shared_ptr<Router>& router, const std::string& model_name,
                                                  const GenerationRequest& request, const DeltaFn* on_delta,
                                                  const std::string& request_id, const ClientIdentity& client,
@@ -210,23 +231,48 @@ Result<PassThroughOutcome> Gateway::pass_through(const std::shared_ptr<Router>& 
     call.model = result->model;
     call.prompt_tokens = result->prompt_tokens;
     call.completion_tokens = result->completion_tokens;
-    record_tokens(model_name, result->prompt_tokens, result->completion_tokens, result->cached_prompt_tokens);
-  } else {
-    spdlog::warn("{}: model '{}' failed: {}", request_id, model_name, result.status().to_string());
   }
-  nlohmann::json extra = audit_fields.is_object() ? audit_fields : nlohmann::json::object();
-  extra["client"] = client.name;
-  extra["via"] = "server";
-  Status written = router->write_audit(make_pass_through_record(call, extra));
-  metrics_.add("ladder_pass_through_total", {{"model", model_name}, {"outcome", result.ok() ? "ok" : "error"}});
-  metrics_.observe("ladder_backend_duration_seconds", {{"model", model_name}}, call.latency_ms / 1000.0);
-  if (!result.ok()) {
-    // The client reads the code and ladder's words; the backend's message (its URL) stays
-    // in the log and the audit record.
-    return result.status().with_message(public_call_error(model_name, result.status()));
-  }
-  if (!written.ok()) return written;  // audit.on_failure: closed
+  if (Status s = audit_pass_through(router, call, client, audit_fields, result.ok() ? result->cached_prompt_tokens : 0);
+      !s.ok())
+    return s;
   return PassThroughOutcome{std::move(result).value(), model_name};
+}
+
+Result<ForwardReply> Gateway::relay(const std::shared_ptr<Router>& router, const std::string& model_name,
+                                    const ForwardRequest& request, const ChunkFn& on_chunk,
+                                    const std::string& request_id, const ClientIdentity& client,
+                                    const nlohmann::json& audit_fields) {
+  const auto t0 = std::chrono::steady_clock::now();
+  bool sent = false;  // a byte of the upstream's stream went to the client
+  auto result = router->forward_direct(model_name, request, [&](std::string_view bytes) {
+    sent = true;
+    return on_chunk(bytes);
+  });
+  PassThroughCall call;
+  call.request_id = request_id;
+  call.model_name = model_name;
+  call.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  call.outcome = result.status();
+  nlohmann::json fields = audit_fields.is_object() ? audit_fields : nlohmann::json::object();
+  fields["relayed"] = true;
+  const bool stream =
+      request.body.contains("stream") && request.body["stream"].is_boolean() && request.body["stream"].get<bool>();
+  fields["stream"] = stream;
+  if (result.ok()) {
+    call.model = result->model;
+    call.prompt_tokens = result->prompt_tokens;
+    call.completion_tokens = result->completion_tokens;
+    fields["upstream_status"] = result->status;
+    fields["tool_calls"] = result->tool_calls;
+    if (!result->finish_reason.empty()) fields["finish_reason"] = result->finish_reason;
+    fields["delivered"] = !result->cancelled;
+    if (result->cancelled) fields["cancelled_by_client"] = true;
+  } else {
+    fields["delivered"] = false;
+    if (sent) fields["mid_stream"] = true;
+  }
+  if (Status s = audit_pass_through(router, call, client, fields); !s.ok()) return s;
+  return result;
 }
 
 Result<ChatTarget> select_target(const Router& router, const ChatCompletionRequest& chat) {

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/record.h"
 #include "router/router.h"
 #include "server/auth.h"
 #include "server/backend_pool.h"
@@ -100,6 +101,14 @@ class Gateway {
                                           const std::string& request_id, const ClientIdentity& client,
                                           const nlohmann::json& audit_fields = {});
 
+  // A request relayed to a named model in the upstream's own API (Backend::forward),
+  // audited as route "pass_through" with `relayed`, `stream`, `delivered` (false when the
+  // client went away or the stream broke), `tool_calls`, `finish_reason` and
+  // `upstream_status`. Failures as for pass_through().
+  Result<ForwardReply> relay(const std::shared_ptr<Router>& router, const std::string& model_name,
+                             const ForwardRequest& request, const ChunkFn& on_chunk, const std::string& request_id,
+                             const ClientIdentity& client, const nlohmann::json& audit_fields = {});
+
   AdminState admin() const;
   // kNotFound when `task` is not a task of the current policy.
   Status set_kill_switch(bool enabled, const std::optional<std::string>& task);
@@ -119,6 +128,12 @@ class Gateway {
   void record_tokens(const std::string& model_name, int prompt, int completion, int cached);
 
  private:
+  // The record, metrics and log line of one pass-through call; the client's error when it
+  // failed (its code, ladder's words) or the audit failure under on_failure: closed.
+  Status audit_pass_through(const std::shared_ptr<Router>& router, const PassThroughCall& call,
+                            const ClientIdentity& client, const nlohmann::json& audit_fields,
+                            int cached_prompt_tokens = 0);
+
   Gateway(GatewayOptions options, MetricsRegistry& metrics) : options_(std::move(options)), metrics_(metrics) {}
   Result<std::shared_ptr<Router>> build_router();
   void health_loop();

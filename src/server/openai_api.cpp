@@ -31,7 +31,11 @@ Result<json> parse_object(std::string_view body) {
 }
 
 // Message content: a string, null, or an array of {"type": "text", "text": "..."} parts.
-Result<std::string> content_text(const json& content, const std::string& field, std::string* param) {
+// The text of a message's content. A known part of another kind (an image, audio, a
+// file) is passed over and named in `relay_field` (when still empty): only a relayed
+// request carries it to the upstream.
+Result<std::string> content_text(const json& content, const std::string& field, std::string* param,
+                                 std::string& relay_field) {
   if (content.is_null()) return std::string();
   if (content.is_string()) return content.get<std::string>();
   if (!content.is_array()) return bad(param, field, "expected a string or an array of content parts");
@@ -44,7 +48,10 @@ Result<std::string> content_text(const json& content, const std::string& field, 
     const std::string type = part["type"].get<std::string>();
     if (type != "text" && !kKnownPartTypes.count(type))
       return bad(param, where + ".type", "unknown content part type '" + type + "'");
-    if (type != "text") return bad(param, where + ".type", "only text content parts are supported");
+    if (type != "text") {
+      if (relay_field.empty()) relay_field = where;
+      continue;
+    }
     if (!part.contains("text") || !part["text"].is_string()) return bad(param, where + ".text", "expected a string");
     if (!text.empty()) text += "\n";
     text += part["text"].get<std::string>();
@@ -203,11 +210,16 @@ Result<ChatCompletionRequest> parse_chat_request(std::string_view body, std::str
       Status s = check_tool_calls(m["tool_calls"], where + ".tool_calls", param);
       if (!s.ok()) return s;
     }
-    auto text = content_text(m.contains("content") ? m["content"] : json(), where + ".content", param);
+    if (r.relay_field.empty() && role == "tool") r.relay_field = where;
+    if (r.relay_field.empty() && m.contains("tool_calls") && !m["tool_calls"].is_null())
+      r.relay_field = where + ".tool_calls";
+    auto text = content_text(m.contains("content") ? m["content"] : json(), where + ".content", param, r.relay_field);
     if (!text.ok()) return text.status();
     r.messages.push_back({role == "developer" ? "system" : role, std::move(text).value()});
   }
   if (Status s = check_passthrough_fields(j, param); !s.ok()) return s;
+  for (const char* key : {"tools", "tool_choice", "parallel_tool_calls", "response_format"})
+    if (r.relay_field.empty() && j.contains(key) && !j[key].is_null()) r.relay_field = key;
   if (j.contains("stream") && !j["stream"].is_null()) {
     if (!j["stream"].is_boolean()) return bad(param, "stream", "expected a boolean");
     r.stream = j["stream"].get<bool>();
@@ -263,6 +275,9 @@ Result<ChatCompletionRequest> parse_chat_request(std::string_view body, std::str
     Status s = read_options(x, "ladder.", r.options, param);
     if (!s.ok()) return s;
   }
+  r.body = std::move(parsed).value();
+  r.body.erase("ladder");  // ladder's own extension fields never reach an upstream
+  r.body.erase("ladder_task");
   return r;
 }
 

@@ -38,6 +38,13 @@ struct ChatCompletionRequest {
   // most 64 bytes, string values of at most 512.
   std::optional<std::string> user;
   nlohmann::json metadata;  // null when absent
+  // The first field that only a relay carries to the upstream (tools, tool_choice,
+  // parallel_tool_calls, response_format, a tool message, an assistant's tool_calls, a
+  // content part that is not text), as `param` names fields; empty when none.
+  std::string relay_field;
+  // The body as the client sent it but for ladder's extension fields ("ladder",
+  // "ladder_task"): what a relay forwards.
+  nlohmann::json body;
 };
 
 // POST /v1/route: {"task", "input", "privacy"?, "force_frontier"?, "tool_chain"?}.

@@ -90,6 +90,7 @@ struct Job {
   std::optional<Status> crashed;
   std::optional<Result<RoutedOutcome>> routed;
   std::optional<Result<PassThroughOutcome>> passed;
+  std::optional<Result<ForwardReply>> relayed;
   std::optional<Result<nlohmann::json>> value;
 };
 

@@ -36,6 +36,15 @@ Control endpoints:
                    "body": parsed JSON or the raw text, or null}
   POST /_reset     clears the recorded requests, the fault and the answer
   POST /_answer    {"text": "..."} sets the answer text
+  POST /_script    {"replies": [reply, ...]} queues replies for the next chat requests
+                   (/v1/chat/completions and /v1/messages, one each, oldest first; then
+                   the answer text again). A reply is {"text": "..."} or
+                   {"tool_calls": [{"id": "...", "name": "...", "arguments": {...}}]}:
+                   OpenAI message.tool_calls (content null, finish_reason tool_calls;
+                   streamed as delta.tool_calls, the id and name first, the arguments
+                   JSON in three pieces), Anthropic tool_use blocks (stop_reason
+                   tool_use; streamed as content_block_start + input_json_delta
+                   pieces). Stream faults count these pieces like words.
   POST /_fail      {"mode": "429"|"500"|"503"|"400"|"401"|"garbage"|"badshape"|"slow"|
                     "cut"|"stream_cut"|"stream_stall"|"stream_error"|"none",
                     "count": n (default 1), "retry_after": s (429 only, optional),
@@ -89,6 +98,7 @@ class State:
         self.delay_ms = 2000
         self.after_chunks = 1
         self.path_contains = None
+        self.script = []
 
     def take_fault(self, path, streaming=False):
         """The fault for this request, used up; stream modes only for streamed requests."""
@@ -295,8 +305,8 @@ class Handler(BaseHTTPRequestHandler):
             data if isinstance(data, str) else json.dumps(data))
         self.write_chunk(text)
 
-    def openai_stream(self, body, chat):
-        text = self.answer()
+    def openai_stream(self, body, chat, text=None):
+        text = self.answer() if text is None else text
         pieces = word_pieces(text)
         model = body.get("model", "fake-frontier")
         prompt = json.dumps(body.get("messages")) if chat else str(body.get("prompt"))
@@ -346,8 +356,8 @@ class Handler(BaseHTTPRequestHandler):
         self.sse("[DONE]")
         self.end_stream()
 
-    def anthropic_stream(self, body):
-        text = self.answer()
+    def anthropic_stream(self, body, text=None):
+        text = self.answer() if text is None else text
         pieces = word_pieces(text)
         prompt = json.dumps(body.get("messages")) + str(body.get("system", ""))
         model = body.get("model", "fake-frontier")
@@ -416,15 +426,107 @@ class Handler(BaseHTTPRequestHandler):
         with STATE.lock:
             return STATE.answer
 
+    def next_reply(self):
+        """The next scripted reply ({"text"} or {"tool_calls"}), or the answer text."""
+        with STATE.lock:
+            if STATE.script:
+                return STATE.script.pop(0)
+            return {"text": STATE.answer}
+
+    @staticmethod
+    def argument_pieces(arguments):
+        text = json.dumps(arguments)
+        third = max(1, len(text) // 3)
+        return [text[:third], text[third:2 * third], text[2 * third:]]
+
+    def openai_tool_calls(self, body, calls):
+        model = body.get("model", "fake-frontier")
+        prompt_tokens = count_tokens(json.dumps(body.get("messages")))
+        if body.get("stream") is not True:
+            self.send_json(200, {
+                "id": "chatcmpl-fake", "object": "chat.completion", "created": 1735689600, "model": model,
+                "choices": [{"index": 0, "logprobs": None, "finish_reason": "tool_calls", "message": {
+                    "role": "assistant", "content": None, "refusal": None,
+                    "tool_calls": [{"id": c["id"], "type": "function", "function": {
+                        "name": c["name"], "arguments": json.dumps(c.get("arguments", {}))}} for c in calls]}}],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 7 * len(calls),
+                          "total_tokens": prompt_tokens + 7 * len(calls)}})
+            return
+        base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1735689600, "model": model}
+
+        def chunk(delta, finish=None):
+            return dict(base, choices=[{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}])
+
+        pieces = []
+        for i, c in enumerate(calls):
+            pieces.append({"tool_calls": [{"index": i, "id": c["id"], "type": "function",
+                                           "function": {"name": c["name"], "arguments": ""}}]})
+            for part in self.argument_pieces(c.get("arguments", {})):
+                pieces.append({"tool_calls": [{"index": i, "function": {"arguments": part}}]})
+
+        def emit_error():
+            self.sse({"error": {"message": "stream failed in fake", "type": "server_error", "code": None}})
+
+        self.start_stream("text/event-stream")
+        self.sse(chunk({"role": "assistant", "content": None}))
+        if not self.run_stream(pieces, lambda d: self.sse(chunk(d)), emit_error):
+            return
+        self.sse(chunk({}, "tool_calls"))
+        if isinstance(body.get("stream_options"), dict) and body["stream_options"].get("include_usage"):
+            self.sse(dict(base, choices=[], usage={"prompt_tokens": prompt_tokens, "completion_tokens": 7 * len(calls),
+                                                   "total_tokens": prompt_tokens + 7 * len(calls)}))
+        self.sse("[DONE]")
+        self.end_stream()
+
+    def anthropic_tool_calls(self, body, calls):
+        model = body.get("model", "fake-frontier")
+        input_tokens = count_tokens(json.dumps(body.get("messages")) + str(body.get("system", "")))
+        if body.get("stream") is not True:
+            self.send_json(200, {
+                "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
+                "content": [{"type": "tool_use", "id": c["id"], "name": c["name"], "input": c.get("arguments", {})}
+                            for c in calls],
+                "stop_reason": "tool_use", "stop_sequence": None,
+                "usage": {"input_tokens": input_tokens, "output_tokens": 7 * len(calls)}})
+            return
+        pieces = []
+        for i, c in enumerate(calls):
+            pieces.append(("content_block_start", {"type": "content_block_start", "index": i, "content_block": {
+                "type": "tool_use", "id": c["id"], "name": c["name"], "input": {}}}))
+            for part in self.argument_pieces(c.get("arguments", {})):
+                pieces.append(("content_block_delta", {"type": "content_block_delta", "index": i,
+                                                       "delta": {"type": "input_json_delta", "partial_json": part}}))
+            pieces.append(("content_block_stop", {"type": "content_block_stop", "index": i}))
+
+        def emit_error():
+            self.sse({"type": "error", "error": {"type": "overloaded_error", "message": "stream failed in fake"}},
+                     "error")
+
+        self.start_stream("text/event-stream")
+        self.sse({"type": "message_start", "message": {
+            "id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [],
+            "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": input_tokens, "output_tokens": 1}}}, "message_start")
+        if not self.run_stream(pieces, lambda p: self.sse(p[1], p[0]), emit_error):
+            return
+        self.sse({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+                  "usage": {"output_tokens": 7 * len(calls)}}, "message_delta")
+        self.sse({"type": "message_stop"}, "message_stop")
+        self.end_stream()
+
     def anthropic_messages(self, body):
         if not isinstance(body, dict) or "messages" not in body or "max_tokens" not in body:
             self.send_json(400, self.error_body("invalid_request_error",
                                                 "messages and max_tokens are required"))
             return
-        if body.get("stream") is True:
-            self.anthropic_stream(body)
+        reply = self.next_reply()
+        if "tool_calls" in reply:
+            self.anthropic_tool_calls(body, reply["tool_calls"])
             return
-        text = self.answer()
+        if body.get("stream") is True:
+            self.anthropic_stream(body, reply["text"])
+            return
+        text = reply["text"]
         prompt = json.dumps(body.get("messages")) + str(body.get("system", ""))
         self.send_json(200, {
             "id": "msg_fake",
@@ -441,10 +543,14 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict) or "messages" not in body:
             self.send_json(400, self.error_body("invalid_request_error", "messages is required"))
             return
-        if body.get("stream") is True:
-            self.openai_stream(body, chat=True)
+        reply = self.next_reply()
+        if "tool_calls" in reply:
+            self.openai_tool_calls(body, reply["tool_calls"])
             return
-        text = self.answer()
+        if body.get("stream") is True:
+            self.openai_stream(body, chat=True, text=reply["text"])
+            return
+        text = reply["text"]
         tokens = chunk_tokens(text)
         choice = {"index": 0, "message": {"role": "assistant", "content": text},
                   "finish_reason": "stop"}
@@ -570,6 +676,17 @@ class Handler(BaseHTTPRequestHandler):
                 return
             with STATE.lock:
                 STATE.answer = body["text"]
+            self.send_json(200, {"ok": True})
+            return
+        if path == "/_script":
+            replies = body.get("replies") if isinstance(body, dict) else None
+            if not isinstance(replies, list) or not all(
+                    isinstance(r, dict) and (isinstance(r.get("text"), str) or isinstance(r.get("tool_calls"), list))
+                    for r in replies):
+                self.send_json(400, {"error": "expected {\"replies\": [{\"text\"} or {\"tool_calls\"}, ...]}"})
+                return
+            with STATE.lock:
+                STATE.script.extend(replies)
             self.send_json(200, {"ok": True})
             return
         if path == "/_fail":

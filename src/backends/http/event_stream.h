@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -234,8 +235,11 @@ inline Result<GenerationResult> finish_stream(const JsonEndpoint& endpoint, std:
 // budget, per-attempt timeout min(request_timeout_ms, time left), retry policy), except
 // that a failure is never retried once `delivered` is true: the caller already holds
 // part of the answer.
-inline Result<GenerationResult> stream_with_retries(const JsonEndpoint& endpoint, std::chrono::milliseconds budget,
-                                                    const bool& delivered, const JsonEndpoint::Attempt& attempt) {
+// `attempt(timeout)` returns a Result of GenerationResult or ForwardReply (both carry
+// attempts and latency_ms).
+template <typename Attempt>
+auto stream_with_retries(const JsonEndpoint& endpoint, std::chrono::milliseconds budget, const bool& delivered,
+                         Attempt&& attempt) -> std::invoke_result_t<Attempt&, std::chrono::milliseconds> {
   using std::chrono::milliseconds;
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();

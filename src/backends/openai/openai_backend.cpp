@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "backends/http/event_stream.h"
+#include "backends/http/forward.h"
 #include "backends/http/json_endpoint.h"
 
 namespace ladder {
@@ -55,6 +56,28 @@ ErrorCode stream_error_code(const json& error) {
                         error["code"].get<int>() == 429;
   if (code_429 || mentions("type", "rate_limit") || mentions("code", "rate_limit")) return ErrorCode::kRateLimited;
   return ErrorCode::kUpstreamError;
+}
+
+// What a relayed chat reply (or one streamed chunk of it) says for the audit record: usage,
+// model, finish reason, and the tool calls (a streamed call counts once, on the delta
+// that carries its id).
+void read_forwarded(const json& reply, bool streamed, ForwardReply& out) {
+  if (reply.contains("usage") && reply["usage"].is_object()) {
+    out.prompt_tokens = http::json_int(reply["usage"], "prompt_tokens");
+    out.completion_tokens = http::json_int(reply["usage"], "completion_tokens");
+  }
+  if (reply.contains("model") && reply["model"].is_string()) out.model = reply["model"].get<std::string>();
+  if (!reply.contains("choices") || !reply["choices"].is_array() || reply["choices"].empty()) return;
+  const json& choice = reply["choices"][0];
+  if (!choice.is_object()) return;
+  if (choice.contains("finish_reason") && choice["finish_reason"].is_string())
+    out.finish_reason = choice["finish_reason"].get<std::string>();
+  const char* part = streamed ? "delta" : "message";
+  if (!choice.contains(part) || !choice[part].is_object()) return;
+  const json& message = choice[part];
+  if (!message.contains("tool_calls") || !message["tool_calls"].is_array()) return;
+  for (const auto& call : message["tool_calls"])
+    if (!streamed || (call.is_object() && call.contains("id"))) ++out.tool_calls;
 }
 
 class OpenAiBackend final : public Backend {
@@ -111,6 +134,17 @@ class OpenAiBackend final : public Backend {
     auto headers = auth_headers();
     if (!headers.ok()) return headers.status();
     return endpoint_.probe(kModelsPath, headers.value());
+  }
+
+  bool forwards(WireApi api) const override { return api == WireApi::kOpenAiChat; }
+
+  Result<ForwardReply> forward(const ForwardRequest& request, const ChunkFn& on_chunk) override {
+    if (request.api != WireApi::kOpenAiChat) return Backend::forward(request, on_chunk);
+    auto headers = auth_headers();
+    if (!headers.ok()) return headers.status();
+    http::ForwardWire wire{kChatPath, headers.value(), read_forwarded,
+                           [](std::string_view line) { return line == "data: [DONE]"; }};
+    return http::forward_exchange(endpoint_, client_, request, wire, on_chunk);
   }
 
   std::string kind() const override { return "openai"; }

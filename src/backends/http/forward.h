@@ -1,0 +1,45 @@
+// Relaying a client's request to an upstream in the upstream's own API (Backend::forward):
+// the body goes out as the client sent it with only `model` set, and the reply comes
+// back as it was sent: a whole JSON body, or a streamed body line by line (each line with
+// its "\n", blank separator lines included). What ladder reads from the reply (usage,
+// model, finish reason, tool calls) it reads without changing a byte.
+//
+// Failures: a transport failure or a non-2xx maps through the error table like any
+// other call (the API key redacted, Retry-After kept), except the client errors 400,
+// 404, 409, 413 and 422 with a JSON body, which are relayed (ForwardReply::status): the
+// request was wrong, and the upstream's words say how. A 2xx that is not JSON (plain) is
+// kBadResponse; a stream that ends without its terminator is kConnectionReset. Retries
+// follow the endpoint's policy until the first line went to the client, never after.
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "backends/http/http_client.h"
+#include "backends/http/json_endpoint.h"
+#include "ladder/backend.h"
+
+namespace ladder::http {
+
+struct ForwardWire {
+  std::string_view path;  // e.g. "/v1/chat/completions"
+  Headers headers;        // authentication and API version headers
+  // Reads usage, model, finish reason and tool calls from a whole reply or from the JSON
+  // of one streamed event (`streamed` true), adding to what `reply` already holds.
+  std::function<void(const nlohmann::json& object, bool streamed, ForwardReply& reply)> read;
+  // The line that ends a complete stream ("data: [DONE]", "event: message_stop").
+  std::function<bool(std::string_view line)> is_terminator;
+};
+
+// Whether a non-2xx upstream status is relayed to the client as it came.
+bool relays_client_error(int status);
+
+Result<ForwardReply> forward_exchange(const JsonEndpoint& endpoint, const Client& client, const ForwardRequest& request,
+                                      const ForwardWire& wire, const ChunkFn& on_chunk);
+
+// A JSON value's integer, 0 when absent or of another type (usage fields).
+int json_int(const nlohmann::json& object, std::string_view key);
+
+}  // namespace ladder::http

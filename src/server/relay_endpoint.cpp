@@ -1,0 +1,110 @@
+// A chat request relayed to a configured model whose backend speaks OpenAI's API
+// (pass-through with every field kept): the client's body goes out as it came (ladder's
+// extension fields removed, `model` set to the upstream id), and the upstream's reply
+// comes back byte for byte, whole or streamed line by line, tool calls included. What
+// ladder adds is its headers (x-ladder-request-id, -route, -model) and the audit record.
+#include <algorithm>
+#include <memory>
+#include <string>
+
+#include "server/endpoints.h"
+#include "server/errors.h"
+#include "server/sse.h"
+
+namespace ladder::server {
+
+Task<std::pair<int, bool>> relay_chat(ServerContext& ctx, Connection& conn, const Request& req,
+                                      const ClientIdentity& client, RelayedChat chat) {
+  const std::string request_id = new_request_id();
+  const ModelConfig& model = chat.router->config().models.at(chat.model_name);
+  ForwardRequest fr;
+  fr.api = WireApi::kOpenAiChat;
+  fr.body = std::move(chat.body);
+  fr.timeout = std::chrono::milliseconds(model.request_timeout_ms);
+  fr.inter_token_timeout = ctx.opt.inter_token_timeout;
+  const bool stream = fr.body.contains("stream") && fr.body["stream"].is_boolean() && fr.body["stream"].get<bool>();
+
+  auto job = make_job(co_await asio::this_coro::executor);
+  ChunkFn on_chunk = [job](std::string_view bytes) {
+    if (job->cancelled.load()) return false;
+    job->push(std::string(bytes));
+    return true;
+  };
+  const bool accepted = ctx.submit(job, [&ctx, job, chat, fr = std::move(fr), on_chunk, request_id, client] {
+    job->relayed = ctx.gw.relay(chat.router, chat.model_name, fr, on_chunk, request_id, client, chat.audit_fields);
+  });
+  std::vector<std::pair<std::string, std::string>> ladder_headers = {
+      {"x-ladder-request-id", request_id}, {"x-ladder-route", "pass_through"}, {"x-ladder-model", chat.model_name}};
+  if (!accepted) {
+    Reply r = ctx.queue_full();
+    co_return std::pair{r.status, co_await send(conn, req, std::move(r), ctx.closing())};
+  }
+
+  // ---- a stream: the upstream's lines as they come ------------------------------------
+  bool headers_sent = false;
+  bool client_ok = true;
+  http::response<http::empty_body> head{http::status::ok, req.version()};
+  http::response_serializer<http::empty_body> serializer{head};
+  for (;;) {
+    co_await job->wait();
+    auto pieces = job->take();
+    if (!pieces.empty() && client_ok) {
+      if (!headers_sent) {
+        head.set(http::field::server, "ladder");
+        head.set(http::field::content_type, "text/event-stream");
+        head.set(http::field::cache_control, "no-cache");
+        for (const auto& [k, v] : ladder_headers) head.set(k, v);
+        head.chunked(true);
+        head.keep_alive(req.keep_alive());
+        client_ok = co_await write_header(conn, serializer);
+        headers_sent = true;
+      }
+      std::string out;
+      for (auto& p : pieces) out += p;
+      if (client_ok) client_ok = co_await write_chunk(conn, std::move(out));
+      if (!client_ok) job->cancelled.store(true);
+    }
+    if (job->drained()) break;
+  }
+
+  // ---- the outcome ---------------------------------------------------------------------
+  std::optional<Status> failure;
+  if (job->crashed) {
+    failure = *job->crashed;
+  } else if (!job->relayed->ok()) {
+    failure = job->relayed->status();
+  }
+  if (!headers_sent) {
+    Reply r;
+    if (failure) {
+      r = error_reply(*failure);
+    } else {
+      // A whole reply, or a client error the upstream answered (a stream that never began).
+      ForwardReply& reply = job->relayed->value();
+      r.status = reply.status;
+      r.content_type = reply.content_type.empty() ? "application/json" : reply.content_type;
+      r.body = std::move(reply.body);
+      if (stream && reply.status >= 200 && reply.status <= 299 && r.body.empty()) {
+        // The upstream ended a 2xx stream before its first line: nothing to relay.
+        r = error_reply(make_error(ErrorCode::kBadResponse, "model '" + chat.model_name + "' sent an empty stream"));
+      }
+    }
+    for (auto& h : ladder_headers) r.headers.push_back(h);
+    const int code = r.status;
+    co_return std::pair{code, co_await send(conn, req, std::move(r), ctx.closing())};
+  }
+  if (!client_ok) co_return std::pair{200, false};
+  if (failure) {
+    // Mid-stream: part of the reply is with the client. End with an error event, no [DONE].
+    ctx.gw.metrics().add("ladder_stream_failures_total",
+                         {{"class", failure->code() == ErrorCode::kTimeout ? "inter_token_timeout" : "mid_stream"}});
+    ApiError e = make_api_error(*failure);
+    co_await write_chunk(conn, sse_event(e.body));
+    co_await end_chunks(conn);
+    co_return std::pair{200, false};
+  }
+  client_ok = co_await end_chunks(conn);
+  co_return std::pair{200, client_ok && req.keep_alive() && !ctx.closing()};
+}
+
+}  // namespace ladder::server
