@@ -5,7 +5,7 @@
 namespace ladder::server {
 namespace {
 
-// Forwards to a backend shared with other routers.
+// Forwards to a backend shared with other routers: every virtual of Backend.
 class SharedBackend : public Backend {
  public:
   explicit SharedBackend(std::shared_ptr<Backend> inner) : inner_(std::move(inner)) {}
@@ -13,8 +13,14 @@ class SharedBackend : public Backend {
   Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
     return inner_->generate_stream(request, on_delta);
   }
+  bool forwards(WireApi api) const override { return inner_->forwards(api); }
+  Result<ForwardReply> forward(const ForwardRequest& request, const ChunkFn& on_chunk) override {
+    return inner_->forward(request, on_chunk);
+  }
   Status health() override { return inner_->health(); }
   std::string kind() const override { return inner_->kind(); }
+  bool continues_raw_prompt() const override { return inner_->continues_raw_prompt(); }
+  int parallel_calls() const override { return inner_->parallel_calls(); }
   std::string model() const override { return inner_->model(); }
 
  private:

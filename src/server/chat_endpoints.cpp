@@ -113,8 +113,8 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, Connection& conn
   if (!chat.metadata.is_null()) audit_fields["metadata"] = chat.metadata;
 
   if (!routed && router->forwards(model_name, WireApi::kOpenAiChat)) {
-    co_return co_await relay_chat(ctx, conn, req, client,
-                                  RelayedChat{router, model_name, std::move(chat.body), std::move(audit_fields)});
+    RelayedChat relayed{router, model_name, std::move(chat.body), std::move(audit_fields)};
+    co_return co_await relay_chat(ctx, conn, req, client, relayed);
   }
   if (!chat.relay_field.empty()) {
     // Tools, response formats and non-text parts reach only an upstream that takes the

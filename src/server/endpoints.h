@@ -23,9 +23,11 @@ struct RelayedChat {
   nlohmann::json body;             // ChatCompletionRequest::body
   nlohmann::json audit_fields;     // user, metadata
 };
-// Relays it (relay_endpoint.cpp); called by chat_completions.
+// Relays it (relay_endpoint.cpp); called by chat_completions, which owns `chat` until the
+// relay ends (GCC 12 mishandles a coroutine parameter of class type built in a co_await
+// expression: it is destroyed twice).
 Task<std::pair<int, bool>> relay_chat(ServerContext& ctx, Connection& conn, const Request& req,
-                                      const ClientIdentity& client, RelayedChat chat);
+                                      const ClientIdentity& client, RelayedChat& chat);
 // POST /v1/route: the native routed call.
 Task<Reply> native_route(ServerContext& ctx, const Request& req, const ClientIdentity& client);
 // POST /v1/run: a request → a macro, through ServerOptions::run_handler.

@@ -14,7 +14,7 @@
 namespace ladder::server {
 
 Task<std::pair<int, bool>> relay_chat(ServerContext& ctx, Connection& conn, const Request& req,
-                                      const ClientIdentity& client, RelayedChat chat) {
+                                      const ClientIdentity& client, RelayedChat& chat) {
   const std::string request_id = new_request_id();
   const ModelConfig& model = chat.router->config().models.at(chat.model_name);
   ForwardRequest fr;
