@@ -15,8 +15,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   const ErrorCode code = macro.status().code();
+  // kNotFound: a file the input names (macro_files, fixtures) does not exist.
   LADDER_FUZZ_CHECK(code == ErrorCode::kParseError || code == ErrorCode::kConfigInvalid ||
-                    code == ErrorCode::kPayloadTooLarge || code == ErrorCode::kInvalidUtf8);
+                    code == ErrorCode::kPayloadTooLarge || code == ErrorCode::kInvalidUtf8 ||
+                    code == ErrorCode::kNotFound);
   LADDER_FUZZ_CHECK(!macro.status().message().empty());
   return 0;
 }

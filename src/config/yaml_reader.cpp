@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -421,6 +422,23 @@ std::optional<YAML::Node> load_document(std::string_view yaml, Reader& reader, s
   if (std::size_t bad = first_invalid_utf8(yaml); bad != std::string_view::npos) {
     int line = 1 + static_cast<int>(std::count(yaml.begin(), yaml.begin() + static_cast<long>(bad), '\n'));
     reader.error(line, "(document)", "invalid UTF-8 at byte " + std::to_string(bad), ErrorCode::kParseError);
+    return std::nullopt;
+  }
+  // YAML streams hold printable characters only (YAML 1.2, c-printable): no C0 control
+  // but tab, line feed and carriage return, no DEL. A NUL would also make yaml-cpp guess
+  // the text is UTF-16 or UTF-32 and hand back strings that are not UTF-8.
+  auto control = std::find_if(yaml.begin(), yaml.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0x7f;
+  });
+  if (control != yaml.end()) {
+    int line = 1 + static_cast<int>(std::count(yaml.begin(), control, '\n'));
+    char code[8];
+    std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(static_cast<unsigned char>(*control)));
+    reader.error(line, "(document)",
+                 std::string("control character ") + code + " at byte " + std::to_string(control - yaml.begin()) +
+                     " (YAML allows tab, line feed and carriage return only)",
+                 ErrorCode::kParseError);
     return std::nullopt;
   }
   std::vector<YAML::Node> docs;

@@ -10,6 +10,7 @@
 #include "config/loader.h"
 #include "config/macro_file.h"
 #include "config/yaml_reader.h"
+#include "ladder/utf8.h"
 
 namespace ladder {
 namespace {
@@ -171,6 +172,22 @@ TEST(ConfigLimitsTest, OversizedFilesAreRefused) {
   auto macro = load_macro_file(dir.write("big-macro.yaml", big));
   ASSERT_FALSE(macro.ok());
   EXPECT_EQ(macro.status().code(), ErrorCode::kPayloadTooLarge);
+}
+
+// Found by fuzz/yaml_scalar (fuzz/regressions/yaml_scalar/nul-read-as-utf32.bin): a NUL
+// made yaml-cpp read the text as UTF-32 and hand back strings that are not UTF-8, which
+// then broke every JSON dump of them. Control characters YAML does not allow are refused.
+TEST(ConfigLimitsTest, ControlCharactersAreRefusedBeforeYamlSeesThem) {
+  for (const std::string bad :
+       {std::string("-\0\0\0\0\0\0\x08\x0b", 9), kHead + "# bell \x07\n", kHead + "tasks: {}\x7f\n"}) {
+    auto result = load_policy_yaml(bad, "policy.yaml", "/base");
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.status().code(), ErrorCode::kParseError);
+    EXPECT_THAT(result.status().message(), HasSubstr("control character U+00"));
+    EXPECT_TRUE(valid_utf8(result.status().message())) << result.status().message();
+  }
+  auto tabs = load_policy_yaml(kHead + "#\tcomment with a tab\r\n", "policy.yaml", "/base");
+  EXPECT_THAT(tabs.status().message(), ::testing::Not(HasSubstr("control character")));
 }
 
 }  // namespace
