@@ -13,6 +13,10 @@ class SharedBackend : public Backend {
   Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
     return inner_->generate_stream(request, on_delta);
   }
+  bool forwards(WireApi api) const override { return inner_->forwards(api); }
+  Result<ForwardReply> forward(const ForwardRequest& request, const ChunkFn& on_chunk) override {
+    return inner_->forward(request, on_chunk);
+  }
   Status health() override { return inner_->health(); }
   std::string kind() const override { return inner_->kind(); }
   std::string model() const override { return inner_->model(); }
