@@ -18,15 +18,7 @@ namespace {
 using nlohmann::json;
 
 void add_decision_headers(Reply& r, const Decision& d) {
-  r.headers.emplace_back("x-ladder-request-id", d.request_id);
-  r.headers.emplace_back("x-ladder-route", d.route);
-  if (d.reason) r.headers.emplace_back("x-ladder-reason", std::string(reason_name(*d.reason)));
-  for (auto it = d.tiers.rbegin(); it != d.tiers.rend(); ++it)
-    if (it->ok) {
-      r.headers.emplace_back("x-ladder-tier", it->tier_name);
-      r.headers.emplace_back("x-ladder-model", it->model_name);
-      break;
-    }
+  for (auto& h : decision_headers(d)) r.headers.push_back(std::move(h));
 }
 
 // Writes a whole reply; its status and whether the connection stays open.
@@ -36,6 +28,19 @@ Task<std::pair<int, bool>> send_reply(ServerContext& ctx, Connection& conn, cons
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> decision_headers(const Decision& d) {
+  std::vector<std::pair<std::string, std::string>> h = {{"x-ladder-request-id", d.request_id},
+                                                        {"x-ladder-route", d.route}};
+  if (d.reason) h.emplace_back("x-ladder-reason", std::string(reason_name(*d.reason)));
+  for (auto it = d.tiers.rbegin(); it != d.tiers.rend(); ++it)
+    if (it->ok) {
+      h.emplace_back("x-ladder-tier", it->tier_name);
+      h.emplace_back("x-ladder-model", it->model_name);
+      break;
+    }
+  return h;
+}
 
 Task<Reply> native_route(ServerContext& ctx, const Request& req, const ClientIdentity& client) {
   std::string param;
@@ -113,8 +118,10 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, Connection& conn
   if (!chat.metadata.is_null()) audit_fields["metadata"] = chat.metadata;
 
   if (!routed && router->forwards(model_name, WireApi::kOpenAiChat)) {
-    RelayedChat relayed{router, model_name, std::move(chat.body), std::move(audit_fields)};
-    co_return co_await relay_chat(ctx, conn, req, client, relayed);
+    // A named value, not a temporary in the co_await (g++ 12 destroys those twice).
+    RelayedRequest relayed{WireApi::kOpenAiChat, &kOpenAiErrors,       router,
+                           model_name,           std::move(chat.body), std::move(audit_fields)};
+    co_return co_await relay_request(ctx, conn, req, client, relayed);
   }
   if (!chat.relay_field.empty()) {
     // Tools, response formats and non-text parts reach only an upstream that takes the

@@ -25,8 +25,8 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 std::string endpoint_label(std::string_view path) {
-  for (std::string_view known :
-       {"/v1/chat/completions", "/v1/route", "/v1/run", "/v1/models", "/healthz", "/readyz", "/metrics"})
+  for (std::string_view known : {"/v1/chat/completions", "/v1/messages", "/v1/route", "/v1/run", "/v1/models",
+                                 "/healthz", "/readyz", "/metrics"})
     if (path == known) return std::string(known);
   if (path.substr(0, 7) == "/admin/") return "/admin";
   return "other";
@@ -34,11 +34,24 @@ std::string endpoint_label(std::string_view path) {
 
 Reply json_reply(int status, const json& body) { return {status, dump(body), "application/json", {}}; }
 
-Reply error_reply(const Status& status, std::string_view param, std::optional<int> retry_after) {
-  ApiError e = make_api_error(status, param, retry_after);
+Reply api_error_reply(const ApiError& e) {
   Reply r = json_reply(e.http_status, e.body);
   if (e.retry_after_s) r.headers.emplace_back("Retry-After", std::to_string(*e.retry_after_s));
   return r;
+}
+
+Reply error_reply(const Status& status, std::string_view param, std::optional<int> retry_after) {
+  return api_error_reply(make_api_error(status, param, retry_after));
+}
+
+void event_stream_head(http::response<http::empty_body>& head,
+                       const std::vector<std::pair<std::string, std::string>>& headers, bool keep_alive) {
+  head.set(http::field::server, "ladder");
+  head.set(http::field::content_type, "text/event-stream");
+  head.set(http::field::cache_control, "no-cache");
+  for (const auto& [k, v] : headers) head.set(k, v);
+  head.chunked(true);
+  head.keep_alive(keep_alive);
 }
 
 Reply no_route(const Request& req, const std::string& path) {

@@ -50,6 +50,10 @@ struct Reply {
 };
 
 Reply json_reply(int status, const nlohmann::json& body);
+struct ApiError;
+// An error rendered by make_api_error (or another shape's builder) as a reply, with its
+// Retry-After header.
+Reply api_error_reply(const ApiError& error);
 Reply error_reply(const Status& status, std::string_view param = {}, std::optional<int> retry_after = std::nullopt);
 Reply no_route(const Request& req, const std::string& path);
 // What the client hears when ladder itself failed (an exception in a handler or a worker
@@ -73,6 +77,10 @@ struct Connection {
 // Writes a whole reply; true when the connection stays open (keep-alive asked for, not
 // `closing`, no write error).
 Task<bool> send(Connection& conn, const Request& req, Reply reply, bool closing);
+// Sets up the head of a server-sent event stream (200, text/event-stream, no-cache,
+// chunked) with `headers` added.
+void event_stream_head(http::response<http::empty_body>& head,
+                       const std::vector<std::pair<std::string, std::string>>& headers, bool keep_alive);
 // The header of a chunked response; false on a write error.
 Task<bool> write_header(Connection& conn, http::response_serializer<http::empty_body>& serializer);
 // One chunk of a chunked body, and the last chunk; false on a write error.

@@ -44,9 +44,14 @@ struct HttpServer::Impl {
     return ClientIdentity{*name};
   }
 
-  Reply unauthenticated(const std::string& message) {
+  Reply unauthenticated(const std::string& message, const ErrorFormat& format = kOpenAiErrors) {
     ctx.gw.metrics().add("ladder_rejected_total", {{"cause", "unauthenticated"}});
-    return error_reply(make_error(ErrorCode::kUnauthenticated, message));
+    return api_error_reply(format.error(make_error(ErrorCode::kUnauthenticated, message), {}, std::nullopt));
+  }
+
+  // The error shape of an endpoint: Anthropic's for /v1/messages, else OpenAI's.
+  static const ErrorFormat& errors_of(std::string_view path) {
+    return path == "/v1/messages" ? kAnthropicErrors : kOpenAiErrors;
   }
 
   Reply metrics_reply(const Request& req) {
@@ -73,10 +78,21 @@ struct HttpServer::Impl {
     if (path == "/metrics" && method == http::verb::get) co_return metrics_reply(req);
     if (path.rfind("/admin/", 0) == 0) co_return co_await admin_endpoint(ctx, req, path);
     if (path.rfind("/v1/", 0) != 0) co_return no_route(req, path);
+    const ErrorFormat& format = errors_of(path);
     auto client = client_of(req);
-    if (!client) co_return unauthenticated("missing or unknown API key (send Authorization: Bearer <key>)");
+    if (!client)
+      co_return unauthenticated("missing or unknown API key (send Authorization: Bearer <key> or x-api-key: <key>)",
+                                format);
     if (path == "/v1/chat/completions" && method == http::verb::post) {
       written = co_await chat_completions(ctx, conn, req, *client, t0);
+      co_return std::nullopt;
+    }
+    if (path == "/v1/messages") {
+      if (method != http::verb::post)
+        co_return api_error_reply(
+            format.error(make_error(ErrorCode::kNotFound, "no route " + std::string(req.method_string()) + " " + path),
+                         {}, std::nullopt));
+      written = co_await messages(ctx, conn, req, *client, t0);
       co_return std::nullopt;
     }
     if (path == "/v1/route" && method == http::verb::post) co_return co_await native_route(ctx, req, *client);
@@ -175,12 +191,14 @@ struct HttpServer::Impl {
     co_await linger_close(conn.stream);
   }
 
-  // Answers a request that could not be read (body too large, malformed) and closes.
-  Task<void> refuse_request(Connection& conn, Status why) {
+  // Answers a request that could not be read (body too large, malformed) and closes;
+  // `path` (when its head was read) picks the error shape.
+  Task<void> refuse_request(Connection& conn, Status why, std::string_view path = {}) {
     Request req;
     req.version(11);
     req.keep_alive(false);
-    co_await send(conn, req, error_reply(why), true);
+    co_await send(conn, req, api_error_reply(errors_of(path.substr(0, path.find('?'))).error(why, {}, std::nullopt)),
+                  true);
     co_await linger_close(conn.stream);
   }
 
@@ -201,7 +219,8 @@ struct HttpServer::Impl {
         co_await refuse_request(conn,
                                 make_error(ErrorCode::kPayloadTooLarge, "request body is larger than " +
                                                                             std::to_string(ctx.opt.max_body_bytes) +
-                                                                            " bytes (--max-body-bytes)"));
+                                                                            " bytes (--max-body-bytes)"),
+                                sv(parser.get().target()));
         co_return;
       }
       if (ec && ec.category() == http::make_error_code(http::error::bad_method).category() &&

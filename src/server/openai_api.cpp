@@ -259,26 +259,32 @@ Result<ChatCompletionRequest> parse_chat_request(std::string_view body, std::str
     }
     r.metadata = m;
   }
+  if (Status s = read_ladder_extension(j, r.task, r.options, param); !s.ok()) return s;
+  r.body = std::move(parsed).value();
+  r.body.erase("ladder");  // ladder's own extension fields never reach an upstream
+  r.body.erase("ladder_task");
+  return r;
+}
+
+Status read_ladder_extension(const json& j, std::optional<std::string>& task, RequestOptions& options,
+                             std::string* param) {
   if (j.contains("ladder_task")) {
     if (!j["ladder_task"].is_string()) return bad(param, "ladder_task", "expected a string");
-    r.task = j["ladder_task"].get<std::string>();
-    if (Status s = check_task_name(*r.task, "ladder_task", param); !s.ok()) return s;
+    task = j["ladder_task"].get<std::string>();
+    if (Status s = check_task_name(*task, "ladder_task", param); !s.ok()) return s;
   }
   if (j.contains("ladder") && !j["ladder"].is_null()) {
     const json& x = j["ladder"];
     if (!x.is_object()) return bad(param, "ladder", "expected an object");
     if (x.contains("task")) {
       if (!x["task"].is_string()) return bad(param, "ladder.task", "expected a string");
-      r.task = x["task"].get<std::string>();
-      if (Status s = check_task_name(*r.task, "ladder.task", param); !s.ok()) return s;
+      task = x["task"].get<std::string>();
+      if (Status s = check_task_name(*task, "ladder.task", param); !s.ok()) return s;
     }
-    Status s = read_options(x, "ladder.", r.options, param);
+    Status s = read_options(x, "ladder.", options, param);
     if (!s.ok()) return s;
   }
-  r.body = std::move(parsed).value();
-  r.body.erase("ladder");  // ladder's own extension fields never reach an upstream
-  r.body.erase("ladder_task");
-  return r;
+  return {};
 }
 
 Result<NativeRouteRequest> parse_route_request(std::string_view body, std::string* param) {

@@ -58,6 +58,10 @@ struct NativeRouteRequest {
 // the field ("messages[1].content").
 Result<ChatCompletionRequest> parse_chat_request(std::string_view body, std::string* param);
 Result<NativeRouteRequest> parse_route_request(std::string_view body, std::string* param);
+// ladder's extension fields of a request body: "ladder": {"task", "privacy",
+// "force_frontier", "tool_chain"} and the top-level "ladder_task" (either sets `task`).
+Status read_ladder_extension(const nlohmann::json& body, std::optional<std::string>& task, RequestOptions& options,
+                             std::string* param);
 // Any JSON object (the /v1/run body); kParseError otherwise.
 Result<nlohmann::json> parse_json_object(std::string_view body);
 

@@ -1,8 +1,10 @@
-// A chat request relayed to a configured model whose backend speaks OpenAI's API
-// (pass-through with every field kept): the client's body goes out as it came (ladder's
-// extension fields removed, `model` set to the upstream id), and the upstream's reply
-// comes back byte for byte, whole or streamed line by line, tool calls included. What
-// ladder adds is its headers (x-ladder-request-id, -route, -model) and the audit record.
+// A request relayed to a configured model whose backend speaks the request's API
+// (pass-through with every field kept): an OpenAI chat request to an OpenAI-compatible
+// backend, an Anthropic Messages request to the anthropic backend. The client's body goes
+// out as it came (ladder's extension fields removed, `model` set to the upstream id), and
+// the upstream's reply comes back byte for byte, whole or streamed line by line, tool
+// calls included. What ladder adds is its headers (x-ladder-request-id, -route, -model),
+// the audit record, and its own failures in the endpoint's error shape.
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -13,13 +15,15 @@
 
 namespace ladder::server {
 
-Task<std::pair<int, bool>> relay_chat(ServerContext& ctx, Connection& conn, const Request& req,
-                                      const ClientIdentity& client, RelayedChat& chat) {
+Task<std::pair<int, bool>> relay_request(ServerContext& ctx, Connection& conn, const Request& req,
+                                         const ClientIdentity& client, RelayedRequest& relayed) {
   const std::string request_id = new_request_id();
-  const ModelConfig& model = chat.router->config().models.at(chat.model_name);
+  const ModelConfig& model = relayed.router->config().models.at(relayed.model_name);
+  const ErrorFormat& errors = *relayed.errors;
+  auto error_of = [&errors](const Status& s) { return api_error_reply(errors.error(s, {}, std::nullopt)); };
   ForwardRequest fr;
-  fr.api = WireApi::kOpenAiChat;
-  fr.body = std::move(chat.body);
+  fr.api = relayed.api;
+  fr.body = std::move(relayed.body);
   fr.timeout = std::chrono::milliseconds(model.request_timeout_ms);
   fr.inter_token_timeout = ctx.opt.inter_token_timeout;
   const bool stream = fr.body.contains("stream") && fr.body["stream"].is_boolean() && fr.body["stream"].get<bool>();
@@ -30,13 +34,14 @@ Task<std::pair<int, bool>> relay_chat(ServerContext& ctx, Connection& conn, cons
     job->push(std::string(bytes));
     return true;
   };
-  const bool accepted = ctx.submit(job, [&ctx, job, chat, fr = std::move(fr), on_chunk, request_id, client] {
-    job->relayed = ctx.gw.relay(chat.router, chat.model_name, fr, on_chunk, request_id, client, chat.audit_fields);
+  const bool accepted = ctx.submit(job, [&ctx, job, relayed, fr = std::move(fr), on_chunk, request_id, client] {
+    job->relayed =
+        ctx.gw.relay(relayed.router, relayed.model_name, fr, on_chunk, request_id, client, relayed.audit_fields);
   });
   std::vector<std::pair<std::string, std::string>> ladder_headers = {
-      {"x-ladder-request-id", request_id}, {"x-ladder-route", "pass_through"}, {"x-ladder-model", chat.model_name}};
+      {"x-ladder-request-id", request_id}, {"x-ladder-route", "pass_through"}, {"x-ladder-model", relayed.model_name}};
   if (!accepted) {
-    Reply r = ctx.queue_full();
+    Reply r = ctx.queue_full(errors);
     co_return std::pair{r.status, co_await send(conn, req, std::move(r), ctx.closing())};
   }
 
@@ -50,12 +55,7 @@ Task<std::pair<int, bool>> relay_chat(ServerContext& ctx, Connection& conn, cons
     auto pieces = job->take();
     if (!pieces.empty() && client_ok) {
       if (!headers_sent) {
-        head.set(http::field::server, "ladder");
-        head.set(http::field::content_type, "text/event-stream");
-        head.set(http::field::cache_control, "no-cache");
-        for (const auto& [k, v] : ladder_headers) head.set(k, v);
-        head.chunked(true);
-        head.keep_alive(req.keep_alive());
+        event_stream_head(head, ladder_headers, req.keep_alive());
         client_ok = co_await write_header(conn, serializer);
         headers_sent = true;
       }
@@ -77,7 +77,7 @@ Task<std::pair<int, bool>> relay_chat(ServerContext& ctx, Connection& conn, cons
   if (!headers_sent) {
     Reply r;
     if (failure) {
-      r = error_reply(*failure);
+      r = error_of(*failure);
     } else {
       // A whole reply, or a client error the upstream answered (a stream that never began).
       ForwardReply& reply = job->relayed->value();
@@ -86,7 +86,7 @@ Task<std::pair<int, bool>> relay_chat(ServerContext& ctx, Connection& conn, cons
       r.body = std::move(reply.body);
       if (stream && reply.status >= 200 && reply.status <= 299 && r.body.empty()) {
         // The upstream ended a 2xx stream before its first line: nothing to relay.
-        r = error_reply(make_error(ErrorCode::kBadResponse, "model '" + chat.model_name + "' sent an empty stream"));
+        r = error_of(make_error(ErrorCode::kBadResponse, "model '" + relayed.model_name + "' sent an empty stream"));
       }
     }
     for (auto& h : ladder_headers) r.headers.push_back(h);
@@ -95,11 +95,11 @@ Task<std::pair<int, bool>> relay_chat(ServerContext& ctx, Connection& conn, cons
   }
   if (!client_ok) co_return std::pair{200, false};
   if (failure) {
-    // Mid-stream: part of the reply is with the client. End with an error event, no [DONE].
+    // Mid-stream: part of the reply is with the client. End with an error event and no
+    // terminator ([DONE], message_stop).
     ctx.gw.metrics().add("ladder_stream_failures_total",
                          {{"class", failure->code() == ErrorCode::kTimeout ? "inter_token_timeout" : "mid_stream"}});
-    ApiError e = make_api_error(*failure);
-    co_await write_chunk(conn, sse_event(e.body));
+    co_await write_chunk(conn, errors.stream_event(errors.error(*failure, {}, std::nullopt)));
     co_await end_chunks(conn);
     co_return std::pair{200, false};
   }

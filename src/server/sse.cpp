@@ -7,4 +7,8 @@ std::string sse_event(const nlohmann::json& data) {
   return "data: " + data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
 }
 
+std::string sse_event(std::string_view name, const nlohmann::json& data) {
+  return "event: " + std::string(name) + "\n" + sse_event(data);
+}
+
 }  // namespace ladder::server

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "server/errors.h"
 #include "server/gateway.h"
 #include "server/http_io.h"
 #include "server/http_server.h"
@@ -140,10 +141,12 @@ struct ServerContext {
     return submit_job(workers, job, std::forward<F>(work));
   }
 
-  Reply queue_full() {
+  // The refusal of a request the worker pool has no room for, in `format`'s shape.
+  Reply queue_full(const ErrorFormat& format = kOpenAiErrors) {
     gw.metrics().add("ladder_rejected_total", {{"cause", "queue_full"}});
-    return error_reply(make_error(ErrorCode::kRateLimited, "ladder is at its limit of requests in flight; retry later"),
-                       {}, opt.retry_after_s);
+    return api_error_reply(
+        format.error(make_error(ErrorCode::kRateLimited, "ladder is at its limit of requests in flight; retry later"),
+                     {}, opt.retry_after_s));
   }
 };
 

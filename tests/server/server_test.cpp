@@ -48,6 +48,31 @@ TEST(ChatRequest, ParsesMessagesStreamAndExtension) {
   EXPECT_EQ(routed_input(*r), "a\nb");
 }
 
+// What only a relay carries is named, so that a backend that would drop it can refuse it.
+TEST(ChatRequest, FieldsOnlyARelayCarriesAreNamed) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url"}]}]})",
+       "messages[0].content[1]"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"},{"role":"tool","tool_call_id":"c","content":"r"}]})",
+       "messages[1]"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}})",
+       "response_format"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}]})", ""},
+  };
+  for (const auto& [body, field] : cases) {
+    std::string param;
+    auto r = parse_chat_request(body, &param);
+    ASSERT_TRUE(r.ok()) << body << ": " << r.status().message();
+    EXPECT_EQ(r->relay_field, field) << body;
+    EXPECT_TRUE(r->body.is_object());
+  }
+  auto ext = parse_chat_request(
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"ladder":{},"ladder_task":"t"})", nullptr);
+  ASSERT_TRUE(ext.ok());
+  EXPECT_FALSE(ext->body.contains("ladder"));
+  EXPECT_FALSE(ext->body.contains("ladder_task"));
+}
+
 TEST(ChatRequest, BadInputsNameTheField) {
   struct Case {
     const char* body;
@@ -65,7 +90,7 @@ TEST(ChatRequest, BadInputsNameTheField) {
        "messages[0].role"},
       {R"({"model":"m","messages":[{"role":"user","content":42}]})", ErrorCode::kInvalidArgument,
        "messages[0].content"},
-      {R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url"}]}]})", ErrorCode::kInvalidArgument,
+      {R"({"model":"m","messages":[{"role":"user","content":[{"type":"hologram"}]}]})", ErrorCode::kInvalidArgument,
        "messages[0].content[0].type"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"})", ErrorCode::kInvalidArgument,
        "stream"},

@@ -1,6 +1,7 @@
 #include "backends/anthropic/anthropic_backend.h"
 
 #include "backends/http/event_stream.h"
+#include "backends/http/forward.h"
 #include "backends/http/json_endpoint.h"
 
 namespace ladder {
@@ -31,6 +32,45 @@ ErrorCode stream_error_code(const json& data) {
     return ErrorCode::kUpstreamRejected;
   }
   return ErrorCode::kUpstreamError;  // overloaded_error, api_error, anything new
+}
+
+// What a relayed Messages reply (or one streamed event of it) says for the audit record:
+// usage (input from message_start or the whole reply, output from message_delta or the
+// whole reply), model, stop_reason as the finish reason, and the tool_use blocks as tool
+// calls (a streamed one counts once, on its content_block_start).
+void read_forwarded(const json& reply, bool streamed, ForwardReply& out) {
+  const json* usage = nullptr;
+  const json* message = &reply;
+  const std::string type = string_field(reply, "type");
+  if (streamed && type == "message_start" && reply.contains("message") && reply["message"].is_object()) {
+    message = &reply["message"];
+  } else if (streamed && type == "message_delta") {
+    if (reply.contains("usage") && reply["usage"].is_object()) {
+      const json& u = reply["usage"];
+      if (u.contains("output_tokens")) out.completion_tokens = http::json_int(u, "output_tokens");
+      if (u.contains("input_tokens")) out.prompt_tokens = http::json_int(u, "input_tokens");
+    }
+    if (reply.contains("delta")) {
+      const std::string stop = string_field(reply["delta"], "stop_reason");
+      if (!stop.empty()) out.finish_reason = stop;
+    }
+    return;
+  } else if (streamed) {
+    if (type == "content_block_start" && reply.contains("content_block") &&
+        string_field(reply["content_block"], "type") == "tool_use")
+      ++out.tool_calls;
+    return;
+  }
+  if (message->contains("usage") && (*message)["usage"].is_object()) usage = &(*message)["usage"];
+  if (usage != nullptr) {
+    out.prompt_tokens = http::json_int(*usage, "input_tokens");
+    out.completion_tokens = http::json_int(*usage, "output_tokens");
+  }
+  if (const std::string model = string_field(*message, "model"); !model.empty()) out.model = model;
+  if (const std::string stop = string_field(*message, "stop_reason"); !stop.empty()) out.finish_reason = stop;
+  if (streamed || !message->contains("content") || !(*message)["content"].is_array()) return;
+  for (const auto& block : (*message)["content"])
+    if (string_field(block, "type") == "tool_use") ++out.tool_calls;
 }
 
 class AnthropicBackend final : public Backend {
@@ -77,6 +117,17 @@ class AnthropicBackend final : public Backend {
     auto headers = request_headers();
     if (!headers.ok()) return headers.status();
     return endpoint_.probe(kModelsPath, headers.value());
+  }
+
+  bool forwards(WireApi api) const override { return api == WireApi::kAnthropicMessages; }
+
+  Result<ForwardReply> forward(const ForwardRequest& request, const ChunkFn& on_chunk) override {
+    if (request.api != WireApi::kAnthropicMessages) return Backend::forward(request, on_chunk);
+    auto headers = request_headers();
+    if (!headers.ok()) return headers.status();
+    http::ForwardWire wire{kMessagesPath, headers.value(), read_forwarded,
+                           [](std::string_view line) { return line == "event: message_stop"; }};
+    return http::forward_exchange(endpoint_, client_, request, wire, on_chunk);
   }
 
   std::string kind() const override { return "anthropic"; }
