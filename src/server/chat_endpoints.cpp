@@ -176,34 +176,19 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, Connection& conn
   if (!accepted) co_return co_await send_reply(ctx, conn, req, ctx.queue_full());
 
   // ---- wait, streaming deltas as they come -------------------------------------------
-  bool headers_sent = false;
-  bool client_ok = true;
-  http::response<http::empty_body> head{http::status::ok, req.version()};
-  http::response_serializer<http::empty_body> serializer{head};
-  for (;;) {
-    co_await job->wait();
-    auto deltas = job->take();
-    if (!deltas.empty() && client_ok) {
-      std::string out;
-      if (!headers_sent) {
-        head.set(http::field::server, "ladder");
-        head.set(http::field::content_type, "text/event-stream");
-        head.set(http::field::cache_control, "no-cache");
-        head.set("x-ladder-request-id", request_id);
-        head.set("x-ladder-route", routed ? "frontier" : "pass_through");
-        if (!routed) head.set("x-ladder-model", model_name);
-        head.chunked(true);
-        head.keep_alive(req.keep_alive());
-        client_ok = co_await write_header(conn, serializer);
-        headers_sent = true;
-        out += sse_event(chat_chunk_json(base, "", true, std::nullopt));
-      }
-      for (auto& d : deltas) out += sse_event(chat_chunk_json(base, d, false, std::nullopt));
-      if (client_ok) client_ok = co_await write_chunk(conn, std::move(out));
-      if (!client_ok) job->cancelled.store(true);
-    }
-    if (job->drained()) break;
-  }
+  JobStream stream_out(req.version());
+  std::vector<std::pair<std::string, std::string>> stream_headers = {
+      {"x-ladder-request-id", request_id}, {"x-ladder-route", routed ? "frontier" : "pass_through"}};
+  if (!routed) stream_headers.emplace_back("x-ladder-model", model_name);
+  const std::string opening = sse_event(chat_chunk_json(base, "", true, std::nullopt));
+  const PieceFormat as_chunk = [&base](const std::string& d) {
+    return sse_event(chat_chunk_json(base, d, false, std::nullopt));
+  };
+  co_await stream_job(conn, req, *job, stream_out, stream_headers, opening, as_chunk);
+  auto& head = stream_out.head;
+  auto& serializer = stream_out.serializer;
+  bool headers_sent = stream_out.headers_sent;
+  bool client_ok = stream_out.client_ok;
 
   // ---- the outcome ---------------------------------------------------------------------
   std::optional<Status> failure;

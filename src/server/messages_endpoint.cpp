@@ -101,28 +101,16 @@ Task<std::pair<int, bool>> messages(ServerContext& ctx, Connection& conn, const 
     co_return co_await send_whole(ctx, conn, req, ctx.queue_full(kAnthropicErrors));
 
   // ---- wait, streaming deltas as they come (a frontier's stream) ---------------------
-  bool headers_sent = false;
-  bool client_ok = true;
-  http::response<http::empty_body> head{http::status::ok, req.version()};
-  http::response_serializer<http::empty_body> serializer{head};
-  for (;;) {
-    co_await job->wait();
-    auto deltas = job->take();
-    if (!deltas.empty() && client_ok) {
-      std::string out;
-      if (!headers_sent) {
-        event_stream_head(head, {{"x-ladder-request-id", request_id}, {"x-ladder-route", "frontier"}},
-                          req.keep_alive());
-        client_ok = co_await write_header(conn, serializer);
-        headers_sent = true;
-        out += message_stream_start(answer);
-      }
-      for (auto& d : deltas) out += message_stream_delta(d);
-      if (client_ok) client_ok = co_await write_chunk(conn, std::move(out));
-      if (!client_ok) job->cancelled.store(true);
-    }
-    if (job->drained()) break;
-  }
+  JobStream stream_out(req.version());
+  const std::vector<std::pair<std::string, std::string>> stream_headers = {{"x-ladder-request-id", request_id},
+                                                                           {"x-ladder-route", "frontier"}};
+  const std::string opening = message_stream_start(answer);
+  const PieceFormat as_delta = [](const std::string& d) { return message_stream_delta(d); };
+  co_await stream_job(conn, req, *job, stream_out, stream_headers, opening, as_delta);
+  auto& head = stream_out.head;
+  auto& serializer = stream_out.serializer;
+  bool headers_sent = stream_out.headers_sent;
+  bool client_ok = stream_out.client_ok;
 
   // ---- the outcome ---------------------------------------------------------------------
   std::optional<Status> failure;

@@ -46,26 +46,12 @@ Task<std::pair<int, bool>> relay_request(ServerContext& ctx, Connection& conn, c
   }
 
   // ---- a stream: the upstream's lines as they come ------------------------------------
-  bool headers_sent = false;
-  bool client_ok = true;
-  http::response<http::empty_body> head{http::status::ok, req.version()};
-  http::response_serializer<http::empty_body> serializer{head};
-  for (;;) {
-    co_await job->wait();
-    auto pieces = job->take();
-    if (!pieces.empty() && client_ok) {
-      if (!headers_sent) {
-        event_stream_head(head, ladder_headers, req.keep_alive());
-        client_ok = co_await write_header(conn, serializer);
-        headers_sent = true;
-      }
-      std::string out;
-      for (auto& p : pieces) out += p;
-      if (client_ok) client_ok = co_await write_chunk(conn, std::move(out));
-      if (!client_ok) job->cancelled.store(true);
-    }
-    if (job->drained()) break;
-  }
+  JobStream stream_out(req.version());
+  const std::string no_opening;
+  const PieceFormat as_is = [](const std::string& line) { return line; };
+  co_await stream_job(conn, req, *job, stream_out, ladder_headers, no_opening, as_is);
+  const bool headers_sent = stream_out.headers_sent;
+  bool client_ok = stream_out.client_ok;
 
   // ---- the outcome ---------------------------------------------------------------------
   std::optional<Status> failure;

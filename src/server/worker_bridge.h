@@ -5,12 +5,14 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -149,5 +151,43 @@ struct ServerContext {
                      {}, opt.retry_after_s));
   }
 };
+
+// The streamed half of an endpoint that waits on a Job: each batch of the job's pieces
+// goes out as one chunk as it comes, the event-stream head (with `headers`) and `opening`
+// first, when the first batch comes. `piece` turns one piece into the bytes the client
+// gets. A client gone cancels the job (its work stops at its next piece). Returns when
+// the job is done and drained; `headers_sent` says whether a stream began (else the
+// endpoint answers whole), `client_ok` whether the client is still there.
+struct JobStream {
+  explicit JobStream(unsigned version) : head{http::status::ok, version}, serializer{head} {}
+  http::response<http::empty_body> head;
+  http::response_serializer<http::empty_body> serializer;
+  bool headers_sent = false;
+  bool client_ok = true;
+};
+using PieceFormat = std::function<std::string(const std::string& piece)>;
+// The callers pass named values only: g++ 12 mishandles temporaries of a co_await
+// expression (it destroys class-type coroutine arguments twice).
+inline Task<void> stream_job(Connection& conn, const Request& req, Job& job, JobStream& out,
+                             const std::vector<std::pair<std::string, std::string>>& headers,
+                             const std::string& opening, const PieceFormat& piece) {
+  for (;;) {
+    co_await job.wait();
+    auto pieces = job.take();
+    if (!pieces.empty() && out.client_ok) {
+      std::string bytes;
+      if (!out.headers_sent) {
+        event_stream_head(out.head, headers, req.keep_alive());
+        out.client_ok = co_await write_header(conn, out.serializer);
+        out.headers_sent = true;
+        bytes = opening;
+      }
+      for (const auto& p : pieces) bytes += piece(p);
+      if (out.client_ok) out.client_ok = co_await write_chunk(conn, std::move(bytes));
+      if (!out.client_ok) job.cancelled.store(true);
+    }
+    if (job.drained()) co_return;
+  }
+}
 
 }  // namespace ladder::server
