@@ -1,10 +1,13 @@
-// The request bodies of `ladder serve` (src/server/openai_api.cpp, run_api.cpp): every
-// input is parsed as the body of POST /v1/chat/completions, /v1/route, /v1/run,
-// /admin/kill-switch and /admin/shadow. A refused body must become an error reply in
-// OpenAI's shape that is itself valid JSON. (/v1/messages does not exist yet.)
+// The request bodies of `ladder serve` (src/server/openai_api.cpp, anthropic_api.cpp,
+// run_api.cpp): every input is parsed as the body of POST /v1/chat/completions,
+// /v1/messages, /v1/route, /v1/run, /admin/kill-switch and /admin/shadow. A refused body
+// must become an error reply in its API's shape (OpenAI's, or Anthropic's for
+// /v1/messages) that is itself valid JSON.
 #include <string>
 
 #include "fuzz_support.h"
+#include "server/anthropic_api.h"
+#include "server/errors.h"
 #include "server/http_io.h"
 #include "server/openai_api.h"
 #include "server/run_api.h"
@@ -25,6 +28,18 @@ void check_refusal(const Status& status, const std::string& param) {
   LADDER_FUZZ_CHECK(body.is_object() && body.contains("error") && body["error"]["message"].is_string());
 }
 
+// The same for /v1/messages: {"type": "error", "error": {"type", "message"}}.
+void check_messages_refusal(const Status& status, const std::string& param) {
+  const ErrorCode code = status.code();
+  LADDER_FUZZ_CHECK(code == ErrorCode::kParseError || code == ErrorCode::kInvalidArgument);
+  auto error = ladder::server::kAnthropicErrors.error(status, param, std::nullopt);
+  auto reply = ladder::server::api_error_reply(error);
+  LADDER_FUZZ_CHECK(reply.status == 400);
+  auto body = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+  LADDER_FUZZ_CHECK(body.is_object() && body["type"] == "error" && body["error"]["type"] == "invalid_request_error" &&
+                    body["error"]["message"].is_string());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -38,6 +53,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)server::task_from_model(chat->model);
   } else {
     check_refusal(chat.status(), param);
+  }
+
+  param.clear();
+  if (auto messages = server::parse_messages_request(body, &param); messages.ok()) {
+    LADDER_FUZZ_CHECK(!messages->model.empty() && messages->max_tokens > 0 && messages->body.is_object());
+    (void)messages->body.dump();  // the relayed body stays valid JSON text
+  } else {
+    check_messages_refusal(messages.status(), param);
   }
 
   param.clear();
