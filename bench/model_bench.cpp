@@ -2,7 +2,9 @@
 // a fixed log prompt (bench/data/ci-log.txt, cut to 350 tokens) decoded as one batch,
 // then 32 greedy tokens, 2 threads. The speed is a property of the llama.cpp build this
 // binary links (cmake -DLADDER_LLAMA_BUILD=...), so builds are compared by running the
-// binary of each build in the same command (bench/model_bench.sh).
+// binary of each build in the same command (bench/model_bench.sh). The backends are
+// loaded as ladder loads them (llama_runtime.h); each result's label lists the
+// instruction sets of the CPU backend that ran it.
 //
 //   build/bench/model_bench [--benchmark_filter=qwen] (models from $LADDER_MODELS_DIR or
 //   <source>/models; a model that is not installed is skipped with a message)
@@ -10,6 +12,7 @@
 #include <llama.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/embedded/llama_runtime.h"
 #include "models/catalog.h"
 
 namespace {
@@ -104,13 +108,19 @@ void BM_Model(benchmark::State& state, std::string file) {
   state.counters["prompt_tok_s"] = static_cast<double>(prompt_tok) / prompt_s;
   state.counters["gen_tok_s"] = static_cast<double>(gen_tok) / gen_s;
   state.counters["threads"] = kThreads;
+  std::string label;
+  for (const auto& f : ladder::llama_cpu_features()) label += (label.empty() ? "" : " ") + f;
+  state.SetLabel(label);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   llama_log_set(silent_log, nullptr);
-  llama_backend_init();
+  if (ladder::Status st = ladder::init_llama_runtime(); !st.ok()) {
+    std::fprintf(stderr, "model_bench: %s\n", st.to_string().c_str());
+    return 1;
+  }
   for (const auto& e : ladder::models::catalog())
     benchmark::RegisterBenchmark(("model/" + e.name).c_str(), BM_Model, e.file)
         ->Iterations(1)

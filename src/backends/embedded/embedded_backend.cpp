@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "backends/embedded/gbnf.h"
+#include "backends/embedded/llama_runtime.h"
 
 namespace ladder {
 namespace {
@@ -68,12 +69,11 @@ void llama_log_callback(ggml_log_level level, const char* text, void* /*user_dat
   t_last_llama_error += line.substr(0, kMaxErrorText - std::min(kMaxErrorText, t_last_llama_error.size()));
 }
 
-void init_llama_once() {
+// The log callback goes in first, so that it also sees what loading the backends logs.
+Status init_llama_once() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    llama_log_set(llama_log_callback, nullptr);
-    llama_backend_init();
-  });
+  std::call_once(once, [] { llama_log_set(llama_log_callback, nullptr); });
+  return init_llama_runtime();
 }
 
 struct ModelDeleter {
@@ -618,7 +618,7 @@ Result<std::unique_ptr<Backend>> make_embedded_backend(const ModelConfig& config
     return make_error(ErrorCode::kInvalidArgument,
                       "model '" + config.name + "': context_size and batch_size must be positive, threads >= 0");
 
-  init_llama_once();
+  if (Status st = init_llama_once(); !st.ok()) return st;
 
   llama_model_params mparams = llama_model_default_params();
   mparams.n_gpu_layers = 0;
