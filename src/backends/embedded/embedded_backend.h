@@ -7,8 +7,9 @@
 // parallelism create more backends). generate_stream() emits each decoded token's text
 // (never splitting a UTF-8 character across deltas) while holding that mutex: on_delta
 // must not call into the same backend. Its inter_token_timeout is kTimeout. Decoding is greedy: temperature is ignored.
-// Errors: missing model file kNotFound, no llama.cpp CPU backend (llama_runtime.h) or load failure kUnavailable, prompt over the context kPayloadTooLarge,
-// bad grammar or schema kInvalidArgument, deadline kTimeout, decode failure kInternal.
+// Errors: missing model file kNotFound, no llama.cpp CPU backend (llama_runtime.h) or load failure kUnavailable, prompt
+// over the context kPayloadTooLarge, bad grammar or schema kInvalidArgument, deadline kTimeout, decode failure
+// kInternal.
 #pragma once
 
 #include <memory>

@@ -22,13 +22,14 @@ Status load_backends(const std::string& dir) {
                         "llama.cpp is built with run-time CPU backends but no folder to load them from was given");
     std::error_code ec;
     if (!std::filesystem::is_directory(dir, ec))
-      return make_error(ErrorCode::kUnavailable, "llama.cpp backend folder " + dir +
-                                                     " does not exist; rerun scripts/setup to build llama.cpp");
+      return make_error(ErrorCode::kUnavailable,
+                        "llama.cpp backend folder " + dir + " does not exist; rerun scripts/setup to build llama.cpp");
     ggml_backend_load_all_from_path(dir.c_str());
     if (cpu_device() == nullptr)
-      return make_error(ErrorCode::kUnavailable,
-                        "no llama.cpp CPU backend loaded from " + dir +
-                            ": it holds no libggml-cpu-<variant>.so that loads and runs on this CPU; rerun scripts/setup");
+      return make_error(
+          ErrorCode::kUnavailable,
+          "no llama.cpp CPU backend loaded from " + dir +
+              ": it holds no libggml-cpu-<variant>.so that loads and runs on this CPU; rerun scripts/setup");
   }
   llama_backend_init();  // loads nothing more: backends are registered
   return Status::ok_status();

@@ -77,8 +77,8 @@ TEST(LlamaRuntime, CpuBackendUsesTheInstructionsOfThisCpu) {
   const std::vector<std::string> features = llama_cpu_features();
   std::printf("CPU backend features: %s\n", joined(features).c_str());
   __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                    __builtin_cpu_supports("f16c") && __builtin_cpu_supports("bmi2");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
+                    __builtin_cpu_supports("bmi2");
   const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
                       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
                       __builtin_cpu_supports("avx512bw");
@@ -103,7 +103,8 @@ TEST(LlamaRuntimeDeathTest, FileThatIsNoLibraryIsNotLoaded) {
   skip_if_static();
   const fs::path dir = test_dir("");
   std::ofstream(dir / "libggml-cpu-bogus.so") << "not a shared library\n";
-  std::ofstream(dir / "libggml-cpu.so") << "\x7f" "ELF but cut short";
+  std::ofstream(dir / "libggml-cpu.so") << "\x7f"
+                                           "ELF but cut short";
   EXPECT_EXIT(exit_with(init_llama_runtime(dir.string())), ::testing::ExitedWithCode(3),
               "no llama.cpp CPU backend loaded from " + dir.string());
   fs::remove_all(dir);
