@@ -12,8 +12,17 @@
 
 namespace ladder::server {
 
+// What one client may spend (the keys file's `limits:`); unset: no limit.
+struct ClientLimits {
+  std::optional<int> requests_per_minute;
+  std::optional<long long> tokens_per_minute;  // prompt + completion tokens of model calls
+  std::optional<double> usd_per_day;           // priced by the policy's costs:, per UTC day
+  bool any() const { return requests_per_minute || tokens_per_minute || usd_per_day; }
+};
+
 struct ClientIdentity {
   std::string name;  // the key's name from the keys file; "anonymous" when auth is off
+  ClientLimits limits;
 };
 
 class KeyRing {
@@ -21,21 +30,26 @@ class KeyRing {
   using Digest = std::array<unsigned char, 32>;
 
   // name → key. An empty ring accepts every request (auth off).
-  void add(std::string name, std::string_view key);
+  void add(std::string name, std::string_view key, ClientLimits limits = {});
   bool empty() const { return entries_.empty(); }
   std::size_t size() const { return entries_.size(); }
   // The name of the key that matches, compared against every key in constant time.
   std::optional<std::string> identify(std::string_view presented) const;
+  // The client of that name with its limits (nullopt when there is none).
+  std::optional<ClientIdentity> client(const std::string& name) const;
 
-  // A YAML or JSON mapping name → key, where a key is a string or {env: VARIABLE}.
-  // Errors name the file and the entry (never the key): kNotFound, kParseError,
-  // kConfigInvalid (empty key, unset variable, wrong shape).
+  // A YAML or JSON mapping name → key, where a key is a string, {env: VARIABLE} or
+  // {key: KEY | env: VARIABLE, limits: {requests_per_minute, tokens_per_minute,
+  // usd_per_day}} (each a positive number, each optional). Errors name the file and the
+  // entry (never the key): kNotFound, kParseError, kConfigInvalid (empty key, unset
+  // variable, wrong shape, a limit that is not a positive number).
   static Result<KeyRing> load_file(const std::string& path);
 
  private:
   struct Entry {
     std::string name;
     Digest digest;
+    ClientLimits limits;
   };
   std::vector<Entry> entries_;
 };

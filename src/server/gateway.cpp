@@ -155,11 +155,11 @@ Result<RoutedOutcome> Gateway::route(const std::shared_ptr<Router>& router, Rout
   if (!decision.ok()) return decision.status();
   RoutedOutcome out{std::move(decision).value(), 0.0};
   out.backend_ms = backend_ms_of(out.decision);
-  record_decision(out.decision);
+  record_decision(out.decision, &client);
   return out;
 }
 
-void Gateway::record_decision(const Decision& d) {
+void Gateway::record_decision(const Decision& d, const ClientIdentity* client) {
   const std::string reason = d.reason ? std::string(reason_name(*d.reason)) : "none";
   // Labels take the policy's task names only, so clients cannot add series.
   const std::string task = router()->config().find_task(d.task) ? d.task : "other";
@@ -172,19 +172,23 @@ void Gateway::record_decision(const Decision& d) {
   for (const auto& s : d.stages) metrics_.observe("ladder_stage_duration_seconds", {{"stage", s.stage}}, s.ms / 1000.0);
   for (const auto& t : d.tiers) {
     metrics_.observe("ladder_backend_duration_seconds", {{"model", t.model_name}}, t.latency_ms / 1000.0);
-    if (t.ok) record_tokens(t.model_name, t.prompt_tokens, t.completion_tokens, t.cached_prompt_tokens);
+    if (t.ok) record_tokens(t.model_name, t.prompt_tokens, t.completion_tokens, t.cached_prompt_tokens, client);
   }
   if (d.frontier_mid_stream) metrics_.add("ladder_stream_failures_total", {{"class", "mid_stream"}});
 }
 
-void Gateway::record_tokens(const std::string& model_name, int prompt, int completion, int cached) {
+void Gateway::record_tokens(const std::string& model_name, int prompt, int completion, int cached,
+                            const ClientIdentity* client) {
   metrics_.add("ladder_tokens_total", {{"model", model_name}, {"kind", "prompt"}}, prompt);
   metrics_.add("ladder_tokens_total", {{"model", model_name}, {"kind", "completion"}}, completion);
   if (cached) metrics_.add("ladder_tokens_total", {{"model", model_name}, {"kind", "cached"}}, cached);
+  double usd = 0.0;
   auto price = options_.prices.find(model_name);
-  if (price != options_.prices.end())
-    metrics_.add("ladder_cost_usd_total", {{"model", model_name}},
-                 (prompt * price->second.prompt_per_mtok + completion * price->second.completion_per_mtok) / 1e6);
+  if (price != options_.prices.end()) {
+    usd = (prompt * price->second.prompt_per_mtok + completion * price->second.completion_per_mtok) / 1e6;
+    metrics_.add("ladder_cost_usd_total", {{"model", model_name}}, usd);
+  }
+  if (client) quotas_.record(*client, static_cast<long long>(prompt) + completion, usd);
 }
 
 std::optional<std::string> Gateway::resolve_model(const Router& router, const std::string& name) {
@@ -199,7 +203,7 @@ Status Gateway::audit_pass_through(const std::shared_ptr<Router>& router, const 
                                    const ClientIdentity& client, const nlohmann::json& audit_fields,
                                    int cached_prompt_tokens) {
   if (call.outcome.ok()) {
-    record_tokens(call.model_name, call.prompt_tokens, call.completion_tokens, cached_prompt_tokens);
+    record_tokens(call.model_name, call.prompt_tokens, call.completion_tokens, cached_prompt_tokens, &client);
   } else {
     spdlog::warn("{}: model '{}' failed: {}", call.request_id, call.model_name, call.outcome.to_string());
   }

@@ -25,6 +25,7 @@
 #include "server/backend_pool.h"
 #include "server/metrics.h"
 #include "server/openai_api.h"
+#include "server/quota.h"
 
 namespace ladder::server {
 
@@ -124,8 +125,12 @@ class Gateway {
 
   MetricsRegistry& metrics() { return metrics_; }
   // Feeds the per-request decision metrics (decisions, acceptance, stages, tokens, cost).
-  void record_decision(const Decision& d);
-  void record_tokens(const std::string& model_name, int prompt, int completion, int cached);
+  // `client`: whose limits the tokens and spend count against (none: nobody's).
+  void record_decision(const Decision& d, const ClientIdentity* client = nullptr);
+  void record_tokens(const std::string& model_name, int prompt, int completion, int cached,
+                     const ClientIdentity* client = nullptr);
+  // The per-client limits of the keys file (src/server/quota.h).
+  ClientQuotas& quotas() { return quotas_; }
 
  private:
   // The record, metrics and log line of one pass-through call; the client's error when it
@@ -140,6 +145,7 @@ class Gateway {
 
   GatewayOptions options_;
   MetricsRegistry& metrics_;
+  ClientQuotas quotas_;
   BackendPool backends_;
   std::atomic<std::shared_ptr<Router>> router_;
   std::mutex reload_mu_;                    // one reload at a time

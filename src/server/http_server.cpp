@@ -41,7 +41,7 @@ struct HttpServer::Impl {
     if (ctx.opt.keys.empty()) return ClientIdentity{"anonymous"};
     auto name = ctx.opt.keys.identify(presented_key(sv(req[http::field::authorization]), sv(req["x-api-key"])));
     if (!name) return std::nullopt;
-    return ClientIdentity{*name};
+    return ctx.opt.keys.client(*name);
   }
 
   Reply unauthenticated(const std::string& message, const ErrorFormat& format = kOpenAiErrors) {
@@ -83,6 +83,16 @@ struct HttpServer::Impl {
     if (!client)
       co_return unauthenticated("missing or unknown API key (send Authorization: Bearer <key> or x-api-key: <key>)",
                                 format);
+    const bool model_call = method == http::verb::post && (path == "/v1/chat/completions" || path == "/v1/messages" ||
+                                                           path == "/v1/route" || path == "/v1/run");
+    if (model_call) {
+      std::string limit;
+      if (Status over = ctx.gw.quotas().admit(*client, &limit); !over.ok()) {
+        ctx.gw.metrics().add("ladder_rejected_total", {{"cause", "client_" + limit}});
+        const auto wait_ms = over.retry_after() ? over.retry_after()->count() : 1000;
+        co_return api_error_reply(format.error(over, {}, static_cast<int>((wait_ms + 999) / 1000)));
+      }
+    }
     if (path == "/v1/chat/completions" && method == http::verb::post) {
       written = co_await chat_completions(ctx, conn, req, *client, t0);
       co_return std::nullopt;

@@ -182,7 +182,8 @@ void declare_server_metrics(MetricsRegistry& r) {
             "inter_token_timeout.");
   r.declare("ladder_rejected_total", MetricType::kCounter,
             "Requests and connections refused before any work by cause (queue_full, body_too_large, "
-            "unauthenticated, connection_limit, client_connection_limit).");
+            "unauthenticated, connection_limit, client_connection_limit, client_requests_per_minute, "
+            "client_tokens_per_minute, client_usd_per_day).");
   r.declare("ladder_open_connections", MetricType::kGauge, "Client connections open now.");
   r.declare("ladder_connection_timeouts_total", MetricType::kCounter,
             "Connections closed by a timeout, by kind: idle (no whole request within --idle-timeout-ms), "

@@ -264,5 +264,46 @@ TEST_F(ServeRelayTest, FieldsOnlyARelayCarriesAreRefusedWhereTheyWouldBeDropped)
   EXPECT_EQ(frontier_.posts().size(), 0u);
 }
 
+TEST_F(ServeRelayTest, PerKeyLimitsAnswer429WithRetryAfterBeforeAnyModelCall) {
+  write_file(dir_ / "keys.yaml", "alice: {key: " + kAliceKey +
+                                     ", limits: {requests_per_minute: 2}}\n"
+                                     "bob: {key: sk-bob-test-key, limits: {tokens_per_minute: 5}}\n"
+                                     "carol: sk-carol-test-key\n");
+  serve_.reset();
+  serve_ = std::make_unique<Serve>(std::vector<std::string>{"--audit", dir_ / "audit.jsonl", "--health-interval-ms",
+                                                            "0", "--api-keys-file", dir_ / "keys.yaml"},
+                                   dir_ / "policy.yaml", dir_ / "stderr.log");
+  ASSERT_GT(serve_->port, 0) << read_file(dir_ / "stderr.log");
+  const json body = chat_body("gemma-local", "hi");
+  EXPECT_EQ(serve_->post("/v1/chat/completions", body).status, 200);
+  EXPECT_EQ(serve_->post("/v1/chat/completions", body).status, 200);
+  Response over = serve_->post("/v1/chat/completions", body);
+  EXPECT_EQ(over.status, 429) << over.body;
+  EXPECT_EQ(over.json_body()["error"]["code"], "rate_limited");
+  const int wait = std::atoi(over.header("retry-after").c_str());
+  EXPECT_GE(wait, 1);
+  EXPECT_LE(wait, 60);
+  // The same client on /v1/messages: refused in Anthropic's shape.
+  Response messages = serve_->post(
+      "/v1/messages",
+      {{"model", "ladder/classify_issue"}, {"max_tokens", 16}, {"messages", {{{"role", "user"}, {"content", "x"}}}}});
+  EXPECT_EQ(messages.status, 429) << messages.body;
+  EXPECT_EQ(messages.json_body()["error"]["type"], "rate_limit_error") << messages.body;
+  EXPECT_EQ(local_.posts().size(), 2u) << "refused requests reach no model";
+
+  // Tokens: bob's first call uses more than 5, so his next one waits.
+  EXPECT_EQ(serve_->post("/v1/chat/completions", body, "sk-bob-test-key").status, 200);
+  Response tokens = serve_->post("/v1/chat/completions", body, "sk-bob-test-key");
+  EXPECT_EQ(tokens.status, 429) << tokens.body;
+  EXPECT_NE(tokens.body.find("5 tokens per minute"), std::string::npos) << tokens.body;
+  // A client without limits is not held back by the others'.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(serve_->post("/v1/chat/completions", body, "sk-carol-test-key").status, 200);
+
+  Response metrics = serve_->get("/metrics");
+  EXPECT_NE(metrics.body.find("ladder_rejected_total{cause=\"client_requests_per_minute\"} 2"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("ladder_rejected_total{cause=\"client_tokens_per_minute\"} 1"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ladder::testing
