@@ -113,9 +113,11 @@ Result<json> RunApi::handle(const json& body, const ClientIdentity& client) {
     req.task = route_task;
     req.input = r.request;
     req.options.privacy = r.privacy;
-    req.audit_fields = json{{"client", client.name}};
-    auto d = router->route(req);
-    if (!d.ok()) return d.status();
+    // Through the gateway like chat: kill switches, shadow, decision metrics, the
+    // client's token and spend limits.
+    auto routed = impl_->gateway.route(router, std::move(req), client);
+    if (!routed.ok()) return routed.status();
+    const Decision* d = &routed->decision;
     decision_id = d->request_id;
     out["decision"] = decision_to_json(*d, ErrorDetail::kPublic);
     if (auto choice = macros::chosen_macro(*d)) {

@@ -330,5 +330,22 @@ TEST_F(ServeEdgeTest, MetricsTokenIsRequiredWhenConfigured) {
   EXPECT_NE(unset.err.find("--metrics-token-env"), std::string::npos) << unset.err;
 }
 
+// /v1/run routes through the gateway as chat does: the kill switch of its route_macro
+// task applies and the decision is counted.
+TEST_F(ServeEdgeTest, RunRequestsObeyTheKillSwitchAndAreCounted) {
+  setenv("LADDER_TEST_ADMIN", kAdminToken.c_str(), 1);
+  start({"--admin-token-env", "LADDER_TEST_ADMIN"});
+  ASSERT_EQ(serve_->admin("/admin/kill-switch", {{"enabled", true}, {"task", "route_macro"}}).status, 200);
+  Response r = serve_->post("/v1/run", {{"request", "Assign labels to the 8 latest pull requests of plume/router"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json_body()["status"], "escalated") << r.body;
+  EXPECT_EQ(r.json_body()["decision"]["reason"], "manual_override") << r.body;
+  EXPECT_TRUE(local_.posts().empty()) << "the kill switch sends it past the local tier";
+  EXPECT_NE(
+      metrics().find("ladder_decisions_total{reason=\"manual_override\",route=\"frontier\",task=\"route_macro\"} 1"),
+      std::string::npos)
+      << metrics();
+}
+
 }  // namespace
 }  // namespace ladder::testing
