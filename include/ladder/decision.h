@@ -92,6 +92,9 @@ struct Decision {
   Status frontier_error;     // the last escalation failure; ok when none
   // The escalation failed after part of its answer had been streamed to the caller.
   bool frontier_mid_stream = false;
+  // The caller stopped reading a streamed escalation (a client gone): the answer was not
+  // delivered whole. Audited as delivered: false, cancelled_by_client: true.
+  bool stream_cancelled = false;
   bool escalation_skipped = false;  // RouterOptions::skip_escalation_calls: decided, not called
 
   std::string answer_text;        // final answer given to the caller

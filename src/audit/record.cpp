@@ -136,6 +136,10 @@ nlohmann::json make_audit_record(const Decision& decision, std::string_view inpu
   record["frontier_error"] =
       d.frontier_error.ok() ? nlohmann::json(nullptr) : nlohmann::json(d.frontier_error.to_string());
   if (d.frontier_mid_stream) record["frontier_mid_stream"] = true;
+  if (d.stream_cancelled) {
+    record["delivered"] = false;
+    record["cancelled_by_client"] = true;
+  }
   if (d.escalation_skipped) record["escalation_skipped"] = true;
   record["label"] = d.label.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.label);
   record["macro"] = d.macro.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.macro);

@@ -629,6 +629,7 @@ void Router::escalate(const TaskConfig* task, const RouteRequest& req, Decision&
     }
     d.frontier_ok = true;
     d.frontier_error = Status();
+    d.stream_cancelled = streamed && gen->finish_reason == "cancelled";
     d.answer_text = gen->text;
     try {
       d.answer = nlohmann::json::parse(gen->text);

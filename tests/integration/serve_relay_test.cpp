@@ -305,5 +305,39 @@ TEST_F(ServeRelayTest, PerKeyLimitsAnswer429WithRetryAfterBeforeAnyModelCall) {
   EXPECT_NE(metrics.body.find("ladder_rejected_total{cause=\"client_tokens_per_minute\"} 1"), std::string::npos);
 }
 
+// The same for a routed request whose escalation streams: the decision's record says the
+// answer was not delivered.
+TEST_F(ServeRelayTest, ARoutedStreamTheClientLeftIsAuditedAsNotDelivered) {
+  frontier_.control("/_answer", {{"text", "one two three four five six seven eight"}});
+  frontier_.control("/_fail", {{"mode", "stream_stall"}, {"after_chunks", 1}, {"delay_ms", 500}});
+  int fd = connect_loopback(serve_->port);
+  ASSERT_GE(fd, 0);
+  const std::string body = chat_body("ladder/security_review", "review auth.go", {{"stream", true}}).dump();
+  const std::string request =
+      request_text("POST", "/v1/chat/completions", body, {{"Authorization", "Bearer " + kAliceKey}}, "close");
+  ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+  std::string got;
+  char buf[4096];
+  while (got.find("one ") == std::string::npos) {  // the first streamed word
+    ssize_t n = read(fd, buf, sizeof buf);
+    ASSERT_GT(n, 0) << got;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);  // during the frontier's stall
+  json record;
+  for (int i = 0; i < 500 && record.is_null(); ++i) {
+    std::istringstream in(read_file(dir_ / "audit.jsonl"));
+    for (std::string line; std::getline(in, line);) {
+      json j = json::parse(line, nullptr, false);
+      if (j.is_object() && j.value("task", "") == "security_review") record = j;
+    }
+    if (record.is_null()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(record.is_object()) << "no decision record";
+  EXPECT_EQ(record["route"], "frontier");
+  EXPECT_EQ(record["delivered"], false) << record.dump();
+  EXPECT_EQ(record["cancelled_by_client"], true) << record.dump();
+}
+
 }  // namespace
 }  // namespace ladder::testing
