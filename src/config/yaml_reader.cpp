@@ -90,10 +90,15 @@ std::string format_number(double v) {
   return nlohmann::json(v).dump();
 }
 
-// Walks `node` counting visits (an alias counts each time it is reached); false with
-// `why` once the budget or the depth is exceeded. A self-referencing alias ends on depth.
-bool within_budget(const YAML::Node& node, int depth, std::size_t& visits, std::string& why) {
-  if (++visits > kMaxYamlNodes) {
+// Walks `node` counting visits and scalar bytes (an alias counts each time it is
+// reached); false with `why` once a budget or the depth is exceeded. A self-referencing
+// alias ends on depth.
+struct Budget {
+  std::size_t visits = 0;
+  std::size_t scalar_bytes = 0;
+};
+bool within_budget(const YAML::Node& node, int depth, Budget& used, std::string& why) {
+  if (++used.visits > kMaxYamlNodes) {
     why = "the document expands to more than " + std::to_string(kMaxYamlNodes) + " YAML nodes (aliases included)";
     return false;
   }
@@ -101,14 +106,19 @@ bool within_budget(const YAML::Node& node, int depth, std::size_t& visits, std::
     why = "the document is nested deeper than " + std::to_string(kMaxYamlDepth) + " levels";
     return false;
   }
+  if (node.IsScalar() && (used.scalar_bytes += node.Scalar().size()) > kMaxYamlScalarBytes) {
+    why = "the document expands to more than " + std::to_string(kMaxYamlScalarBytes) +
+          " bytes of scalar text (aliases included)";
+    return false;
+  }
   if (node.IsMap()) {
     for (auto it = node.begin(); it != node.end(); ++it) {
-      if (!within_budget(it->first, depth + 1, visits, why) || !within_budget(it->second, depth + 1, visits, why))
+      if (!within_budget(it->first, depth + 1, used, why) || !within_budget(it->second, depth + 1, used, why))
         return false;
     }
   } else if (node.IsSequence()) {
     for (auto it = node.begin(); it != node.end(); ++it) {
-      if (!within_budget(*it, depth + 1, visits, why)) return false;
+      if (!within_budget(*it, depth + 1, used, why)) return false;
     }
   }
   return true;
@@ -457,9 +467,9 @@ std::optional<YAML::Node> load_document(std::string_view yaml, Reader& reader, s
     reader.error(line_of(docs[1], 1), "(document)", "expected one YAML document, found " + std::to_string(docs.size()));
     return std::nullopt;
   }
-  std::size_t visits = 0;
+  Budget used;
   std::string why;
-  if (!within_budget(docs[0], 0, visits, why)) {
+  if (!within_budget(docs[0], 0, used, why)) {
     reader.error(1, "(document)", why, ErrorCode::kPayloadTooLarge);
     return std::nullopt;
   }

@@ -86,6 +86,9 @@ class Reader {
 inline constexpr std::size_t kMaxConfigFileBytes = 1 << 20;
 inline constexpr std::size_t kMaxYamlNodes = 100000;
 inline constexpr int kMaxYamlDepth = 64;
+// Bytes of scalar text once aliases are expanded (each reference counts its scalars
+// again): a few KB of aliases to a long string would otherwise stand for gigabytes.
+inline constexpr std::size_t kMaxYamlScalarBytes = 8 << 20;
 
 // Reads a configuration file: a regular file (after symlinks) of at most `max_bytes`.
 // Errors: kNotFound (missing, or a directory), kInvalidArgument (a device, FIFO or other
@@ -93,7 +96,8 @@ inline constexpr int kMaxYamlDepth = 64;
 Result<std::string> read_config_file(const std::string& path, std::size_t max_bytes = kMaxConfigFileBytes);
 
 // Parses text that must hold exactly one YAML document (valid UTF-8) of at most
-// kMaxYamlNodes node visits and kMaxYamlDepth levels (kPayloadTooLarge past either). Problems are
+// kMaxYamlNodes node visits, kMaxYamlDepth levels and kMaxYamlScalarBytes of expanded
+// scalar text (kPayloadTooLarge past any). Problems are
 // recorded on `reader` with kParseError (malformed) or kConfigInvalid; nullopt then.
 std::optional<YAML::Node> load_document(std::string_view yaml, Reader& reader, std::string_view empty_message);
 

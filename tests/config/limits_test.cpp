@@ -190,5 +190,28 @@ TEST(ConfigLimitsTest, ControlCharactersAreRefusedBeforeYamlSeesThem) {
   EXPECT_THAT(tabs.status().message(), ::testing::Not(HasSubstr("control character")));
 }
 
+// Found by fuzz/yaml_scalar (out of memory): within the node budget, aliases to a long
+// scalar made a 15 KB policy expand to about 100 MB of strings (and to gigabytes one level
+// deeper). Expanded scalar bytes are budgeted too.
+TEST(ConfigLimitsTest, AliasesToALongScalarAreBudgetedByBytes) {
+  std::string yaml = with_schema("", "      type: object\n      x-s: &s \"" + std::string(15000, 'x') + "\"\n");
+  std::string prev = "s";
+  for (int level = 0; level < 4; ++level) {
+    const std::string name = "l" + std::to_string(level);
+    yaml += "      x-" + name + ": &" + name + " [";
+    for (int i = 0; i < 9; ++i) {
+      yaml += i ? ",*" : "*";
+      yaml += prev;
+    }
+    yaml += "]\n";
+    prev = name;
+  }
+  ASSERT_LT(yaml.size(), 20000u);
+  auto result = load_policy_yaml(yaml, "policy.yaml", "/base");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), ErrorCode::kPayloadTooLarge);
+  EXPECT_THAT(result.status().message(), HasSubstr("bytes of scalar text"));
+}
+
 }  // namespace
 }  // namespace ladder
