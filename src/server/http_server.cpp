@@ -38,7 +38,7 @@ struct HttpServer::Impl {
   std::vector<std::thread> reload_threads;
 
   std::optional<ClientIdentity> client_of(const Request& req) const {
-    if (ctx.opt.keys.empty()) return ClientIdentity{"anonymous"};
+    if (ctx.opt.keys.empty()) return ClientIdentity{"anonymous", {}};
     auto name = ctx.opt.keys.identify(presented_key(sv(req[http::field::authorization]), sv(req["x-api-key"])));
     if (!name) return std::nullopt;
     return ctx.opt.keys.client(*name);

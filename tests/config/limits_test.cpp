@@ -178,7 +178,7 @@ TEST(ConfigLimitsTest, OversizedFilesAreRefused) {
 // made yaml-cpp read the text as UTF-32 and hand back strings that are not UTF-8, which
 // then broke every JSON dump of them. Control characters YAML does not allow are refused.
 TEST(ConfigLimitsTest, ControlCharactersAreRefusedBeforeYamlSeesThem) {
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string("-\0\0\0\0\0\0\x08\x0b", 9), kHead + "# bell \x07\n", kHead + "tasks: {}\x7f\n"}) {
     auto result = load_policy_yaml(bad, "policy.yaml", "/base");
     ASSERT_FALSE(result.ok());

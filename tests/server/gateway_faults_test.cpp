@@ -55,7 +55,7 @@ class GatewayFaultsTest : public FakeFrontierTest {
     RouteRequest req;
     req.task = "review";
     req.input = "review auth.go";
-    return gw.route(gw.router(), std::move(req), ClientIdentity{"alice"});
+    return gw.route(gw.router(), std::move(req), ClientIdentity{"alice", {}});
   }
   static void probe_until_down(Gateway& gw) {
     for (int i = 0; i < 3; ++i) gw.check_health();  // failures_to_mark_down: 3 (the default)
@@ -117,7 +117,7 @@ TEST_F(GatewayFaultsTest, AuditFailClosedOnDevFull) {
   EXPECT_EQ(e.body["error"]["code"], "audit_unavailable");
   GenerationRequest g;
   g.messages = {{"user", "hi"}};
-  auto passed = closed->pass_through(closed->router(), "frontier", g, nullptr, "req_1", ClientIdentity{"alice"});
+  auto passed = closed->pass_through(closed->router(), "frontier", g, nullptr, "req_1", ClientIdentity{"alice", {}});
   ASSERT_FALSE(passed.ok());
   EXPECT_EQ(passed.status().code(), ErrorCode::kAuditUnavailable);
   const std::string m = metrics_.render();
@@ -166,7 +166,7 @@ TEST_F(GatewayFaultsTest, PassThroughFailureNamesNoUpstreamUrl) {
   ASSERT_TRUE(gw);
   GenerationRequest g;
   g.messages = {{"user", "hi"}};
-  auto passed = gw->pass_through(gw->router(), "frontier", g, nullptr, "req_2", ClientIdentity{"alice"});
+  auto passed = gw->pass_through(gw->router(), "frontier", g, nullptr, "req_2", ClientIdentity{"alice", {}});
   ASSERT_FALSE(passed.ok());
   EXPECT_EQ(passed.status().code(), ErrorCode::kUnavailable);
   const std::string body = make_api_error(passed.status()).body.dump();

@@ -108,7 +108,7 @@ TEST_F(KeyLimitsFileTest, LimitsAreReadPerClient) {
 }
 
 TEST_F(KeyLimitsFileTest, BadLimitsAreRefusedNamingTheEntryNeverTheKey) {
-  for (const std::string bad :
+  for (const std::string& bad :
        {"alice: {key: sk-secret-1, limits: {requests_per_minute: -1}}\n",
         "alice: {key: sk-secret-1, limits: {requests_per_minute: 1.5}}\n",
         "alice: {key: sk-secret-1, limits: {tokens_per_minute: lots}}\n",
