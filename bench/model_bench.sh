@@ -48,17 +48,17 @@ for i in range(len(builds)):
         merged[name] = {k: statistics.median(g[k] for g in ok) for k in ("prompt_tok_s", "gen_tok_s")}
         merged[name]["label"] = ok[0].get("label", "")
     runs.append(merged)
-print(f"{'model':<22}{'build':<28}{'prompt tok/s':>14}{'x':>7}{'gen tok/s':>12}{'x':>7}")
+print(f"{'model':<34}{'build':<28}{'prompt tok/s':>14}{'x':>7}{'gen tok/s':>12}{'x':>7}")
 for name in runs[0]:
     base = runs[0][name]
     for b, run in zip(builds, runs):
         r = run.get(name, {})
         if "prompt_tok_s" not in r:
-            print(f"{name:<22}{b:<28}  {r.get('error_message', 'no result')}")
+            print(f"{name:<34}{b:<28}  {r.get('error_message', 'no result')}")
             continue
         px = r["prompt_tok_s"] / base["prompt_tok_s"] if "prompt_tok_s" in base else float("nan")
         gx = r["gen_tok_s"] / base["gen_tok_s"] if "gen_tok_s" in base else float("nan")
-        print(f"{name:<22}{b:<28}{r['prompt_tok_s']:>14.1f}{px:>7.2f}{r['gen_tok_s']:>12.1f}{gx:>7.2f}")
+        print(f"{name:<34}{b:<28}{r['prompt_tok_s']:>14.1f}{px:>7.2f}{r['gen_tok_s']:>12.1f}{gx:>7.2f}")
 print(f"median of {rounds} round(s) per figure; CPU backend instruction sets per build:")
 for b, run in zip(builds, runs):
     labels = {r["label"] for r in run.values() if "label" in r}
