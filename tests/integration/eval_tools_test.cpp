@@ -98,7 +98,16 @@ TEST_F(EvalToolsTest, GatePassesOrExitsSixNamingEachBarMissed) {
 
 TEST_F(EvalToolsTest, CompareReportsBothPoliciesAndEachCaseDecidedDifferently) {
   const std::string killed = policy_with("killed.yaml", "", "kill_switch: false", "kill_switch: true");
-  auto r = eval({"--policy", *policy_, "--corpus", kMini, "--compare", killed, "--json"});
+  // The mini corpus plus two logs the model keeps local by a wide margin (its own local
+  // case sits near the threshold, where kernels of another CPU may tip it).
+  const std::string corpus = input_file(
+      "compare.jsonl",
+      read_file(kMini) +
+          R"({"id":"dep","task":"classify_issue","input":"ERROR: No matching distribution found for requests==99.0","expect":{"route":"local","label":"dependency"}})"
+          "\n"
+          R"({"id":"tst","task":"classify_issue","input":"FAILED tests/test_api.py::test_login - AssertionError: assert 500 == 200","expect":{"route":"local","label":"test"}})"
+          "\n");
+  auto r = eval({"--policy", *policy_, "--corpus", corpus, "--compare", killed, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json out = json::parse(r.out);
   ASSERT_TRUE(out.contains("a") && out.contains("b")) << r.out;
@@ -107,18 +116,23 @@ TEST_F(EvalToolsTest, CompareReportsBothPoliciesAndEachCaseDecidedDifferently) {
   std::set<std::string> local_in_a;
   for (const auto& c : out["a"]["results"])
     if (c["route"] == "local") local_in_a.insert(c["id"]);
+  // Listed: every case decided differently (route or reason); under the kill switch
+  // that is every case not already sent up for the same reason.
   std::set<std::string> listed;
   for (const auto& d : out["disagreements"]) {
     listed.insert(d["id"]);
-    EXPECT_EQ(d["a"]["route"], "local") << d.dump();
     EXPECT_EQ(d["b"]["route"], "frontier") << d.dump();
+    EXPECT_EQ(d["b"]["reason"], "manual_override") << d.dump();
+    EXPECT_NE(d["a"]["reason"], "manual_override") << d.dump();
   }
-  EXPECT_EQ(listed, local_in_a);
-  ASSERT_FALSE(local_in_a.empty()) << "the mini corpus has a case the model keeps local";
+  for (const auto& id : local_in_a) EXPECT_TRUE(listed.count(id)) << id << " was local under the first policy";
+  ASSERT_GE(local_in_a.size(), 2u) << "the corpus has cases the model keeps local";
+  // Hard stops (i-002, i-003, i-005) escalate for their own reason under both policies.
+  EXPECT_EQ(listed.count("i-005"), 0u);
 
-  r = eval({"--policy", *policy_, "--corpus", kMini, "--compare", killed});
+  r = eval({"--policy", *policy_, "--corpus", corpus, "--compare", killed});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find(std::to_string(local_in_a.size()) + " case(s) decided differently"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(std::to_string(listed.size()) + " case(s) decided differently"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(*local_in_a.begin()), std::string::npos) << r.out;
 
   r = eval({"--policy", *policy_, "--corpus", kMini, "--compare", *dir_ + "/missing.yaml"});
