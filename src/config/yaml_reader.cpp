@@ -9,8 +9,10 @@
 #include <fstream>
 #include <limits>
 #include <set>
+#include <sstream>
 
 #include <re2/re2.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include "ladder/utf8.h"
 
@@ -93,6 +95,23 @@ std::string format_number(double v) {
 // Walks `node` counting visits and scalar bytes (an alias counts each time it is
 // reached); false with `why` once a budget or the depth is exceeded. A self-referencing
 // alias ends on depth.
+// Counts the documents of a stream and where the second begins, nothing else.
+struct DocumentCounter : YAML::EventHandler {
+  int documents = 0;
+  int second_line = 1;
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents == 2) second_line = mark.line >= 0 ? mark.line + 1 : 1;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
 struct Budget {
   std::size_t visits = 0;
   std::size_t scalar_bytes = 0;
@@ -451,29 +470,37 @@ std::optional<YAML::Node> load_document(std::string_view yaml, Reader& reader, s
                  ErrorCode::kParseError);
     return std::nullopt;
   }
-  std::vector<YAML::Node> docs;
+  // Documents are counted with the event parser first, two at most: on some malformed
+  // input yaml-cpp's LoadAll never stops producing documents (a 392-byte file took
+  // gigabytes; found by fuzz/yaml_scalar).
+  YAML::Node doc;
   try {
-    docs = YAML::LoadAll(std::string(yaml));
+    std::istringstream in{std::string(yaml)};
+    YAML::Parser parser(in);
+    DocumentCounter counter;
+    while (counter.documents < 2 && parser.HandleNextDocument(counter)) {
+    }
+    if (counter.documents == 0) {
+      reader.error(1, "", empty_message);
+      return std::nullopt;
+    }
+    if (counter.documents > 1) {
+      reader.error(counter.second_line, "(document)", "expected one YAML document, found more");
+      return std::nullopt;
+    }
+    doc = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     int line = e.mark.line >= 0 ? e.mark.line + 1 : 1;
     reader.error(line, "(document)", "malformed YAML: " + e.msg, ErrorCode::kParseError);
     return std::nullopt;
   }
-  if (docs.empty()) {
-    reader.error(1, "", empty_message);
-    return std::nullopt;
-  }
-  if (docs.size() > 1) {
-    reader.error(line_of(docs[1], 1), "(document)", "expected one YAML document, found " + std::to_string(docs.size()));
-    return std::nullopt;
-  }
   Budget used;
   std::string why;
-  if (!within_budget(docs[0], 0, used, why)) {
+  if (!within_budget(doc, 0, used, why)) {
     reader.error(1, "(document)", why, ErrorCode::kPayloadTooLarge);
     return std::nullopt;
   }
-  return docs[0];
+  return doc;
 }
 
 }  // namespace ladder::config_detail

@@ -213,5 +213,19 @@ TEST(ConfigLimitsTest, AliasesToALongScalarAreBudgetedByBytes) {
   EXPECT_THAT(result.status().message(), HasSubstr("bytes of scalar text"));
 }
 
+// Found by fuzz/yaml_scalar (out of memory): on this 392-byte input yaml-cpp's LoadAll
+// never stops producing documents. Documents are counted by the event parser, two at most.
+TEST(ConfigLimitsTest, AStreamOfEndlessDocumentsStopsAtTheSecond) {
+  auto text = config_detail::read_config_file(std::string(LADDER_SOURCE_DIR) +
+                                              "/fuzz/regressions/yaml_scalar/loadall-never-ends.yaml");
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  auto result = load_policy_yaml(*text, "policy.yaml", "/base");
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.status().message(), HasSubstr("expected one YAML document"));
+  auto two = load_policy_yaml(kHead + "---\nversion: 1\n", "policy.yaml", "/base");
+  ASSERT_FALSE(two.ok());
+  EXPECT_THAT(two.status().message(), HasSubstr("expected one YAML document"));
+}
+
 }  // namespace
 }  // namespace ladder
