@@ -22,7 +22,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 duration=10 connections=32 delay_us=1000 threads=1 litellm=1
-litellm_version=1.110.2
+litellm_version=1.106.12  # newest whose [proxy] extra resolves from the registry here (1.108+ pin litellm-proxy-extras builds it lacks)
 ladder="${LADDER:-$root/build/ladder}"
 while (($#)); do
   case "$1" in

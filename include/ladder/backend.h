@@ -15,6 +15,10 @@
 
 namespace ladder {
 
+namespace http {
+class Client;
+}
+
 struct ChatMessage {
   std::string role;  // "system", "user", "assistant"
   std::string content;
@@ -99,6 +103,7 @@ struct ForwardReply {
 // Receives a streamed reply's bytes in order, whole lines each with its "\n"; returning
 // false stops the stream.
 using ChunkFn = std::function<bool(std::string_view bytes)>;
+using ForwardDoneFn = std::function<void(Result<ForwardReply>)>;
 
 class Backend {
  public:
@@ -123,6 +128,16 @@ class Backend {
   // terminator is kConnectionReset.
   virtual Result<ForwardReply> forward(const ForwardRequest& request, const ChunkFn& on_chunk) {
     return make_error(ErrorCode::kNotImplemented, kind() + " backends do not relay requests");
+  }
+  // Whether forward_async() relays requests of `api` on an event loop (network backends).
+  virtual bool forwards_async(WireApi api) const { return false; }
+  // forward() on `client`'s event loop (`ladder serve` relays on its I/O threads): returns
+  // false, doing nothing, when !forwards_async(request.api); else true, and `done` runs
+  // on the loop once the exchange ended. `on_chunk` runs on the loop and must not block.
+  // The backend must outlive the exchange.
+  virtual bool forward_async(const ForwardRequest& request, const http::Client& client, ChunkFn on_chunk,
+                             ForwardDoneFn done) {
+    return false;
   }
   // Cheap liveness check (model loaded, server answering).
   virtual Status health() = 0;

@@ -240,6 +240,22 @@ Result<ForwardReply> Router::forward_direct(const std::string& model_name, const
   return result;
 }
 
+bool Router::forward_direct_async(const std::string& model_name, const ForwardRequest& request,
+                                  const http::Client& client, ChunkFn on_chunk, ForwardDoneFn done) {
+  auto backend = backends_.find(model_name);
+  if (backend == backends_.end() || !backend->second->forwards_async(request.api)) return false;
+  AttemptSkip skip;
+  if (Status refused = admit(model_name, skip); !refused.ok()) {
+    done(refused);
+    return true;
+  }
+  return backend->second->forward_async(
+      request, client, std::move(on_chunk), [this, model_name, done = std::move(done)](Result<ForwardReply> result) {
+        record_health(model_name, result.status(), /*probe=*/false);
+        done(std::move(result));
+      });
+}
+
 Status Router::write_audit(const nlohmann::json& record) {
   Status written = audit_->write(record);
   if (written.ok()) return written;

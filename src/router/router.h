@@ -102,6 +102,11 @@ class Router {
   // generate_direct() for a relayed request (Backend::forward), under the same health rules.
   Result<ForwardReply> forward_direct(const std::string& model_name, const ForwardRequest& request,
                                       const ChunkFn& on_chunk);
+  // forward_direct() on `client`'s event loop (Backend::forward_async), health admitted
+  // and recorded the same way: false when the backend has no such path (nothing was
+  // done); else `done` runs once, on the loop or, when the model is refused at once, here.
+  bool forward_direct_async(const std::string& model_name, const ForwardRequest& request, const http::Client& client,
+                            ChunkFn on_chunk, ForwardDoneFn done);
   // Appends one record to the router's audit sink (pass-through and macro-run records
   // too). A failed write is logged; it is the caller's error (kAuditUnavailable) only
   // when the policy fails closed (audit.on_failure: closed), else ok.

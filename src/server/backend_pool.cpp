@@ -17,6 +17,11 @@ class SharedBackend : public Backend {
   Result<ForwardReply> forward(const ForwardRequest& request, const ChunkFn& on_chunk) override {
     return inner_->forward(request, on_chunk);
   }
+  bool forwards_async(WireApi api) const override { return inner_->forwards_async(api); }
+  bool forward_async(const ForwardRequest& request, const ladder::http::Client& client, ChunkFn on_chunk,
+                     ForwardDoneFn done) override {
+    return inner_->forward_async(request, client, std::move(on_chunk), std::move(done));
+  }
   Status health() override { return inner_->health(); }
   std::string kind() const override { return inner_->kind(); }
   bool continues_raw_prompt() const override { return inner_->continues_raw_prompt(); }

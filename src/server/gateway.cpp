@@ -242,16 +242,25 @@ Result<PassThroughOutcome> Gateway::pass_through(const std::shared_ptr<Router>& 
   return PassThroughOutcome{std::move(result).value(), model_name};
 }
 
-Result<ForwardReply> Gateway::relay(const std::shared_ptr<Router>& router, const std::string& model_name,
-                                    const ForwardRequest& request, const ChunkFn& on_chunk,
-                                    const std::string& request_id, const ClientIdentity& client,
-                                    const nlohmann::json& audit_fields) {
-  const auto t0 = std::chrono::steady_clock::now();
+namespace {
+
+// What relay() and relay_async() share: a relayed call's audit record.
+struct RelayAudit {
+  explicit RelayAudit(const ForwardRequest& request)
+      : stream(request.body.contains("stream") && request.body["stream"].is_boolean() &&
+               request.body["stream"].get<bool>()) {}
+  bool stream;
+  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
   bool sent = false;  // a byte of the upstream's stream went to the client
-  auto result = router->forward_direct(model_name, request, [&](std::string_view bytes) {
-    sent = true;
-    return on_chunk(bytes);
-  });
+};
+
+}  // namespace
+
+Result<ForwardReply> Gateway::finish_relay(const std::shared_ptr<Router>& router, const std::string& model_name,
+                                           bool stream, const std::string& request_id,
+                                           const ClientIdentity& client, const nlohmann::json& audit_fields,
+                                           std::chrono::steady_clock::time_point t0, bool sent,
+                                           Result<ForwardReply> result) {
   PassThroughCall call;
   call.request_id = request_id;
   call.model_name = model_name;
@@ -259,8 +268,6 @@ Result<ForwardReply> Gateway::relay(const std::shared_ptr<Router>& router, const
   call.outcome = result.status();
   nlohmann::json fields = audit_fields.is_object() ? audit_fields : nlohmann::json::object();
   fields["relayed"] = true;
-  const bool stream =
-      request.body.contains("stream") && request.body["stream"].is_boolean() && request.body["stream"].get<bool>();
   fields["stream"] = stream;
   if (result.ok()) {
     call.model = result->model;
@@ -277,6 +284,44 @@ Result<ForwardReply> Gateway::relay(const std::shared_ptr<Router>& router, const
   }
   if (Status s = audit_pass_through(router, call, client, fields); !s.ok()) return s;
   return result;
+}
+
+Result<ForwardReply> Gateway::relay(const std::shared_ptr<Router>& router, const std::string& model_name,
+                                    const ForwardRequest& request, const ChunkFn& on_chunk,
+                                    const std::string& request_id, const ClientIdentity& client,
+                                    const nlohmann::json& audit_fields) {
+  RelayAudit audit(request);
+  auto result = router->forward_direct(model_name, request, [&](std::string_view bytes) {
+    audit.sent = true;
+    return on_chunk(bytes);
+  });
+  return finish_relay(router, model_name, audit.stream, request_id, client, audit_fields, audit.t0, audit.sent,
+                      std::move(result));
+}
+
+bool Gateway::relay_async(const std::shared_ptr<Router>& router, const std::string& model_name,
+                          const ForwardRequest& request, ChunkFn on_chunk, const std::string& request_id,
+                          const ClientIdentity& client, const nlohmann::json& audit_fields, const ladder::http::Client& loop,
+                          ForwardDoneFn done) {
+  auto audit = std::make_shared<RelayAudit>(request);
+  auto counted = [audit, on_chunk = std::move(on_chunk)](std::string_view bytes) {
+    audit->sent = true;
+    return on_chunk(bytes);
+  };
+  // Runs on the loop: nothing may escape it (the record's building could throw).
+  auto finish = [this, router, model_name, request_id, client, audit_fields, audit,
+                 done = std::move(done)](Result<ForwardReply> result) {
+    std::optional<Result<ForwardReply>> out;
+    try {
+      out.emplace(finish_relay(router, model_name, audit->stream, request_id, client, audit_fields, audit->t0,
+                               audit->sent, std::move(result)));
+    } catch (const std::exception& e) {
+      spdlog::error("a relayed request's completion threw: {}", e.what());
+      out.emplace(make_error(ErrorCode::kInternal, "ladder failed while finishing this request"));
+    }
+    done(std::move(*out));
+  };
+  return router->forward_direct_async(model_name, request, loop, std::move(counted), std::move(finish));
 }
 
 Result<ChatTarget> select_target(const Router& router, const ChatCompletionRequest& chat) {

@@ -109,6 +109,13 @@ class Gateway {
   Result<ForwardReply> relay(const std::shared_ptr<Router>& router, const std::string& model_name,
                              const ForwardRequest& request, const ChunkFn& on_chunk, const std::string& request_id,
                              const ClientIdentity& client, const nlohmann::json& audit_fields = {});
+  // relay() on `loop`'s event loop (the server's I/O threads; no worker thread): false
+  // when the model's backend has no such path (nothing was done); else `done` gets what
+  // relay() would have returned, once, the record written. `on_chunk` runs on the loop.
+  // `router` is kept alive until `done` ran.
+  bool relay_async(const std::shared_ptr<Router>& router, const std::string& model_name, const ForwardRequest& request,
+                   ChunkFn on_chunk, const std::string& request_id, const ClientIdentity& client,
+                   const nlohmann::json& audit_fields, const ladder::http::Client& loop, ForwardDoneFn done);
 
   AdminState admin() const;
   // kNotFound when `task` is not a task of the current policy.
@@ -133,6 +140,10 @@ class Gateway {
   ClientQuotas& quotas() { return quotas_; }
 
  private:
+  Result<ForwardReply> finish_relay(const std::shared_ptr<Router>& router, const std::string& model_name,
+                                    bool stream, const std::string& request_id,
+                                    const ClientIdentity& client, const nlohmann::json& audit_fields,
+                                    std::chrono::steady_clock::time_point t0, bool sent, Result<ForwardReply> result);
   // The record, metrics and log line of one pass-through call; the client's error when it
   // failed (its code, ladder's words) or the audit failure under on_failure: closed.
   Status audit_pass_through(const std::shared_ptr<Router>& router, const PassThroughCall& call,

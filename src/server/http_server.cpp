@@ -15,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "backends/http/http_client.h"
 #include "server/endpoints.h"
 #include "server/errors.h"
 #include "server/openai_api.h"
@@ -24,7 +25,7 @@ namespace ladder::server {
 using nlohmann::json;
 
 struct HttpServer::Impl {
-  Impl(ServerOptions o, Gateway& g) : ctx(std::move(o), g) {}
+  Impl(ServerOptions o, Gateway& g) : ctx(std::move(o), g) { ctx.upstream = &upstream; }
 
   ServerContext ctx;
   // Before ioc: sessions still open when ioc is destroyed release their slots then.
@@ -32,6 +33,8 @@ struct HttpServer::Impl {
   std::size_t open_total = 0;
   std::map<asio::ip::address, std::size_t> open_per_client;
   asio::io_context ioc;
+  // Relays' upstream calls, on ioc (destroyed before it: its pooled connections close).
+  ladder::http::Client upstream{ioc};
   tcp::acceptor acceptor{ioc};
   std::atomic<int> active{0};  // requests being handled
   std::mutex reload_mu;        // guards reload_threads

@@ -34,10 +34,29 @@ Task<std::pair<int, bool>> relay_request(ServerContext& ctx, Connection& conn, c
     job->push(std::string(bytes));
     return true;
   };
-  const bool accepted = ctx.submit(job, [&ctx, job, relayed, fr = std::move(fr), on_chunk, request_id, client] {
-    job->relayed =
-        ctx.gw.relay(relayed.router, relayed.model_name, fr, on_chunk, request_id, client, relayed.audit_fields);
-  });
+  // On the I/O thread when the backend relays on an event loop (network upstreams), else
+  // on a worker. Either way the job carries the lines and the result to this coroutine.
+  bool accepted = false;
+  if (ctx.upstream != nullptr) {
+    auto finish = [job](Result<ForwardReply> result) {
+      job->relayed = std::move(result);
+      job->finish();
+    };
+    try {
+      accepted = ctx.gw.relay_async(relayed.router, relayed.model_name, fr, on_chunk, request_id, client,
+                                    relayed.audit_fields, *ctx.upstream, std::move(finish));
+    } catch (const std::exception& e) {
+      job->crash(e.what());
+      job->finish();
+      accepted = true;
+    }
+  }
+  if (!accepted) {
+    accepted = ctx.submit(job, [&ctx, job, relayed, fr = std::move(fr), on_chunk, request_id, client] {
+      job->relayed =
+          ctx.gw.relay(relayed.router, relayed.model_name, fr, on_chunk, request_id, client, relayed.audit_fields);
+    });
+  }
   std::vector<std::pair<std::string, std::string>> ladder_headers = {
       {"x-ladder-request-id", request_id}, {"x-ladder-route", "pass_through"}, {"x-ladder-model", relayed.model_name}};
   if (!accepted) {

@@ -133,6 +133,8 @@ struct ServerContext {
   ServerOptions opt;
   Gateway& gw;
   WorkerPool workers;
+  // The upstream client on the server's own event loop: relays run on the I/O threads.
+  const ladder::http::Client* upstream = nullptr;
   std::atomic<bool> stopping{false};
 
   bool closing() const { return stopping.load(); }

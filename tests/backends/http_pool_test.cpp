@@ -342,5 +342,88 @@ TEST(HttpPool, AsyncFailuresComeThroughTheCallback) {
   EXPECT_EQ(down.get().status().code(), ErrorCode::kUnavailable);
 }
 
+// The caller's loop (ladder serve's I/O threads): the client starts no thread of its
+// own, completions run on the loop's thread, blocking calls work from other threads and
+// are refused on the loop itself.
+TEST(HttpPool, OnTheCallersLoopCompletionsRunOnItsThread) {
+  CountingServer server;
+  asio::io_context loop;
+  auto work = asio::make_work_guard(loop);
+  std::thread runner([&loop] { loop.run(); });
+  {
+    Client client(loop);
+    std::promise<std::pair<Result<Response>, std::thread::id>> done;
+    std::promise<Result<Response>> nested;
+    client.send_async(get(server.url()), [&](Result<Response> r) {
+      nested.set_value(client.send(get(server.url())));  // blocking, on the loop: refused
+      done.set_value({std::move(r), std::this_thread::get_id()});
+    });
+    auto future = done.get_future();
+    ASSERT_EQ(future.wait_for(kEventWait), std::future_status::ready);
+    auto [response, thread] = future.get();
+    ASSERT_TRUE(response.ok()) << response.status().to_string();
+    EXPECT_EQ(thread, runner.get_id());
+    EXPECT_EQ(nested.get_future().get().status().code(), ErrorCode::kInternal);
+    // From another thread a blocking call rides the same loop and pool.
+    auto blocking = client.send(get(server.url()));
+    ASSERT_TRUE(blocking.ok()) << blocking.status().to_string();
+    EXPECT_EQ(server.accepted(), 1);
+    EXPECT_EQ(client.stats().idle, 1u);
+  }
+  EXPECT_TRUE(server.wait_closed(1));  // the client's end closed its pooled connection
+  work.reset();
+  runner.join();
+}
+
+// send_stream_async(): the chain waits for each piece's resume; resume(true) reads on,
+// resume(false) ends the exchange as a success and keeps no connection.
+TEST(HttpPool, AsyncStreamWaitsForEachResume) {
+  CountingServer server;
+  Client client;
+  std::promise<Client::ResumeFn> piece;
+  std::string received;
+  std::promise<Result<Response>> done;
+  client.send_stream_async(
+      get(server.url()),
+      [&](std::string_view chunk, Client::ResumeFn resume) {
+        received.append(chunk);
+        piece.set_value(std::move(resume));
+      },
+      [&](Result<Response> r) { done.set_value(std::move(r)); });
+  auto resume_future = piece.get_future();
+  ASSERT_EQ(resume_future.wait_for(kEventWait), std::future_status::ready);
+  auto done_future = done.get_future();
+  // Not resumed yet: the exchange cannot have ended.
+  EXPECT_EQ(done_future.wait_for(milliseconds(0)), std::future_status::timeout);
+  resume_future.get()(true);  // from this thread, not the loop's
+  ASSERT_EQ(done_future.wait_for(kEventWait), std::future_status::ready);
+  auto response = done_future.get();
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_TRUE(response->body.empty());
+  EXPECT_EQ(received, R"({"ok":true})");
+  EXPECT_EQ(client.stats().idle, 1u);
+
+  std::promise<Result<Response>> stopped;
+  client.send_stream_async(
+      get(server.url()), [](std::string_view, const Client::ResumeFn& resume) { resume(false); },
+      [&](Result<Response> r) { stopped.set_value(std::move(r)); });
+  auto stopped_future = stopped.get_future();
+  ASSERT_EQ(stopped_future.wait_for(kEventWait), std::future_status::ready);
+  EXPECT_TRUE(stopped_future.get().ok());
+  EXPECT_TRUE(server.wait_closed(1));
+  EXPECT_EQ(client.stats().idle, 0u);
+}
+
+TEST(HttpPool, AfterRunsOnTheLoopOnceItsDelayPassed) {
+  Client client;
+  std::promise<std::chrono::steady_clock::time_point> fired;
+  const auto start = std::chrono::steady_clock::now();
+  client.after(milliseconds(20), [&] { fired.set_value(std::chrono::steady_clock::now()); });
+  auto future = fired.get_future();
+  ASSERT_EQ(future.wait_for(kEventWait), std::future_status::ready);
+  EXPECT_GE(future.get() - start, milliseconds(20));
+}
+
 }  // namespace
 }  // namespace ladder::http

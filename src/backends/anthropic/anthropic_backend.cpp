@@ -123,17 +123,30 @@ class AnthropicBackend final : public Backend {
 
   Result<ForwardReply> forward(const ForwardRequest& request, const ChunkFn& on_chunk) override {
     if (request.api != WireApi::kAnthropicMessages) return Backend::forward(request, on_chunk);
-    auto headers = request_headers();
-    if (!headers.ok()) return headers.status();
-    http::ForwardWire wire{kMessagesPath, headers.value(), read_forwarded,
-                           [](std::string_view line) { return line == "event: message_stop"; }};
-    return http::forward_exchange(endpoint_, client_, request, wire, on_chunk);
+    auto wire = forward_wire();
+    if (!wire.ok()) return wire.status();
+    return http::forward_exchange(endpoint_, client_, request, *wire, on_chunk);
   }
+
+  bool forwards_async(WireApi api) const override { return forwards(api); }
+  bool forward_async(const ForwardRequest& request, const http::Client& client, ChunkFn on_chunk,
+                     ForwardDoneFn done) override {
+    if (request.api != WireApi::kAnthropicMessages) return false;
+    http::forward_exchange_async(endpoint_, client, request, forward_wire(), std::move(on_chunk), std::move(done));
+    return true;
+  }
+
 
   std::string kind() const override { return "anthropic"; }
   std::string model() const override { return endpoint_.model().model; }
 
  private:
+  Result<http::ForwardWire> forward_wire() const {
+    auto headers = request_headers();
+    if (!headers.ok()) return headers.status();
+    return http::ForwardWire{kMessagesPath, headers.value(), read_forwarded,
+                             [](std::string_view line) { return line == "event: message_stop"; }};
+  }
   Result<http::Headers> request_headers() const {
     auto key = endpoint_.api_key();
     if (!key.ok()) return key.status();

@@ -231,6 +231,51 @@ inline Result<GenerationResult> finish_stream(const JsonEndpoint& endpoint, std:
   return std::move(state.result);
 }
 
+// The two decisions of a streamed call's retry loop, shared by stream_with_retries()
+// (blocking) and the relay on an event loop (forward_exchange_async): the next attempt's
+// timeout, min(request_timeout_ms, time left), or kTimeout once the budget is spent; and
+// whether a failed attempt is retried, and after what wait (never once `delivered`).
+class StreamRetries {
+ public:
+  using Clock = std::chrono::steady_clock;
+  StreamRetries(const JsonEndpoint& endpoint, std::chrono::milliseconds budget)
+      : endpoint_(endpoint),
+        budget_(budget),
+        start_(Clock::now()),
+        deadline_(start_ + std::max(budget, std::chrono::milliseconds(1))) {}
+
+  Result<std::chrono::milliseconds> next_timeout() {
+    using std::chrono::milliseconds;
+    ++tries_;
+    auto left = std::chrono::duration_cast<milliseconds>(deadline_ - Clock::now());
+    if (left.count() <= 0) {
+      return endpoint_.error(ErrorCode::kTimeout, endpoint_.model().base_url + ": request budget of " +
+                                                      std::to_string(budget_.count()) + " ms spent");
+    }
+    return std::min(left, milliseconds(std::max(1, endpoint_.model().request_timeout_ms)));
+  }
+  // Sets attempts and latency_ms of a successful attempt's result.
+  template <typename R>
+  void succeeded(R& result) const {
+    result.attempts = tries_;
+    result.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
+  }
+  std::optional<std::chrono::milliseconds> retry_delay(const Status& failure, bool delivered) const {
+    if (delivered) return std::nullopt;
+    const auto left = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()),
+                               std::chrono::milliseconds(0));
+    return endpoint_.retry().next_delay(tries_, failure, left);
+  }
+  const JsonEndpoint& endpoint() const { return endpoint_; }
+
+ private:
+  const JsonEndpoint& endpoint_;
+  std::chrono::milliseconds budget_;
+  Clock::time_point start_;
+  Clock::time_point deadline_;
+  int tries_ = 0;
+};
+
 // Runs `attempt(timeout)` like JsonEndpoint::generate_with_retries (overall
 // budget, per-attempt timeout min(request_timeout_ms, time left), retry policy), except
 // that a failure is never retried once `delivered` is true: the caller already holds
@@ -240,25 +285,16 @@ inline Result<GenerationResult> finish_stream(const JsonEndpoint& endpoint, std:
 template <typename Attempt>
 auto stream_with_retries(const JsonEndpoint& endpoint, std::chrono::milliseconds budget, const bool& delivered,
                          Attempt&& attempt) -> std::invoke_result_t<Attempt&, std::chrono::milliseconds> {
-  using std::chrono::milliseconds;
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
-  const auto deadline = start + std::max(budget, milliseconds(1));
-  for (int tries = 1;; ++tries) {
-    auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) {
-      return endpoint.error(ErrorCode::kTimeout, endpoint.model().base_url + ": request budget of " +
-                                                     std::to_string(budget.count()) + " ms spent");
-    }
-    auto result = attempt(std::min(left, milliseconds(std::max(1, endpoint.model().request_timeout_ms))));
+  StreamRetries retries(endpoint, budget);
+  for (;;) {
+    auto timeout = retries.next_timeout();
+    if (!timeout.ok()) return timeout.status();
+    auto result = attempt(*timeout);
     if (result.ok()) {
-      result->attempts = tries;
-      result->latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      retries.succeeded(*result);
       return result;
     }
-    if (delivered) return result;
-    left = std::max(std::chrono::duration_cast<milliseconds>(deadline - Clock::now()), milliseconds(0));
-    auto delay = endpoint.retry().next_delay(tries, result.status(), left);
+    auto delay = retries.retry_delay(result.status(), delivered);
     if (!delay) return result;
     endpoint.retry().sleep(*delay);
   }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
+#include <optional>
 
 #include "backends/http/event_stream.h"
 #include "backends/http/http_errors.h"
@@ -56,72 +58,179 @@ int json_int(const json& object, std::string_view key) {
   return v < 0 || v > 1'000'000'000 ? 0 : static_cast<int>(v);
 }
 
-Result<ForwardReply> forward_exchange(const JsonEndpoint& endpoint, const Client& client, const ForwardRequest& request,
-                                      const ForwardWire& wire, const ChunkFn& on_chunk) {
+namespace {
+
+// A relayed request on the wire: the client's body with `model` set.
+struct Outgoing {
+  Request request;
+  bool stream = false;
+};
+
+Result<Outgoing> outgoing(const JsonEndpoint& endpoint, const ForwardRequest& request, const ForwardWire& wire) {
   if (!request.body.is_object()) return endpoint.error(ErrorCode::kInvalidArgument, "a relayed body must be an object");
   json body = request.body;
   if (!endpoint.model().model.empty()) body["model"] = endpoint.model().model;
-  const bool stream = body.contains("stream") && body["stream"].is_boolean() && body["stream"].get<bool>();
-
-  Request req;
+  Outgoing out;
+  out.stream = body.contains("stream") && body["stream"].is_boolean() && body["stream"].get<bool>();
+  Request& req = out.request;
   req.method = "POST";
   req.url = endpoint.url(wire.path);
   req.headers = wire.headers;
   req.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   req.connect_timeout = milliseconds(std::max(1, endpoint.model().connect_timeout_ms));
   req.idle_timeout = std::max(request.inter_token_timeout, milliseconds(0));
+  return out;
+}
 
+// One attempt's reading of the upstream's answer, blocking or on the loop alike: a whole
+// reply, or a stream's lines relayed to `on_chunk` as they complete.
+class AttemptReader {
+ public:
+  AttemptReader(const JsonEndpoint& endpoint, const ForwardWire& wire, const std::string& url, const ChunkFn& on_chunk,
+                bool& delivered)
+      : endpoint_(endpoint), wire_(wire), url_(url), on_chunk_(on_chunk), delivered_(delivered) {
+    out_.streamed = true;
+  }
+
+  // A piece of a streamed 2xx body; false once the client stopped taking lines.
+  bool feed(std::string_view chunk) {
+    return lines_.feed(chunk, [this](std::string_view line) { return on_line(line); });
+  }
+
+  Result<ForwardReply> whole(Result<Response> response) const {
+    if (!response.ok()) return endpoint_.prefixed(response.status());
+    if (response->status < 200 || response->status > 299) return non_2xx(endpoint_, url_, *response);
+    auto parsed = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+    if (!parsed.is_object()) {
+      return endpoint_.error(ErrorCode::kBadResponse,
+                             url_ + " answered HTTP " + std::to_string(response->status) +
+                                 " with a body that is not a JSON object: " + upstream_error_text(response->body));
+    }
+    ForwardReply out;
+    wire_.read(parsed, /*streamed=*/false, out);
+    out.status = response->status;
+    out.content_type = content_type_of(*response, "application/json");
+    out.body = std::move(response->body);
+    return out;
+  }
+
+  Result<ForwardReply> streamed(Result<Response> response) {
+    if (!response.ok()) return endpoint_.prefixed(response.status());
+    if (response->status < 200 || response->status > 299) return non_2xx(endpoint_, url_, *response);
+    out_.status = response->status;
+    out_.content_type = content_type_of(*response, "text/event-stream");
+    if (out_.cancelled) return std::move(out_);
+    lines_.finish([this](std::string_view line) { return on_line(line); });
+    if (!finished_ && !out_.cancelled) {
+      return endpoint_.error(ErrorCode::kConnectionReset, url_ + ": the stream ended before its terminator");
+    }
+    return std::move(out_);
+  }
+
+ private:
+  bool on_line(std::string_view line) {
+    if (wire_.is_terminator(line)) finished_ = true;
+    if (std::string_view data = sse_data(line); !data.empty() && data.front() == '{') {
+      auto event = json::parse(data, nullptr, /*allow_exceptions=*/false);
+      if (event.is_object()) wire_.read(event, /*streamed=*/true, out_);
+    }
+    piece_.assign(line);
+    piece_ += '\n';
+    delivered_ = true;
+    if (!on_chunk_(piece_)) {
+      out_.cancelled = true;
+      return false;
+    }
+    return true;
+  }
+
+  const JsonEndpoint& endpoint_;
+  const ForwardWire& wire_;
+  const std::string& url_;
+  const ChunkFn& on_chunk_;
+  bool& delivered_;
+  ForwardReply out_;
+  LineSplitter lines_;
+  bool finished_ = false;
+  std::string piece_;
+};
+
+// forward_exchange_async()'s state: the retry loop driven by the loop's completions.
+class AsyncForward : public std::enable_shared_from_this<AsyncForward> {
+ public:
+  AsyncForward(const JsonEndpoint& endpoint, const Client& client, Outgoing out, ForwardWire wire, ChunkFn on_chunk,
+               ForwardDoneFn done, milliseconds budget)
+      : endpoint_(endpoint),
+        client_(client),
+        out_(std::move(out)),
+        wire_(std::move(wire)),
+        on_chunk_(std::move(on_chunk)),
+        done_(std::move(done)),
+        retries_(endpoint, budget) {}
+
+  void attempt() {
+    auto timeout = retries_.next_timeout();
+    if (!timeout.ok()) return done_(timeout.status());
+    out_.request.total_timeout = std::max(*timeout, milliseconds(1));
+    reader_.emplace(endpoint_, wire_, out_.request.url, on_chunk_, delivered_);
+    auto self = shared_from_this();
+    if (!out_.stream) {
+      return client_.send_async(out_.request, [self](Result<Response> r) { self->settle(self->reader_->whole(std::move(r))); });
+    }
+    client_.send_stream_async(
+        out_.request, [self](std::string_view chunk, const Client::ResumeFn& resume) { resume(self->reader_->feed(chunk)); },
+        [self](Result<Response> r) { self->settle(self->reader_->streamed(std::move(r))); });
+  }
+
+ private:
+  void settle(Result<ForwardReply> result) {
+    if (result.ok()) {
+      retries_.succeeded(*result);
+      return done_(std::move(result));
+    }
+    auto delay = retries_.retry_delay(result.status(), delivered_);
+    if (!delay) return done_(std::move(result));
+    client_.after(*delay, [self = shared_from_this()] { self->attempt(); });
+  }
+
+  const JsonEndpoint& endpoint_;
+  const Client& client_;
+  Outgoing out_;
+  ForwardWire wire_;
+  ChunkFn on_chunk_;
+  ForwardDoneFn done_;
+  StreamRetries retries_;
+  bool delivered_ = false;  // a line went to the client: no retry from here on
+  std::optional<AttemptReader> reader_;
+};
+
+}  // namespace
+
+Result<ForwardReply> forward_exchange(const JsonEndpoint& endpoint, const Client& client, const ForwardRequest& request,
+                                      const ForwardWire& wire, const ChunkFn& on_chunk) {
+  auto out = outgoing(endpoint, request, wire);
+  if (!out.ok()) return out.status();
+  Request& req = out->request;
   bool delivered = false;  // a line went to the client: no retry from here on
   return stream_with_retries(endpoint, request.timeout, delivered, [&](milliseconds timeout) -> Result<ForwardReply> {
     req.total_timeout = std::max(timeout, milliseconds(1));
-    ForwardReply out;
-    if (!stream) {
-      auto response = client.send(req);
-      if (!response.ok()) return endpoint.prefixed(response.status());
-      if (response->status < 200 || response->status > 299) return non_2xx(endpoint, req.url, *response);
-      auto parsed = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-      if (!parsed.is_object()) {
-        return endpoint.error(ErrorCode::kBadResponse,
-                              req.url + " answered HTTP " + std::to_string(response->status) +
-                                  " with a body that is not a JSON object: " + upstream_error_text(response->body));
-      }
-      wire.read(parsed, /*streamed=*/false, out);
-      out.status = response->status;
-      out.content_type = content_type_of(*response, "application/json");
-      out.body = std::move(response->body);
-      return out;
-    }
-    out.streamed = true;
-    LineSplitter lines;
-    bool finished = false;
-    std::string piece;
-    auto on_line = [&](std::string_view line) {
-      if (wire.is_terminator(line)) finished = true;
-      if (std::string_view data = sse_data(line); !data.empty() && data.front() == '{') {
-        auto event = json::parse(data, nullptr, /*allow_exceptions=*/false);
-        if (event.is_object()) wire.read(event, /*streamed=*/true, out);
-      }
-      piece.assign(line);
-      piece += '\n';
-      delivered = true;
-      if (!on_chunk(piece)) {
-        out.cancelled = true;
-        return false;
-      }
-      return true;
-    };
-    auto response = client.send_stream(req, [&](std::string_view chunk) { return lines.feed(chunk, on_line); });
-    if (!response.ok()) return endpoint.prefixed(response.status());
-    if (response->status < 200 || response->status > 299) return non_2xx(endpoint, req.url, *response);
-    out.status = response->status;
-    out.content_type = content_type_of(*response, "text/event-stream");
-    if (out.cancelled) return out;
-    lines.finish(on_line);
-    if (!finished && !out.cancelled) {
-      return endpoint.error(ErrorCode::kConnectionReset, req.url + ": the stream ended before its terminator");
-    }
-    return out;
+    AttemptReader reader(endpoint, wire, req.url, on_chunk, delivered);
+    if (!out->stream) return reader.whole(client.send(req));
+    auto response = client.send_stream(req, [&](std::string_view chunk) { return reader.feed(chunk); });
+    return reader.streamed(std::move(response));
   });
+}
+
+void forward_exchange_async(const JsonEndpoint& endpoint, const Client& client, const ForwardRequest& request,
+                            Result<ForwardWire> wire, ChunkFn on_chunk, ForwardDoneFn done) {
+  auto out = wire.ok() ? outgoing(endpoint, request, *wire) : Result<Outgoing>(wire.status());
+  if (!out.ok()) {
+    Status failure = out.status();
+    return client.after(milliseconds(0), [done = std::move(done), failure] { done(failure); });
+  }
+  std::make_shared<AsyncForward>(endpoint, client, std::move(*out), std::move(*wire), std::move(on_chunk),
+                                 std::move(done), request.timeout)
+      ->attempt();
 }
 
 }  // namespace ladder::http

@@ -39,6 +39,13 @@ bool relays_client_error(int status);
 Result<ForwardReply> forward_exchange(const JsonEndpoint& endpoint, const Client& client, const ForwardRequest& request,
                                       const ForwardWire& wire, const ChunkFn& on_chunk);
 
+// The same exchange on `client`'s event loop: returns at once, and `done` runs on the
+// loop when the exchange ended (retries waited out on timers), also when `wire` is a
+// failure (a missing API key). `on_chunk` runs on the loop and must not block.
+// `endpoint` must outlive the exchange.
+void forward_exchange_async(const JsonEndpoint& endpoint, const Client& client, const ForwardRequest& request,
+                            Result<ForwardWire> wire, ChunkFn on_chunk, ForwardDoneFn done);
+
 // A JSON value's integer, 0 when absent or of another type (usage fields).
 int json_int(const nlohmann::json& object, std::string_view key);
 

@@ -133,18 +133,35 @@ struct Channel {
   std::string chunk;
   std::optional<Result<Response>> result;
   std::function<void(Result<Response>)> on_done;  // send_async(): runs instead of waking a caller
+  Client::ChunkSinkFn on_chunk;                   // send_stream_async(): gets the pieces on the loop
 };
 
-// The event loop, the idle-connection pool, the name cache and the TLS context.
+// The event loop (its own, or the caller's), the idle-connection pool, the name cache and
+// the TLS context.
 class Engine {
  public:
   explicit Engine(ClientOptions options)
-      : options_(options), work_(asio::make_work_guard(ioc_)), loop_([this] { ioc_.run(); }) {}
+      : options_(options),
+        owned_(std::make_unique<asio::io_context>()),
+        ioc_(*owned_),
+        work_(asio::make_work_guard(ioc_)),
+        loop_([this] { ioc_.run(); }) {}
+  // The caller's loop: it runs and ends when its owner says so.
+  Engine(asio::io_context& loop, ClientOptions options) : options_(options), ioc_(loop) {}
   ~Engine() {
-    work_.reset();
-    ioc_.stop();
-    loop_.join();
+    if (owned_) {
+      work_->reset();
+      ioc_.stop();
+      loop_.join();
+    }
     std::lock_guard lock(mu_);
+    for (auto& [key, queue] : idle_) {
+      for (auto& conn : queue) {
+        ErrorCodeB ignored;
+        conn->idle_timer.cancel(ignored);
+        conn->close();
+      }
+    }
     idle_.clear();
   }
 
@@ -233,8 +250,9 @@ class Engine {
   }
 
   ClientOptions options_;
-  asio::io_context ioc_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::unique_ptr<asio::io_context> owned_;  // null on the caller's loop
+  asio::io_context& ioc_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;  // own loop only
   std::once_flag tls_once_;
   std::unique_ptr<asio::ssl::context> tls_;
   std::string tls_error_;
@@ -433,6 +451,12 @@ class Call : public std::enable_shared_from_this<Call> {
         over_cap_ = true;
         return fail(Phase::kRead, bhttp::error::body_limit);
       }
+      if (streaming_ && channel_->on_chunk) {
+        // send_stream_async(): the sink resumes the chain when it dealt with the piece.
+        channel_->on_chunk(std::string_view(piece_, n),
+                           [self = shared_from_this()](bool keep_going) { self->resume(keep_going); });
+        return;
+      }
       if (streaming_) {
         // The caller runs its callback on its own thread and resumes the chain.
         std::lock_guard lock(channel_->mu);
@@ -515,11 +539,13 @@ class Call : public std::enable_shared_from_this<Call> {
 
 struct Client::Impl {
   explicit Impl(ClientOptions options) : engine(options) {}
+  Impl(asio::io_context& loop, ClientOptions options) : engine(loop, options) {}
   Engine engine;
 };
 
 Client::Client() : Client(ClientOptions{}) {}
 Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(options)) {}
+Client::Client(asio::io_context& loop, ClientOptions options) : impl_(std::make_unique<Impl>(loop, options)) {}
 Client::~Client() = default;
 
 Result<Response> Client::send(const Request& request) const { return exchange(request, nullptr); }
@@ -544,6 +570,14 @@ Status Client::prepare(const Request& request, Url* url, std::string* what) cons
 }
 
 void Client::send_async(const Request& request, DoneFn done) const {
+  start_async(request, /*streaming=*/false, {}, std::move(done));
+}
+
+void Client::send_stream_async(const Request& request, ChunkSinkFn on_chunk, DoneFn done) const {
+  start_async(request, /*streaming=*/true, std::move(on_chunk), std::move(done));
+}
+
+void Client::start_async(const Request& request, bool streaming, ChunkSinkFn on_chunk, DoneFn done) const {
   Url url;
   std::string what;
   Engine& engine = impl_->engine;
@@ -554,8 +588,15 @@ void Client::send_async(const Request& request, DoneFn done) const {
   }
   auto channel = std::make_shared<Channel>();
   channel->on_done = std::move(done);
-  auto call = std::make_shared<Call>(engine, request, std::move(url), *verb_of(request.method), what, false, channel);
+  channel->on_chunk = std::move(on_chunk);
+  auto call =
+      std::make_shared<Call>(engine, request, std::move(url), *verb_of(request.method), what, streaming, channel);
   asio::post(engine.ioc(), [call] { call->start(); });
+}
+
+void Client::after(std::chrono::milliseconds delay, std::function<void()> fn) const {
+  auto timer = std::make_shared<asio::steady_timer>(impl_->engine.ioc(), delay);
+  timer->async_wait([timer, fn = std::move(fn)](const ErrorCodeB&) { fn(); });
 }
 
 Result<Response> Client::exchange(const Request& request, const BodyChunkFn* on_body_chunk) const {

@@ -4,8 +4,10 @@
 // send_stream() hands a 2xx body to the caller piece by piece as it arrives, with an
 // optional idle timeout between pieces.
 //
-// All I/O runs on one event loop owned by the client (one io_context and one thread for
-// the client's lifetime): no io_context, resolver or connection per call. Connections are
+// All I/O runs on one event loop: by default one owned by the client (one io_context and
+// one thread for the client's lifetime); or the caller's own loop (Client(loop, ...):
+// `ladder serve` runs its upstream calls on its I/O threads, next to the connections
+// they serve). No io_context, resolver or connection per call. Connections are
 // kept alive and pooled per scheme://host:port (at most ClientOptions::max_idle_per_host
 // idle ones; an idle connection is closed after ClientOptions::idle_expiry); name
 // resolutions are cached for ClientOptions::dns_ttl. A request that fails on a reused
@@ -35,6 +37,10 @@
 #include <vector>
 
 #include "ladder/status.h"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace ladder::http {
 
@@ -103,6 +109,10 @@ class Client {
  public:
   Client();
   explicit Client(ClientOptions options);
+  // Runs on `loop`, which the caller runs (its threads) and which must outlive the
+  // client; the client starts no thread. Blocking calls are refused from the loop's
+  // threads (kInternal) and work from any other while the loop runs.
+  explicit Client(boost::asio::io_context& loop, ClientOptions options = {});
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -126,6 +136,18 @@ class Client {
   using DoneFn = std::function<void(Result<Response>)>;
   void send_async(const Request& request, DoneFn done) const;
 
+  // send_stream()'s asynchronous form: each piece of a 2xx body goes to `on_chunk` on the
+  // loop with a `resume` to call (at once or later, from any thread) once the piece was
+  // dealt with: resume(true) reads on, resume(false) closes the connection and ends the
+  // exchange as a success. `done` runs on the loop when the exchange ends, as for
+  // send_async(). Neither may block.
+  using ResumeFn = std::function<void(bool keep_going)>;
+  using ChunkSinkFn = std::function<void(std::string_view chunk, ResumeFn resume)>;
+  void send_stream_async(const Request& request, ChunkSinkFn on_chunk, DoneFn done) const;
+
+  // Runs `fn` on the client's loop after `delay` (a retry's wait: a timer, no thread).
+  void after(std::chrono::milliseconds delay, std::function<void()> fn) const;
+
   ClientStats stats() const;
 
  private:
@@ -133,6 +155,7 @@ class Client {
   Result<Response> exchange(const Request& request, const BodyChunkFn* on_body_chunk) const;
   // Checks the request; on success fills the parsed URL and the message prefix.
   Status prepare(const Request& request, Url* url, std::string* what) const;
+  void start_async(const Request& request, bool streaming, ChunkSinkFn on_chunk, DoneFn done) const;
 
   std::unique_ptr<Impl> impl_;
 };

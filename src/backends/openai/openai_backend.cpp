@@ -140,17 +140,30 @@ class OpenAiBackend final : public Backend {
 
   Result<ForwardReply> forward(const ForwardRequest& request, const ChunkFn& on_chunk) override {
     if (request.api != WireApi::kOpenAiChat) return Backend::forward(request, on_chunk);
-    auto headers = auth_headers();
-    if (!headers.ok()) return headers.status();
-    http::ForwardWire wire{kChatPath, headers.value(), read_forwarded,
-                           [](std::string_view line) { return line == "data: [DONE]"; }};
-    return http::forward_exchange(endpoint_, client_, request, wire, on_chunk);
+    auto wire = forward_wire();
+    if (!wire.ok()) return wire.status();
+    return http::forward_exchange(endpoint_, client_, request, *wire, on_chunk);
   }
+
+  bool forwards_async(WireApi api) const override { return forwards(api); }
+  bool forward_async(const ForwardRequest& request, const http::Client& client, ChunkFn on_chunk,
+                     ForwardDoneFn done) override {
+    if (request.api != WireApi::kOpenAiChat) return false;
+    http::forward_exchange_async(endpoint_, client, request, forward_wire(), std::move(on_chunk), std::move(done));
+    return true;
+  }
+
 
   std::string kind() const override { return "openai"; }
   std::string model() const override { return endpoint_.model().model; }
 
  private:
+  Result<http::ForwardWire> forward_wire() const {
+    auto headers = auth_headers();
+    if (!headers.ok()) return headers.status();
+    return http::ForwardWire{kChatPath, headers.value(), read_forwarded,
+                             [](std::string_view line) { return line == "data: [DONE]"; }};
+  }
   Result<http::Headers> auth_headers() const { return endpoint_.bearer_headers(); }
 
   void common_fields(const GenerationRequest& request, json& body) const {
