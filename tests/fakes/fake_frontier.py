@@ -69,6 +69,11 @@ Control endpoints:
                      the end of the body: OpenAI `data: {"error": {...}}` (no [DONE]),
                      Anthropic `event: error` (overloaded_error), Ollama
                      {"error": "..."}.
+                   hold: the request waits until POST /_release (at most delay_ms,
+                     default 2000), then is answered normally.
+  POST /_wait_held {"count": n, "timeout_ms": t (default 10000)}: returns once n
+                   requests are being held (200 {"held": n}), or 408 after t.
+  POST /_release   ends every hold, now and until the next POST /_fail.
 """
 
 import json
@@ -87,6 +92,9 @@ STREAM_MODES = ("stream_cut", "stream_stall", "stream_error")
 class State:
     def __init__(self):
         self.lock = threading.Lock()  # guards every field below
+        self.changed = threading.Condition(self.lock)  # held or released changed
+        self.held = 0
+        self.released = False
         self.reset()
 
     def reset(self):
@@ -206,6 +214,13 @@ class Handler(BaseHTTPRequestHandler):
             return False
         if mode == "slow":
             time.sleep(delay_ms / 1000.0)
+            return False
+        if mode == "hold":
+            with STATE.changed:
+                STATE.held += 1
+                STATE.changed.notify_all()
+                STATE.changed.wait_for(lambda: STATE.released, timeout=delay_ms / 1000.0)
+                STATE.held -= 1
             return False
         if mode == "429":
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
@@ -689,11 +704,26 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.script.extend(replies)
             self.send_json(200, {"ok": True})
             return
+        if path == "/_wait_held":
+            want = int(body.get("count", 1)) if isinstance(body, dict) else 1
+            timeout = int(body.get("timeout_ms", 10000)) if isinstance(body, dict) else 10000
+            with STATE.changed:
+                reached = STATE.changed.wait_for(lambda: STATE.held >= want, timeout=timeout / 1000.0)
+                held = STATE.held
+            self.send_json(200 if reached else 408, {"held": held})
+            return
+        if path == "/_release":
+            with STATE.changed:
+                STATE.released = True
+                STATE.changed.notify_all()
+            self.send_json(200, {"ok": True})
+            return
         if path == "/_fail":
             if not isinstance(body, dict):
                 self.send_json(400, {"error": "expected a JSON object"})
                 return
             with STATE.lock:
+                STATE.released = False
                 STATE.fail_mode = str(body.get("mode", "none"))
                 STATE.fail_count = int(body.get("count", 1))
                 STATE.retry_after = body.get("retry_after")

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 #include <string>
 #include <thread>
 
@@ -337,6 +338,32 @@ TEST_F(ServeRelayTest, ARoutedStreamTheClientLeftIsAuditedAsNotDelivered) {
   EXPECT_EQ(record["route"], "frontier");
   EXPECT_EQ(record["delivered"], false) << record.dump();
   EXPECT_EQ(record["cancelled_by_client"], true) << record.dump();
+}
+
+// A relay runs on the I/O threads: with the only worker busy on a routed request (its
+// tier-0 call held by the fake), a pass-through request is answered at once instead of
+// waiting in the worker queue behind it.
+TEST_F(ServeRelayTest, RelaysDoNotWaitBehindTheWorkers) {
+  serve_ = std::make_unique<Serve>(std::vector<std::string>{"--audit", dir_ / "audit.jsonl", "--health-interval-ms",
+                                                            "0", "--workers", "1", "--max-queue", "4"},
+                                   dir_ / "policy.yaml", dir_ / "stderr.log");
+  ASSERT_GT(serve_->port, 0) << read_file(dir_ / "stderr.log");
+  local_.control("/_fail", {{"mode", "hold"}, {"count", 1}, {"delay_ms", 20000}});
+  auto routed = std::async(std::launch::async, [&] {
+    return serve_->post("/v1/route", {{"task", "classify_issue"}, {"input", "make: *** [all] Error 2"}});
+  });
+  // The worker is now inside the held tier-0 call.
+  Response held = http(local_.port, "POST", "/_wait_held", json{{"count", 1}, {"timeout_ms", 10000}}.dump());
+  ASSERT_EQ(held.status, 200) << held.body;
+
+  Response relayed = serve_->post("/v1/chat/completions", agent_body(false));
+  EXPECT_EQ(relayed.status, 200) << relayed.body;
+  EXPECT_EQ(relayed.header("x-ladder-route"), "pass_through");
+  EXPECT_EQ(routed.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "the routed request was still held when the relay was answered";
+
+  local_.control("/_release", json::object());
+  EXPECT_EQ(routed.get().status, 200);
 }
 
 }  // namespace
