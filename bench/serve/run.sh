@@ -24,6 +24,9 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 duration=10 connections=32 delay_us=1000 threads=1 litellm=1
 litellm_version=1.106.12  # newest whose [proxy] extra resolves from the registry here (1.108+ pin litellm-proxy-extras builds it lacks)
 ladder="${LADDER:-$root/build/ladder}"
+# Every target gets the same Authorization header; only LiteLLM checks it (its proxy
+# refuses to start without a master key).
+bench_key=sk-bench-master
 while (($#)); do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
@@ -84,8 +87,9 @@ pids+=($ngx_pid)
 lite_port="" lite_pid="" lite_skip=""
 if ((litellm)); then
   venv="$root/bench/serve/.venv-litellm"
-  if [ ! -x "$venv/bin/litellm" ]; then
-    { python3 -m venv "$venv" && "$venv/bin/pip" install -q "litellm[proxy]==$litellm_version"; } > "$work/litellm-install.log" 2>&1 ||
+  if [ ! -f "$venv/.installed-$litellm_version" ]; then
+    { rm -rf "$venv" && python3 -m venv "$venv" && "$venv/bin/pip" install -q "litellm[proxy]==$litellm_version" &&
+      touch "$venv/.installed-$litellm_version"; } > "$work/litellm-install.log" 2>&1 ||
       lite_skip="cannot install litellm[proxy]==$litellm_version from PyPI (see $work/litellm-install.log)"
   fi
   if [ -z "$lite_skip" ]; then
@@ -95,13 +99,17 @@ model_list:
   - model_name: upstream
     litellm_params: {model: openai/bench-upstream, api_base: "http://127.0.0.1:$up_port/v1", api_key: sk-bench}
 litellm_settings: {drop_params: true, telemetry: false}
+general_settings: {master_key: $bench_key}
 LITE
     "$venv/bin/litellm" --config "$work/litellm.yaml" --host 127.0.0.1 --port "$lite_port" --num_workers 1 \
       > "$work/litellm.out" 2>&1 &
     lite_pid=$!
     pids+=($lite_pid)
     for _ in $(seq 240); do curl -sf "http://127.0.0.1:$lite_port/health/liveliness" > /dev/null 2>&1 && break; sleep 0.5; done
-    curl -sf "http://127.0.0.1:$lite_port/health/liveliness" > /dev/null 2>&1 || lite_skip="litellm did not start (see $work/litellm.out)"
+    if ! curl -sf "http://127.0.0.1:$lite_port/health/liveliness" > /dev/null 2>&1; then
+      lite_skip="litellm did not start: $(grep -m1 -iE 'error|refused' "$work/litellm.out" | cut -c1-160)"
+      kill "$lite_pid" 2>/dev/null || true  # it must not take CPU from the rows measured
+    fi
   fi
 else
   lite_skip="--no-litellm"
@@ -140,6 +148,7 @@ make_lua() {  # $1 model
   cat > "$work/$1.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $bench_key"
 wrk.body = '{"model":"$2","messages":[{"role":"user","content":"$input"}],"max_tokens":64}'
 LUA
 }
@@ -155,7 +164,8 @@ targets=("upstream direct $up_port $up_pid" "nginx direct $ngx_port $ngx_pid" "n
 for target in "${targets[@]}"; do
   set -- $target
   body="$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$work/$2.lua")"
-  code="$(curl -s -o "$work/check.json" -w '%{http_code}' -H 'Content-Type: application/json' -d "$body" "http://127.0.0.1:$3/v1/chat/completions")"
+  code="$(curl -s -o "$work/check.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $bench_key" -d "$body" "http://127.0.0.1:$3/v1/chat/completions")"
   [ "$code" = 200 ] || { echo "target $1 on $3 answered $code: $(cat "$work/check.json")" >&2; exit 1; }
 done
 
