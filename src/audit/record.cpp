@@ -6,6 +6,7 @@
 #include <string>
 
 #include "audit/redact.h"
+#include "ladder/utf8.h"
 
 namespace ladder {
 namespace {
@@ -32,19 +33,26 @@ nlohmann::json optional_reason(const std::optional<Reason>& reason) {
 
 // Every string in the record passes through here: secrets masked, UTF-8 made valid, so
 // the record never carries a secret and can always be serialised.
+// A string that needs no change (no secret, valid UTF-8) is left where it is: most are.
+bool needs_scrub(std::string_view text) { return has_secrets(text) || !valid_utf8(text); }
+std::string scrubbed(std::string_view text) { return sanitize_utf8(redact_secrets(text)); }
+
 void scrub_strings(nlohmann::json& node) {
   if (node.is_string()) {
-    node = sanitize_utf8(redact_secrets(node.get_ref<const std::string&>()));
+    const auto& text = node.get_ref<const std::string&>();
+    if (needs_scrub(text)) node = scrubbed(text);
   } else if (node.is_array()) {
     for (auto& child : node) scrub_strings(child);
   } else if (node.is_object()) {
-    nlohmann::json scrubbed = nlohmann::json::object();
+    bool keys_clean = true;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      nlohmann::json value = it.value();
-      scrub_strings(value);
-      scrubbed[sanitize_utf8(redact_secrets(it.key()))] = std::move(value);
+      scrub_strings(it.value());
+      keys_clean = keys_clean && !needs_scrub(it.key());
     }
-    node = std::move(scrubbed);
+    if (keys_clean) return;
+    nlohmann::json rekeyed = nlohmann::json::object();
+    for (auto it = node.begin(); it != node.end(); ++it) rekeyed[scrubbed(it.key())] = std::move(it.value());
+    node = std::move(rekeyed);
   }
 }
 

@@ -107,6 +107,8 @@ bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == 
 
 }  // namespace
 
+bool has_secrets(std::string_view text) { return !secret_table().matching(text).empty(); }
+
 std::string redact_secrets(std::string_view text) {
   const SecretTable& table = secret_table();
   std::vector<int> hits = table.matching(text);

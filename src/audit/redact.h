@@ -10,6 +10,8 @@ namespace ladder {
 // Masks secrets and tokens (GitHub/GitLab/Slack/AWS/npm/OpenAI/Anthropic keys, bearer
 // and basic auth, password=..., private key blocks, JWTs) with "[REDACTED:<kind>]".
 std::string redact_secrets(std::string_view text);
+// Whether redact_secrets(text) would mask anything (one scan of every pattern at once).
+bool has_secrets(std::string_view text);
 // Redacted, whitespace-collapsed, cut to at most `max_chars` code points (UTF-8 safe).
 std::string redacted_preview(std::string_view text, std::size_t max_chars);
 // A matched span safe to echo (hard-stop matches can be secrets): its first two code
