@@ -249,11 +249,11 @@ bool Router::forward_direct_async(const std::string& model_name, const ForwardRe
     done(refused);
     return true;
   }
-  return backend->second->forward_async(
-      request, client, std::move(on_chunk), [this, model_name, done = std::move(done)](Result<ForwardReply> result) {
-        record_health(model_name, result.status(), /*probe=*/false);
-        done(std::move(result));
-      });
+  return backend->second->forward_async(request, client, std::move(on_chunk),
+                                        [this, model_name, done = std::move(done)](Result<ForwardReply> result) {
+                                          record_health(model_name, result.status(), /*probe=*/false);
+                                          done(std::move(result));
+                                        });
 }
 
 Status Router::write_audit(const nlohmann::json& record) {

@@ -257,10 +257,9 @@ struct RelayAudit {
 }  // namespace
 
 Result<ForwardReply> Gateway::finish_relay(const std::shared_ptr<Router>& router, const std::string& model_name,
-                                           bool stream, const std::string& request_id,
-                                           const ClientIdentity& client, const nlohmann::json& audit_fields,
-                                           std::chrono::steady_clock::time_point t0, bool sent,
-                                           Result<ForwardReply> result) {
+                                           bool stream, const std::string& request_id, const ClientIdentity& client,
+                                           const nlohmann::json& audit_fields, std::chrono::steady_clock::time_point t0,
+                                           bool sent, Result<ForwardReply> result) {
   PassThroughCall call;
   call.request_id = request_id;
   call.model_name = model_name;
@@ -301,8 +300,8 @@ Result<ForwardReply> Gateway::relay(const std::shared_ptr<Router>& router, const
 
 bool Gateway::relay_async(const std::shared_ptr<Router>& router, const std::string& model_name,
                           const ForwardRequest& request, ChunkFn on_chunk, const std::string& request_id,
-                          const ClientIdentity& client, const nlohmann::json& audit_fields, const ladder::http::Client& loop,
-                          ForwardDoneFn done) {
+                          const ClientIdentity& client, const nlohmann::json& audit_fields,
+                          const ladder::http::Client& loop, ForwardDoneFn done) {
   auto audit = std::make_shared<RelayAudit>(request);
   auto counted = [audit, on_chunk = std::move(on_chunk)](std::string_view bytes) {
     audit->sent = true;

@@ -140,10 +140,10 @@ class Gateway {
   ClientQuotas& quotas() { return quotas_; }
 
  private:
-  Result<ForwardReply> finish_relay(const std::shared_ptr<Router>& router, const std::string& model_name,
-                                    bool stream, const std::string& request_id,
-                                    const ClientIdentity& client, const nlohmann::json& audit_fields,
-                                    std::chrono::steady_clock::time_point t0, bool sent, Result<ForwardReply> result);
+  Result<ForwardReply> finish_relay(const std::shared_ptr<Router>& router, const std::string& model_name, bool stream,
+                                    const std::string& request_id, const ClientIdentity& client,
+                                    const nlohmann::json& audit_fields, std::chrono::steady_clock::time_point t0,
+                                    bool sent, Result<ForwardReply> result);
   // The record, metrics and log line of one pass-through call; the client's error when it
   // failed (its code, ladder's words) or the audit failure under on_failure: closed.
   Status audit_pass_through(const std::shared_ptr<Router>& router, const PassThroughCall& call,

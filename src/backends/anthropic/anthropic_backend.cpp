@@ -136,7 +136,6 @@ class AnthropicBackend final : public Backend {
     return true;
   }
 
-
   std::string kind() const override { return "anthropic"; }
   std::string model() const override { return endpoint_.model().model; }
 

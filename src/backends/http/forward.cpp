@@ -175,10 +175,12 @@ class AsyncForward : public std::enable_shared_from_this<AsyncForward> {
     reader_.emplace(endpoint_, wire_, out_.request.url, on_chunk_, delivered_);
     auto self = shared_from_this();
     if (!out_.stream) {
-      return client_.send_async(out_.request, [self](Result<Response> r) { self->settle(self->reader_->whole(std::move(r))); });
+      return client_.send_async(out_.request,
+                                [self](Result<Response> r) { self->settle(self->reader_->whole(std::move(r))); });
     }
     client_.send_stream_async(
-        out_.request, [self](std::string_view chunk, const Client::ResumeFn& resume) { resume(self->reader_->feed(chunk)); },
+        out_.request,
+        [self](std::string_view chunk, const Client::ResumeFn& resume) { resume(self->reader_->feed(chunk)); },
         [self](Result<Response> r) { self->settle(self->reader_->streamed(std::move(r))); });
   }
 

@@ -153,7 +153,6 @@ class OpenAiBackend final : public Backend {
     return true;
   }
 
-
   std::string kind() const override { return "openai"; }
   std::string model() const override { return endpoint_.model().model; }
 
