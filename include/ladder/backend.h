@@ -80,6 +80,11 @@ struct ForwardRequest {
   std::chrono::milliseconds timeout{30000};
   // Streaming only: the longest wait between two pieces of the body (0: no limit).
   std::chrono::milliseconds inter_token_timeout{0};
+  // Whether the body asks for a streamed reply ("stream": true).
+  bool streams() const {
+    auto it = body.find("stream");
+    return it != body.end() && it->is_boolean() && it->get<bool>();
+  }
 };
 
 struct ForwardReply {

@@ -246,9 +246,7 @@ namespace {
 
 // What relay() and relay_async() share: a relayed call's audit record.
 struct RelayAudit {
-  explicit RelayAudit(const ForwardRequest& request)
-      : stream(request.body.contains("stream") && request.body["stream"].is_boolean() &&
-               request.body["stream"].get<bool>()) {}
+  explicit RelayAudit(const ForwardRequest& request) : stream(request.streams()) {}
   bool stream;
   std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
   bool sent = false;  // a byte of the upstream's stream went to the client

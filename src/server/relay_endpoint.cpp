@@ -26,7 +26,7 @@ Task<std::pair<int, bool>> relay_request(ServerContext& ctx, Connection& conn, c
   fr.body = std::move(relayed.body);
   fr.timeout = std::chrono::milliseconds(model.request_timeout_ms);
   fr.inter_token_timeout = ctx.opt.inter_token_timeout;
-  const bool stream = fr.body.contains("stream") && fr.body["stream"].is_boolean() && fr.body["stream"].get<bool>();
+  const bool stream = fr.streams();
 
   auto job = make_job(co_await asio::this_coro::executor);
   ChunkFn on_chunk = [job](std::string_view bytes) {

@@ -266,7 +266,6 @@ class StreamRetries {
                                std::chrono::milliseconds(0));
     return endpoint_.retry().next_delay(tries_, failure, left);
   }
-  const JsonEndpoint& endpoint() const { return endpoint_; }
 
  private:
   const JsonEndpoint& endpoint_;

@@ -71,7 +71,7 @@ Result<Outgoing> outgoing(const JsonEndpoint& endpoint, const ForwardRequest& re
   json body = request.body;
   if (!endpoint.model().model.empty()) body["model"] = endpoint.model().model;
   Outgoing out;
-  out.stream = body.contains("stream") && body["stream"].is_boolean() && body["stream"].get<bool>();
+  out.stream = request.streams();
   Request& req = out.request;
   req.method = "POST";
   req.url = endpoint.url(wire.path);
@@ -209,14 +209,15 @@ class AsyncForward : public std::enable_shared_from_this<AsyncForward> {
 }  // namespace
 
 Result<ForwardReply> forward_exchange(const JsonEndpoint& endpoint, const Client& client, const ForwardRequest& request,
-                                      const ForwardWire& wire, const ChunkFn& on_chunk) {
-  auto out = outgoing(endpoint, request, wire);
+                                      const Result<ForwardWire>& wire, const ChunkFn& on_chunk) {
+  if (!wire.ok()) return wire.status();
+  auto out = outgoing(endpoint, request, *wire);
   if (!out.ok()) return out.status();
   Request& req = out->request;
   bool delivered = false;  // a line went to the client: no retry from here on
   return stream_with_retries(endpoint, request.timeout, delivered, [&](milliseconds timeout) -> Result<ForwardReply> {
     req.total_timeout = std::max(timeout, milliseconds(1));
-    AttemptReader reader(endpoint, wire, req.url, on_chunk, delivered);
+    AttemptReader reader(endpoint, *wire, req.url, on_chunk, delivered);
     if (!out->stream) return reader.whole(client.send(req));
     auto response = client.send_stream(req, [&](std::string_view chunk) { return reader.feed(chunk); });
     return reader.streamed(std::move(response));

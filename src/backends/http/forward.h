@@ -36,8 +36,9 @@ struct ForwardWire {
 // Whether a non-2xx upstream status is relayed to the client as it came.
 bool relays_client_error(int status);
 
+// A failed `wire` (a missing API key) is the result as it is.
 Result<ForwardReply> forward_exchange(const JsonEndpoint& endpoint, const Client& client, const ForwardRequest& request,
-                                      const ForwardWire& wire, const ChunkFn& on_chunk);
+                                      const Result<ForwardWire>& wire, const ChunkFn& on_chunk);
 
 // The same exchange on `client`'s event loop: returns at once, and `done` runs on the
 // loop when the exchange ended (retries waited out on timers), also when `wire` is a

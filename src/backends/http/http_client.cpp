@@ -155,13 +155,6 @@ class Engine {
       loop_.join();
     }
     std::lock_guard lock(mu_);
-    for (auto& [key, queue] : idle_) {
-      for (auto& conn : queue) {
-        ErrorCodeB ignored;
-        conn->idle_timer.cancel(ignored);
-        conn->close();
-      }
-    }
     idle_.clear();
   }
 

@@ -140,9 +140,7 @@ class OpenAiBackend final : public Backend {
 
   Result<ForwardReply> forward(const ForwardRequest& request, const ChunkFn& on_chunk) override {
     if (request.api != WireApi::kOpenAiChat) return Backend::forward(request, on_chunk);
-    auto wire = forward_wire();
-    if (!wire.ok()) return wire.status();
-    return http::forward_exchange(endpoint_, client_, request, *wire, on_chunk);
+    return http::forward_exchange(endpoint_, client_, request, forward_wire(), on_chunk);
   }
 
   bool forwards_async(WireApi api) const override { return forwards(api); }
