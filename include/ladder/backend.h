@@ -109,6 +109,7 @@ struct ForwardReply {
 // false stops the stream.
 using ChunkFn = std::function<bool(std::string_view bytes)>;
 using ForwardDoneFn = std::function<void(Result<ForwardReply>)>;
+using GenerateDoneFn = std::function<void(Result<GenerationResult>)>;
 
 class Backend {
  public:
@@ -142,6 +143,17 @@ class Backend {
   // The backend must outlive the exchange.
   virtual bool forward_async(const ForwardRequest& request, const http::Client& client, ChunkFn on_chunk,
                              ForwardDoneFn done) {
+    return false;
+  }
+  // Whether generate_async() runs on an event loop (network backends).
+  virtual bool generates_async() const { return false; }
+  // generate() (no on_delta) or generate_stream() on `client`'s event loop (`ladder serve`
+  // escalates on its I/O threads): returns false, doing nothing, when !generates_async();
+  // else true, and `done` runs on the loop once the call ended, retries included (their
+  // waits are timers). `on_delta` runs on the loop and must not block. The backend must
+  // outlive the call.
+  virtual bool generate_async(const GenerationRequest& request, const http::Client& client, DeltaFn on_delta,
+                              GenerateDoneFn done) {
     return false;
   }
   // Cheap liveness check (model loaded, server answering).

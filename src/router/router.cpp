@@ -18,6 +18,7 @@
 #include "router/grammar.h"
 #include "router/input_reduction.h"
 #include "router/prompt.h"
+#include "router/router_internal.h"
 #include "validators/confidence.h"
 #include "validators/json_schema.h"
 #include "validators/registry.h"
@@ -26,24 +27,6 @@ namespace ladder {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-std::string new_request_id() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* kHex = "0123456789abcdef";
-  std::string id = "req_";
-  for (int i = 0; i < 16; ++i) id += kHex[rng() & 0xF];
-  return id;
-}
-
-std::chrono::milliseconds request_timeout(const Config& config, const TierConfig& tier) {
-  for (const auto& name : tier.models) {
-    auto it = config.models.find(name);
-    if (it != config.models.end()) return std::chrono::milliseconds(it->second.request_timeout_ms);
-  }
-  return std::chrono::milliseconds(30000);
-}
 
 // A closed choice whose fixed JSON prefix was put in the prompt: rebuild the whole answer,
 // the prefix as one forced token (logprob 0), so spans and confidence read as usual.
@@ -133,6 +116,12 @@ Result<std::unique_ptr<Router>> Router::create(ConfigPtr config, std::unique_ptr
       }
     }
   }
+  router->escalates_async_ = true;
+  for (std::size_t tier = router->local_tiers_; tier < router->config_->tiers.size(); ++tier)
+    for (const auto& name : router->config_->tiers[tier].models) {
+      auto built = router->backends_.find(name);
+      if (built != router->backends_.end() && !built->second->generates_async()) router->escalates_async_ = false;
+    }
   return router;
 }
 
@@ -256,16 +245,67 @@ bool Router::forward_direct_async(const std::string& model_name, const ForwardRe
                                         });
 }
 
-Status Router::write_audit(const nlohmann::json& record) {
-  Status written = audit_->write(record);
+Status Router::audit_outcome(const std::string& request_id, const Status& written) const {
   if (written.ok()) return written;
-  const auto id = record.find("request_id");
-  spdlog::error("audit write failed for {}: {}", id != record.end() && id->is_string() ? id->get<std::string>() : "",
-                written.to_string());
+  spdlog::error("audit write failed for {}: {}", request_id, written.to_string());
   if (!config_->audit.fail_closed) return {};
   return make_error(ErrorCode::kAuditUnavailable,
                     "the audit record of this request could not be written, and the policy answers no request "
                     "without one (audit.on_failure: closed)");
+}
+
+namespace {
+std::string record_id(const nlohmann::json& record) {
+  const auto id = record.find("request_id");
+  return id != record.end() && id->is_string() ? id->get<std::string>() : "";
+}
+}  // namespace
+
+Status Router::write_audit(const nlohmann::json& record) {
+  return audit_outcome(record_id(record), audit_->write(record));
+}
+
+void Router::write_audit_async(nlohmann::json record, std::function<void(Status)> done) {
+  std::string id = record_id(record);
+  audit_->write_async(std::move(record), [this, id = std::move(id), done = std::move(done)](Status written) {
+    done(audit_outcome(id, written));
+  });
+}
+
+Backend* Router::begin_attempt(std::size_t tier_index, const std::string& name, TierAttempt& attempt, Status& refused) {
+  attempt = TierAttempt{};
+  attempt.tier = static_cast<int>(tier_index);
+  attempt.tier_name = config_->tiers.at(tier_index).name;
+  attempt.model_name = name;
+  auto mit = config_->models.find(name);
+  if (mit != config_->models.end()) attempt.backend = mit->second.backend;
+  refused = admit(name, attempt.skipped);
+  if (!refused.ok()) {
+    attempt.error = refused;
+    return nullptr;
+  }
+  return backends_.at(name).get();
+}
+
+void Router::end_attempt(const std::string& request_id, TierAttempt& attempt, const Backend& backend,
+                         Clock::time_point t0, const Result<GenerationResult>& result) {
+  attempt.latency_ms = ms_since(t0);
+  attempt.model = backend.model();
+  record_health(attempt.model_name, result.status(), /*probe=*/false);
+  if (!result.ok()) {
+    // The whole message (URLs, the upstream's words) goes to the log and the audit
+    // record; clients read public_attempt_error().
+    spdlog::warn("{}: model '{}' of tier '{}' failed: {}", request_id, attempt.model_name, attempt.tier_name,
+                 result.status().to_string());
+    attempt.error = result.status();
+    return;
+  }
+  attempt.ok = true;
+  attempt.attempts = result->attempts;
+  attempt.prompt_tokens = result->prompt_tokens;
+  attempt.completion_tokens = result->completion_tokens;
+  attempt.cached_prompt_tokens = result->cached_prompt_tokens;
+  if (!result->model.empty()) attempt.model = result->model;
 }
 
 Result<GenerationResult> Router::generate_on_tier(std::size_t tier_index, const GenerationRequest& req, Decision& d,
@@ -274,49 +314,26 @@ Result<GenerationResult> Router::generate_on_tier(std::size_t tier_index, const 
   Status last = make_error(ErrorCode::kUnavailable, "tier '" + tier.name + "' has no models");
   for (const auto& name : tier.models) {
     TierAttempt attempt;
-    attempt.tier = static_cast<int>(tier_index);
-    attempt.tier_name = tier.name;
-    attempt.model_name = name;
-    auto mit = config_->models.find(name);
-    if (mit != config_->models.end()) attempt.backend = mit->second.backend;
-    if (Status refused = admit(name, attempt.skipped); !refused.ok()) {
+    Status refused;
+    Backend* backend = begin_attempt(tier_index, name, attempt, refused);
+    if (backend == nullptr) {
       last = refused;
-      attempt.error = std::move(refused);
       d.tiers.push_back(std::move(attempt));
       continue;
     }
-    Backend& backend = *backends_.at(name);
     auto t0 = Clock::now();
     bool delivered = false;
-    auto result = on_delta ? backend.generate_stream(req,
-                                                     [&](std::string_view delta) {
-                                                       delivered = true;
-                                                       return (*on_delta)(delta);
-                                                     })
-                           : backend.generate(req);
+    auto result = on_delta ? backend->generate_stream(req,
+                                                      [&](std::string_view delta) {
+                                                        delivered = true;
+                                                        return (*on_delta)(delta);
+                                                      })
+                           : backend->generate(req);
     if (streamed) *streamed = delivered;
-    attempt.latency_ms = ms_since(t0);
-    attempt.model = backend.model();
-    if (!result.ok()) {
-      // The whole message (URLs, the upstream's words) goes to the log and the audit
-      // record; clients read public_attempt_error().
-      spdlog::warn("{}: model '{}' of tier '{}' failed: {}", d.request_id, name, tier.name,
-                   result.status().to_string());
-    }
-    record_health(name, result.status(), /*probe=*/false);
-    if (result.ok()) {
-      attempt.ok = true;
-      attempt.attempts = result->attempts;
-      attempt.prompt_tokens = result->prompt_tokens;
-      attempt.completion_tokens = result->completion_tokens;
-      attempt.cached_prompt_tokens = result->cached_prompt_tokens;
-      if (!result->model.empty()) attempt.model = result->model;
-      d.tiers.push_back(std::move(attempt));
-      return result;
-    }
-    last = result.status();
-    attempt.error = last;
+    end_attempt(d.request_id, attempt, *backend, t0, result);
     d.tiers.push_back(std::move(attempt));
+    if (result.ok()) return result;
+    last = result.status();
     if (delivered) return last;  // part of the answer reached the caller: no fallback
   }
   return last;
@@ -599,154 +616,29 @@ Router::LocalOutcome Router::run_local(std::size_t tier, const TaskConfig& task,
   return out;
 }
 
-// An escalation of a request whose task the policy does not define has no task budget.
-constexpr int kUnknownTaskMaxTokens = 1024;
-
-void Router::escalate(const TaskConfig* task, const RouteRequest& req, Decision& d, std::size_t from_tier) {
-  d.route = "frontier";
-  if (options_.skip_escalation_calls) {
-    d.escalation_skipped = true;
-    return;
-  }
+void Router::run_local_tiers(const RouteRequest& req, RoutePlan& p) {
+  if (!p.local_pending) return;
+  p.local_pending = false;
+  Decision& d = p.d;
+  const TaskConfig& task = *p.task;
   auto t0 = Clock::now();
-  const nlohmann::json* schema = nullptr;
-  if (task && task->output_schema) schema = &*task->output_schema;
-  const std::string reason = d.reason ? std::string(reason_name(*d.reason)) : "";
-  // Secrets never leave in a packet: the frontier gets every client-supplied string (the
-  // task name too) with tokens masked. A reduced input goes up reduced: the frontier
-  // reads the decisive lines, not the whole log.
-  nlohmann::json packet =
-      escalation_packet(task, redact_secrets(req.task), redact_secrets(d.reduction ? d.reduction->text : req.input),
-                        redact_secrets(d.local_answer_text), reason, schema);
-  if (from_tier + 1 >= config_->tiers.size())
-    d.frontier_error =
-        make_error(ErrorCode::kUnavailable, "the policy has no tier above '" + config_->tiers.at(from_tier).name + "'");
-  if (d.reduction) describe_reduction(packet, *d.reduction);
-  for (std::size_t tier = from_tier + 1; tier < config_->tiers.size(); ++tier) {
-    GenerationRequest up;
-    up.messages = {{"system", escalation_system_prompt()},
-                   {"user", packet.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)}};
-    if (schema) up.json_schema = *schema;
-    up.max_tokens = req.max_tokens.value_or(task ? task->max_tokens : kUnknownTaskMaxTokens);
-    up.temperature = req.temperature.value_or(0.0);
-    up.want_logprobs = false;
-    up.timeout = request_timeout(*config_, config_->tiers[tier]);
-    up.inter_token_timeout = req.inter_token_timeout;
-    bool streamed = false;
-    auto gen = generate_on_tier(tier, up, d, req.on_delta ? &req.on_delta : nullptr, &streamed);
-    if (!gen.ok()) {
-      d.frontier_error = gen.status();
-      if (streamed) {
-        // Part of the answer is already with the caller: no other tier may answer.
-        d.frontier_mid_stream = true;
-        break;
-      }
-      continue;
-    }
-    d.frontier_ok = true;
-    d.frontier_error = Status();
-    d.stream_cancelled = streamed && gen->finish_reason == "cancelled";
-    d.answer_text = gen->text;
-    try {
-      d.answer = nlohmann::json::parse(gen->text);
-    } catch (const nlohmann::json::exception&) {
-      d.answer = nullptr;
-    }
-    if (schema && tier + 1 < config_->tiers.size() && !streamed) {
-      // A middle tier must meet the schema; otherwise climb one more step.
-      if (d.answer.is_null() || !validate_json_schema(*schema, d.answer).ok()) continue;
-    }
-    break;
+  d.reduction = reduce_task_input(task, req.input);
+  if (d.reduction) d.stages.push_back({"reduce", ms_since(t0)});
+  // Each local tier in turn; the next is asked only when this one was unsure.
+  for (std::size_t tier = 0; tier < local_tiers_; ++tier) {
+    if (tier > 0) restart_local(d);
+    LocalOutcome local =
+        d.reduction ? run_local(tier, task, d.reduction->text, d, req.input) : run_local(tier, task, req.input, d);
+    p.last_prompt = std::move(local.prompt);
+    d.local_tries.push_back(
+        {static_cast<int>(tier), config_->tiers[tier].name, local.reason, d.confidence, d.label, d.macro});
+    d.local_tier = static_cast<int>(tier);
+    p.escalate_now = local.reason.has_value();
+    if (!local.reason) break;
+    d.reason = local.reason;
+    d.reason_detail = local.detail;
+    if (!climbs_locally(*local.reason)) break;
   }
-  d.stages.push_back({"escalate", ms_since(t0)});
-}
-
-Result<Decision> Router::route(const RouteRequest& req) {
-  const auto t_start = Clock::now();
-  if (auto bad = first_invalid_utf8(req.input); bad != std::string_view::npos)
-    return make_error(ErrorCode::kInvalidUtf8, "input is not valid UTF-8 (byte " + std::to_string(bad) + ")");
-  if (req.input.find_first_not_of(" \t\r\n") == std::string::npos)
-    return make_error(ErrorCode::kInvalidArgument, "input is empty");
-
-  Decision d;
-  d.request_id = req.request_id.empty() ? new_request_id() : req.request_id;
-  d.task = req.task;
-  const TaskConfig* task = config_->find_task(req.task);
-
-  auto t0 = Clock::now();
-  GateDecision gate = evaluate_gates(*config_, task, req.input, req.options);
-  d.stages.push_back({"gates", ms_since(t0)});
-  d.local_only = gate.local_only;
-  if (gate.go_local && gate.local_only && gate.reason) d.kept_local_reason = gate.reason;
-
-  bool escalate_now = false;
-  std::string last_prompt;
-  if (!gate.go_local) {
-    d.reason = gate.reason;
-    d.reason_detail = gate.detail;
-    escalate_now = true;
-  } else {
-    t0 = Clock::now();
-    auto hit = scanner_->scan(req.input, "input");
-    d.stages.push_back({"hard_stop_scan", ms_since(t0)});
-    if (hit) {
-      d.reason = hard_stop_reason(hit->category);
-      d.reason_detail = "input matched hard-stop rule " + hit->rule_id;
-      d.hard_stop = std::move(hit);
-      escalate_now = true;
-    } else if (task) {
-      t0 = Clock::now();
-      d.reduction = reduce_task_input(*task, req.input);
-      if (d.reduction) d.stages.push_back({"reduce", ms_since(t0)});
-      // Each local tier in turn; the next is asked only when this one was unsure.
-      for (std::size_t tier = 0; tier < local_tiers_; ++tier) {
-        if (tier > 0) restart_local(d);
-        LocalOutcome local = d.reduction ? run_local(tier, *task, d.reduction->text, d, req.input)
-                                         : run_local(tier, *task, req.input, d);
-        last_prompt = std::move(local.prompt);
-        d.local_tries.push_back(
-            {static_cast<int>(tier), config_->tiers[tier].name, local.reason, d.confidence, d.label, d.macro});
-        d.local_tier = static_cast<int>(tier);
-        escalate_now = local.reason.has_value();
-        if (!local.reason) break;
-        d.reason = local.reason;
-        d.reason_detail = local.detail;
-        if (!climbs_locally(*local.reason)) break;
-      }
-    }
-  }
-  if (!escalate_now && gate.reason && gate.local_only) {
-    // Privacy kept the request local although a rule would have sent it up: say so.
-    d.reason_detail = "kept local for privacy; " + gate.detail;
-  }
-  d.stages.push_back({"time_to_decision", ms_since(t_start)});
-
-  if (escalate_now) {
-    if (gate.local_only) {
-      d.route = "refused";
-      d.reason_detail += d.reason_detail.empty() ? "" : "; ";
-      d.reason_detail += "privacy forbids sending this input beyond the local tier";
-    } else {
-      // Escalations start above the local tiers, whichever local tier was asked last.
-      escalate(task, req, d, local_tiers_ - 1);
-    }
-  } else {
-    d.route = "local";
-    if (d.local_answer) d.answer = *d.local_answer;
-    d.answer_text = d.answer.is_null() ? d.local_answer_text
-                                       : d.answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    if (req.shadow.value_or(config_->shadow) && config_->tiers.size() > 1) {
-      // Shadow: the frontier answers the client; the audit keeps what ladder would have done.
-      d.shadow = true;
-      d.shadow_route = "local";
-      escalate(task, req, d, local_tiers_ - 1);
-    }
-  }
-  d.total_ms = ms_since(t_start);
-
-  const nlohmann::json record = make_audit_record(d, req.input, config_->audit, last_prompt, req.audit_fields);
-  if (Status written = write_audit(record); !written.ok()) return written;
-  return d;
 }
 
 }  // namespace ladder

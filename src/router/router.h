@@ -48,6 +48,19 @@ struct RouteRequest {
   nlohmann::json audit_fields;
 };
 
+// A decision in the making, between the steps of route() (for callers that run the steps
+// on different threads: `ladder serve` screens on its I/O thread, runs the local tiers on
+// a worker and escalates on its event loop).
+struct RoutePlan {
+  Decision d;
+  const TaskConfig* task = nullptr;  // null: the policy does not define the request's task
+  GateDecision gate;
+  std::string last_prompt;  // the last local prompt, for the audit record when asked for
+  std::chrono::steady_clock::time_point start;
+  bool escalate_now = false;   // a rule sends the request up
+  bool local_pending = false;  // run_local_tiers() is still to run (it calls a model)
+};
+
 struct RouterOptions {
   // Build the backend for a model entry (tests may point models at fakes through config;
   // this hook exists for wiring, not for mocking ladder's own parts).
@@ -73,6 +86,30 @@ class Router {
   // routed at all (invalid UTF-8, empty input), or kAuditUnavailable when its record
   // could not be written and the policy fails closed (audit.on_failure: closed).
   Result<Decision> route(const RouteRequest& request);
+
+  // route() in steps. screen(): the input checks, gates and hard-stop scan (no model call;
+  // the same errors as route()). run_local_tiers(): the reduction and the local tiers, when
+  // plan.local_pending (blocks on a model). settle(): the route when no call is left
+  // ("local", "refused"), or the tier to escalate from (escalate() or escalate_async()
+  // next; shadow mode too). finish(): total time and the audit record (route()'s errors).
+  Result<RoutePlan> screen(const RouteRequest& request);
+  void run_local_tiers(const RouteRequest& request, RoutePlan& plan);
+  std::optional<std::size_t> settle(const RouteRequest& request, RoutePlan& plan);
+  void escalate(const RouteRequest& request, RoutePlan& plan, std::size_t from_tier);
+  Result<Decision> finish(const RouteRequest& request, RoutePlan&& plan);
+  // finish() without waiting for the audit store (AuditSink::write_async): `done` gets
+  // finish()'s result, once, on the thread that ended the write (the store's writer, or
+  // here). It must not block; `request` need not outlive this call.
+  void finish_async(const RouteRequest& request, RoutePlan&& plan, std::function<void(Result<Decision>)> done);
+  // Whether every built model of the tiers above the local ones runs on an event loop
+  // (Backend::generates_async): then escalate_async() serves.
+  bool escalates_async() const { return escalates_async_; }
+  // escalate() on `client`'s event loop: each model call is Backend::generate_async,
+  // health admitted and recorded as escalate() does; request.on_delta runs on the loop.
+  // `done` runs once, on the loop (or here, when no call is made). `request` and `plan`
+  // must stay alive and untouched until then.
+  void escalate_async(const RouteRequest& request, RoutePlan& plan, std::size_t from_tier, const http::Client& client,
+                      std::function<void()> done);
 
   const Config& config() const { return *config_; }
   // Errors from building backends, by model name.
@@ -111,6 +148,8 @@ class Router {
   // too). A failed write is logged; it is the caller's error (kAuditUnavailable) only
   // when the policy fails closed (audit.on_failure: closed), else ok.
   Status write_audit(const nlohmann::json& record);
+  // write_audit() without waiting for the store: `done` gets its result as finish_async()'s.
+  void write_audit_async(nlohmann::json record, std::function<void(Status)> done);
 
  private:
   Router() = default;
@@ -142,7 +181,24 @@ class Router {
   // (then no other model is tried after a failure).
   Result<GenerationResult> generate_on_tier(std::size_t tier, const GenerationRequest& req, Decision& d,
                                             const DeltaFn* on_delta = nullptr, bool* streamed = nullptr);
-  void escalate(const TaskConfig* task, const RouteRequest& req, Decision& d, std::size_t from_tier);
+  // An escalation's progress over the tiers above the local ones, one model call at a
+  // time (escalate() and escalate_async() drive the same steps).
+  struct Escalation;
+  std::shared_ptr<Escalation> begin_escalation(const RouteRequest& req, RoutePlan& plan, std::size_t from_tier);
+  // The next model to call, its attempt begun in `attempt`, or null when the escalation
+  // is over (models refused by health are recorded and passed over).
+  Backend* next_call(Escalation& e, Decision& d, TierAttempt& attempt);
+  // Records one call's outcome and decides what comes next.
+  void end_call(Escalation& e, Decision& d, TierAttempt attempt, const Backend& backend,
+                Result<GenerationResult> result, bool delivered);
+  // What a write's outcome means for the request (write_audit's rule).
+  Status audit_outcome(const std::string& request_id, const Status& written) const;
+  void step_async(const std::shared_ptr<Escalation>& e, const http::Client& client, std::function<void()> done);
+  // The bookkeeping of one model call (generate_on_tier and the escalation alike): the
+  // attempt begun (nullptr when health refuses the model; the attempt then says why).
+  Backend* begin_attempt(std::size_t tier_index, const std::string& name, TierAttempt& attempt, Status& refused);
+  void end_attempt(const std::string& request_id, TierAttempt& attempt, const Backend& backend,
+                   std::chrono::steady_clock::time_point t0, const Result<GenerationResult>& result);
 
   ConfigPtr config_;
   std::size_t local_tiers_ = 0;  // tiers [0, local_tiers_) are local
@@ -161,6 +217,7 @@ class Router {
   Status admit(const std::string& model_name, AttemptSkip& skip);
   std::unique_ptr<AuditSink> audit_;
   RouterOptions options_;
+  bool escalates_async_ = false;
   ChoicePriors priors_;  // content-free priors per task and choice key
   // Fitted calibrations (models' calibration_file), by model name and task.
   std::map<std::string, std::map<std::string, FittedCalibration>> fitted_;

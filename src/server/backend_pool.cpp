@@ -22,6 +22,11 @@ class SharedBackend : public Backend {
                      ForwardDoneFn done) override {
     return inner_->forward_async(request, client, std::move(on_chunk), std::move(done));
   }
+  bool generates_async() const override { return inner_->generates_async(); }
+  bool generate_async(const GenerationRequest& request, const ladder::http::Client& client, DeltaFn on_delta,
+                      GenerateDoneFn done) override {
+    return inner_->generate_async(request, client, std::move(on_delta), std::move(done));
+  }
   Status health() override { return inner_->health(); }
   std::string kind() const override { return inner_->kind(); }
   bool continues_raw_prompt() const override { return inner_->continues_raw_prompt(); }

@@ -54,10 +54,7 @@ Task<Reply> native_route(ServerContext& ctx, const Request& req, const ClientIde
   rr.input = std::move(parsed->input);
   rr.options = parsed->options;
   rr.request_id = new_request_id();
-  if (!ctx.submit(job, [&ctx, job, router, rr = std::move(rr), client]() mutable {
-        job->routed = ctx.gw.route(router, std::move(rr), client);
-      }))
-    co_return ctx.queue_full();
+  if (!ctx.route(job, router, std::move(rr), client)) co_return ctx.queue_full();
   co_await job->wait_done();
   if (job->crashed) co_return error_reply(*job->crashed);
   const auto& outcome = *job->routed;
@@ -156,9 +153,7 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, Connection& conn
     rr.on_delta = on_delta;
     rr.inter_token_timeout = ctx.opt.inter_token_timeout;
     rr.audit_fields = audit_fields;
-    accepted = ctx.submit(job, [&ctx, job, router, rr = std::move(rr), client]() mutable {
-      job->routed = ctx.gw.route(router, std::move(rr), client);
-    });
+    accepted = ctx.route(job, router, std::move(rr), client);
   } else {
     GenerationRequest g;
     g.messages = chat.messages;

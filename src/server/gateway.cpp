@@ -8,6 +8,7 @@
 #include <set>
 
 #include "audit/record.h"
+#include "backends/http/http_client.h"
 #include "config/loader.h"
 #include "router/decision_json.h"
 #include "server/errors.h"
@@ -141,8 +142,7 @@ void Gateway::set_shadow(std::optional<bool> enabled) {
   admin_.shadow = enabled;
 }
 
-Result<RoutedOutcome> Gateway::route(const std::shared_ptr<Router>& router, RouteRequest request,
-                                     const ClientIdentity& client) {
+void Gateway::prepare_route(RouteRequest& request, const ClientIdentity& client) const {
   {
     std::lock_guard lock(admin_mu_);
     if (admin_.kill_all || admin_.kill_tasks.count(request.task)) request.options.force_frontier = true;
@@ -151,12 +151,37 @@ Result<RoutedOutcome> Gateway::route(const std::shared_ptr<Router>& router, Rout
   if (!request.audit_fields.is_object()) request.audit_fields = nlohmann::json::object();
   request.audit_fields["client"] = client.name;
   request.audit_fields["via"] = "server";
-  auto decision = router->route(request);
+}
+
+Result<RoutedOutcome> Gateway::routed_outcome(Result<Decision> decision, const ClientIdentity& client) {
   if (!decision.ok()) return decision.status();
   RoutedOutcome out{std::move(decision).value(), 0.0};
   out.backend_ms = backend_ms_of(out.decision);
   record_decision(out.decision, &client);
   return out;
+}
+
+Result<RoutedOutcome> Gateway::finish_route(const std::shared_ptr<Router>& router, const RouteRequest& request,
+                                            RoutePlan&& plan, const ClientIdentity& client) {
+  return routed_outcome(router->finish(request, std::move(plan)), client);
+}
+
+void Gateway::finish_route_async(const std::shared_ptr<Router>& router, const RouteRequest& request, RoutePlan&& plan,
+                                 const ClientIdentity& client, std::function<void(Result<RoutedOutcome>)> done) {
+  router->finish_async(request, std::move(plan),
+                       [this, client, done = std::move(done)](Result<Decision> decision) mutable {
+                         done(routed_outcome(std::move(decision), client));
+                       });
+}
+
+Result<RoutedOutcome> Gateway::route(const std::shared_ptr<Router>& router, RouteRequest request,
+                                     const ClientIdentity& client) {
+  prepare_route(request, client);
+  auto plan = router->screen(request);
+  if (!plan.ok()) return plan.status();
+  router->run_local_tiers(request, *plan);
+  if (auto from = router->settle(request, *plan)) router->escalate(request, *plan, *from);
+  return finish_route(router, request, std::move(*plan), client);
 }
 
 void Gateway::record_decision(const Decision& d, const ClientIdentity* client) {
@@ -199,9 +224,9 @@ std::optional<std::string> Gateway::resolve_model(const Router& router, const st
   return std::nullopt;
 }
 
-Status Gateway::audit_pass_through(const std::shared_ptr<Router>& router, const PassThroughCall& call,
-                                   const ClientIdentity& client, const nlohmann::json& audit_fields,
-                                   int cached_prompt_tokens) {
+nlohmann::json Gateway::pass_through_record(const PassThroughCall& call, const ClientIdentity& client,
+                                            const nlohmann::json& audit_fields, int cached_prompt_tokens,
+                                            Status& failure) {
   if (call.outcome.ok()) {
     record_tokens(call.model_name, call.prompt_tokens, call.completion_tokens, cached_prompt_tokens, &client);
   } else {
@@ -210,13 +235,22 @@ Status Gateway::audit_pass_through(const std::shared_ptr<Router>& router, const 
   nlohmann::json extra = audit_fields.is_object() ? audit_fields : nlohmann::json::object();
   extra["client"] = client.name;
   extra["via"] = "server";
-  Status written = router->write_audit(make_pass_through_record(call, extra));
   metrics_.add("ladder_pass_through_total",
                {{"model", call.model_name}, {"outcome", call.outcome.ok() ? "ok" : "error"}});
   metrics_.observe("ladder_backend_duration_seconds", {{"model", call.model_name}}, call.latency_ms / 1000.0);
   // The client reads the code and ladder's words; the backend's message (its URL) stays
   // in the log and the audit record.
-  if (!call.outcome.ok()) return call.outcome.with_message(public_call_error(call.model_name, call.outcome));
+  failure = call.outcome.ok() ? Status() : call.outcome.with_message(public_call_error(call.model_name, call.outcome));
+  return make_pass_through_record(call, extra);
+}
+
+Status Gateway::audit_pass_through(const std::shared_ptr<Router>& router, const PassThroughCall& call,
+                                   const ClientIdentity& client, const nlohmann::json& audit_fields,
+                                   int cached_prompt_tokens) {
+  Status failure;
+  nlohmann::json record = pass_through_record(call, client, audit_fields, cached_prompt_tokens, failure);
+  Status written = router->write_audit(record);
+  if (!failure.ok()) return failure;
   return written;  // not ok only under audit.on_failure: closed
 }
 
@@ -254,16 +288,15 @@ struct RelayAudit {
 
 }  // namespace
 
-Result<ForwardReply> Gateway::finish_relay(const std::shared_ptr<Router>& router, const std::string& model_name,
-                                           bool stream, const std::string& request_id, const ClientIdentity& client,
-                                           const nlohmann::json& audit_fields, std::chrono::steady_clock::time_point t0,
-                                           bool sent, Result<ForwardReply> result) {
+PassThroughCall Gateway::relayed_call(const std::string& model_name, bool stream, const std::string& request_id,
+                                      std::chrono::steady_clock::time_point t0, bool sent,
+                                      const Result<ForwardReply>& result, nlohmann::json& fields) {
   PassThroughCall call;
   call.request_id = request_id;
   call.model_name = model_name;
   call.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   call.outcome = result.status();
-  nlohmann::json fields = audit_fields.is_object() ? audit_fields : nlohmann::json::object();
+  if (!fields.is_object()) fields = nlohmann::json::object();
   fields["relayed"] = true;
   fields["stream"] = stream;
   if (result.ok()) {
@@ -279,8 +312,7 @@ Result<ForwardReply> Gateway::finish_relay(const std::shared_ptr<Router>& router
     fields["delivered"] = false;
     if (sent) fields["mid_stream"] = true;
   }
-  if (Status s = audit_pass_through(router, call, client, fields); !s.ok()) return s;
-  return result;
+  return call;
 }
 
 Result<ForwardReply> Gateway::relay(const std::shared_ptr<Router>& router, const std::string& model_name,
@@ -292,8 +324,10 @@ Result<ForwardReply> Gateway::relay(const std::shared_ptr<Router>& router, const
     audit.sent = true;
     return on_chunk(bytes);
   });
-  return finish_relay(router, model_name, audit.stream, request_id, client, audit_fields, audit.t0, audit.sent,
-                      std::move(result));
+  nlohmann::json fields = audit_fields;
+  PassThroughCall call = relayed_call(model_name, audit.stream, request_id, audit.t0, audit.sent, result, fields);
+  if (Status s = audit_pass_through(router, call, client, fields); !s.ok()) return s;
+  return result;
 }
 
 bool Gateway::relay_async(const std::shared_ptr<Router>& router, const std::string& model_name,
@@ -305,18 +339,29 @@ bool Gateway::relay_async(const std::shared_ptr<Router>& router, const std::stri
     audit->sent = true;
     return on_chunk(bytes);
   };
-  // Runs on the loop: nothing may escape it (the record's building could throw).
-  auto finish = [this, router, model_name, request_id, client, audit_fields, audit,
-                 done = std::move(done)](Result<ForwardReply> result) {
-    std::optional<Result<ForwardReply>> out;
+  // Runs on the loop: nothing may escape it (the record's building could throw). The
+  // record goes to the store without waiting (write_async); the reply comes back to the
+  // loop, so that the last reference to the router never goes on the store's writer.
+  auto finish = [this, router, model_name, request_id, client, audit_fields, audit, &loop,
+                 done = std::move(done)](Result<ForwardReply> result) mutable {
     try {
-      out.emplace(finish_relay(router, model_name, audit->stream, request_id, client, audit_fields, audit->t0,
-                               audit->sent, std::move(result)));
+      nlohmann::json fields = audit_fields;
+      PassThroughCall call =
+          relayed_call(model_name, audit->stream, request_id, audit->t0, audit->sent, result, fields);
+      Status failure;
+      nlohmann::json record = pass_through_record(call, client, fields, 0, failure);
+      router->write_audit_async(
+          std::move(record), [keep = router, failure, result = std::move(result), &loop, done](Status written) mutable {
+            Result<ForwardReply> out = !failure.ok()   ? Result<ForwardReply>(failure)
+                                       : !written.ok() ? Result<ForwardReply>(written)
+                                                       : std::move(result);
+            loop.after(std::chrono::milliseconds(0), [keep = std::move(keep), out = std::move(out),
+                                                      done = std::move(done)]() mutable { done(std::move(out)); });
+          });
     } catch (const std::exception& e) {
       spdlog::error("a relayed request's completion threw: {}", e.what());
-      out.emplace(make_error(ErrorCode::kInternal, "ladder failed while finishing this request"));
+      done(make_error(ErrorCode::kInternal, "ladder failed while finishing this request"));
     }
-    done(std::move(*out));
   };
   return router->forward_direct_async(model_name, request, loop, std::move(counted), std::move(finish));
 }

@@ -91,6 +91,16 @@ class Gateway {
   // metrics and audit included.
   Result<RoutedOutcome> route(const std::shared_ptr<Router>& router, RouteRequest request,
                               const ClientIdentity& client);
+  // route() in the router's steps (Router::screen ... finish), for a caller that runs them
+  // on different threads: prepare_route() first (the admin switches, the client in the
+  // record), finish_route() last (the record, the decision metrics).
+  void prepare_route(RouteRequest& request, const ClientIdentity& client) const;
+  Result<RoutedOutcome> finish_route(const std::shared_ptr<Router>& router, const RouteRequest& request,
+                                     RoutePlan&& plan, const ClientIdentity& client);
+  // finish_route() without waiting for the audit store (Router::finish_async): `done`
+  // runs once, on the store's writer thread or here, and must not block.
+  void finish_route_async(const std::shared_ptr<Router>& router, const RouteRequest& request, RoutePlan&& plan,
+                          const ClientIdentity& client, std::function<void(Result<RoutedOutcome>)> done);
 
   // The model key under `models:` that serves `name` (the key itself or its upstream id).
   static std::optional<std::string> resolve_model(const Router& router, const std::string& name);
@@ -140,10 +150,16 @@ class Gateway {
   ClientQuotas& quotas() { return quotas_; }
 
  private:
-  Result<ForwardReply> finish_relay(const std::shared_ptr<Router>& router, const std::string& model_name, bool stream,
-                                    const std::string& request_id, const ClientIdentity& client,
-                                    const nlohmann::json& audit_fields, std::chrono::steady_clock::time_point t0,
-                                    bool sent, Result<ForwardReply> result);
+  // A finished decision's outcome for the server: the decision metrics, the backend time.
+  Result<RoutedOutcome> routed_outcome(Result<Decision> decision, const ClientIdentity& client);
+  // A relayed call as a pass-through call, its relay fields added to `fields`.
+  static PassThroughCall relayed_call(const std::string& model_name, bool stream, const std::string& request_id,
+                                      std::chrono::steady_clock::time_point t0, bool sent,
+                                      const Result<ForwardReply>& result, nlohmann::json& fields);
+  // The record of one pass-through call, with its metrics and log line; `failure` gets the
+  // client's error when the call failed (its code, ladder's words).
+  nlohmann::json pass_through_record(const PassThroughCall& call, const ClientIdentity& client,
+                                     const nlohmann::json& audit_fields, int cached_prompt_tokens, Status& failure);
   // The record, metrics and log line of one pass-through call; the client's error when it
   // failed (its code, ladder's words) or the audit failure under on_failure: closed.
   Status audit_pass_through(const std::shared_ptr<Router>& router, const PassThroughCall& call,

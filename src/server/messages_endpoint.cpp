@@ -95,9 +95,7 @@ Task<std::pair<int, bool>> messages(ServerContext& ctx, Connection& conn, const 
     };
   rr.inter_token_timeout = ctx.opt.inter_token_timeout;
   rr.audit_fields = audit_fields;
-  if (!ctx.submit(job, [&ctx, job, router, rr = std::move(rr), client]() mutable {
-        job->routed = ctx.gw.route(router, std::move(rr), client);
-      }))
+  if (!ctx.route(job, router, std::move(rr), client))
     co_return co_await send_whole(ctx, conn, req, ctx.queue_full(kAnthropicErrors));
 
   // ---- wait, streaming deltas as they come (a frontier's stream) ---------------------

@@ -103,21 +103,38 @@ inline std::shared_ptr<Job> make_job(const asio::any_io_executor& ex) {
   return job;
 }
 
-// Runs `work` on a worker of `pool`, then finishes the job. An exception out of `work`
-// (a nlohmann type_error, std::bad_alloc, ...) becomes the job's `crashed` status, which
-// the endpoint answers through the error funnel; it never reaches the worker thread.
-// False when the queue is full (nothing runs then).
+// Runs `work` for `job`: an exception out of it (a nlohmann type_error, std::bad_alloc,
+// ...) becomes the job's `crashed` status, which the endpoint answers through the error
+// funnel. False when it threw.
+template <typename F>
+bool run_guarded(Job& job, F&& work) {
+  try {
+    work();
+    return true;
+  } catch (const std::exception& e) {
+    job.crash(e.what());
+  } catch (...) {
+    job.crash("an exception that is not a std::exception");
+  }
+  return false;
+}
+
+// Runs `work` on a worker of `pool`, then finishes the job; an exception never reaches
+// the worker thread. False when the queue is full (nothing runs then).
 template <typename F>
 bool submit_job(WorkerPool& pool, const std::shared_ptr<Job>& job, F&& work) {
   return pool.try_submit([job, work = std::forward<F>(work)]() mutable {
-    try {
-      work();
-    } catch (const std::exception& e) {
-      job->crash(e.what());
-    } catch (...) {
-      job->crash("an exception that is not a std::exception");
-    }
+    run_guarded(*job, work);
     job->finish();
+  });
+}
+
+// Like submit_job(), for work that hands the job on (to the event loop) and finishes it
+// there: only when `work` throws is the job finished here.
+template <typename F>
+bool submit_step(WorkerPool& pool, const std::shared_ptr<Job>& job, F&& work) {
+  return pool.try_submit([job, work = std::forward<F>(work)]() mutable {
+    if (!run_guarded(*job, work)) job->finish();
   });
 }
 
@@ -144,6 +161,15 @@ struct ServerContext {
   bool submit(const std::shared_ptr<Job>& job, F&& work) {
     return submit_job(workers, job, std::forward<F>(work));
   }
+
+  // A routed request (Gateway::route in its steps), its outcome in job->routed, then
+  // job->finish(): screened here (an I/O thread); the local tiers on a worker when the
+  // request needs them; the escalation on the event loop when the router escalates there
+  // (Router::escalates_async), else on a worker. A request that needs no model call or
+  // only the loop never waits for a worker. False when the worker queue had no room
+  // (nothing ran). Defined in routed_job.cpp.
+  bool route(const std::shared_ptr<Job>& job, std::shared_ptr<Router> router, RouteRequest request,
+             const ClientIdentity& client);
 
   // The refusal of a request the worker pool has no room for, in `format`'s shape.
   Reply queue_full(const ErrorFormat& format = kOpenAiErrors) {

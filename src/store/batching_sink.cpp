@@ -20,23 +20,43 @@ BatchingSink::~BatchingSink() {
   if (writer_.joinable()) writer_.join();
 }
 
+bool BatchingSink::make_room(std::unique_lock<std::mutex>& lock, Status& refused) {
+  if (queue_.size() < static_cast<std::size_t>(options_.queue_capacity)) return true;
+  overflows_.fetch_add(1);
+  if (options_.fail_when_full) {
+    refused = make_error(ErrorCode::kUnavailable, "the decision store's queue is full (" +
+                                                      std::to_string(options_.queue_capacity) +
+                                                      " records waiting); the record was not written");
+    return false;
+  }
+  space_cv_.wait(lock, [&] { return queue_.size() < static_cast<std::size_t>(options_.queue_capacity); });
+  return true;
+}
+
 Status BatchingSink::write(const nlohmann::json& record) {
   std::future<Status> done;
   {
     std::unique_lock lock(mu_);
-    if (queue_.size() >= static_cast<std::size_t>(options_.queue_capacity)) {
-      overflows_.fetch_add(1);
-      if (options_.fail_when_full)
-        return make_error(ErrorCode::kUnavailable, "the decision store's queue is full (" +
-                                                       std::to_string(options_.queue_capacity) +
-                                                       " records waiting); the record was not written");
-      space_cv_.wait(lock, [&] { return queue_.size() < static_cast<std::size_t>(options_.queue_capacity); });
-    }
-    queue_.push_back(Pending{record, {}});
+    Status refused;
+    if (!make_room(lock, refused)) return refused;
+    queue_.push_back(Pending{record, {}, {}});
     done = queue_.back().done.get_future();
   }
   work_cv_.notify_one();
   return done.get();
+}
+
+void BatchingSink::write_async(nlohmann::json record, WrittenFn done) {
+  {
+    std::unique_lock lock(mu_);
+    Status refused;
+    if (!make_room(lock, refused)) {
+      lock.unlock();
+      return done(refused);
+    }
+    queue_.push_back(Pending{std::move(record), {}, std::move(done)});
+  }
+  work_cv_.notify_one();
 }
 
 std::size_t BatchingSink::queued() {
@@ -70,7 +90,17 @@ void BatchingSink::run() {
     const Status s = store_->write_batch(records);
     if (!s.ok()) spdlog::error("decision store write failed for {} records: {}", records.size(), s.to_string());
     writing_.store(0);
-    for (auto& p : batch) p.done.set_value(s);
+    for (auto& p : batch) {
+      if (p.then) {
+        try {
+          p.then(s);
+        } catch (const std::exception& e) {
+          spdlog::error("a decision store write callback threw: {}", e.what());
+        }
+      } else {
+        p.done.set_value(s);
+      }
+    }
     batch.clear();
     const std::int64_t n = batches_.fetch_add(1) + 1;
     if ((options_.max_age_days > 0 || options_.max_rows > 0) && n % kRetentionEvery == 0) {

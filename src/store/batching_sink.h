@@ -36,6 +36,10 @@ class BatchingSink final : public AuditSink {
   BatchingSink& operator=(const BatchingSink&) = delete;
 
   Status write(const nlohmann::json& record) override;
+  // Queues the record and returns; `done` runs on the writer thread after the commit (or
+  // here, refused, when the queue is full under fail_when_full). A full queue otherwise
+  // makes this caller wait for room, as write() does, and counts as an overflow.
+  void write_async(nlohmann::json record, WrittenFn done) override;
   Status flush() override;
 
   // Writers that found the queue full (waited, or were refused with fail_when_full).
@@ -48,8 +52,12 @@ class BatchingSink final : public AuditSink {
  private:
   struct Pending {
     nlohmann::json record;
-    std::promise<Status> done;
+    std::promise<Status> done;  // write()
+    WrittenFn then;             // write_async()
   };
+  // Waits for room in the queue (lock held); false when the queue is full under
+  // fail_when_full (`refused` says so).
+  bool make_room(std::unique_lock<std::mutex>& lock, Status& refused);
   void run();
 
   const std::unique_ptr<RecordStore> store_;

@@ -75,6 +75,12 @@ class ObservedSink final : public AuditSink {
     on_result_(s.ok());
     return s;
   }
+  void write_async(nlohmann::json record, WrittenFn done) override {
+    inner_->write_async(std::move(record), [on_result = on_result_, done = std::move(done)](Status s) {
+      on_result(s.ok());
+      done(std::move(s));
+    });
+  }
   Status flush() override { return inner_->flush(); }
 
  private:

@@ -14,6 +14,10 @@ class TeeSink final : public AuditSink {
     Status sb = b_->write(record);
     return sa.ok() ? sb : sa;
   }
+  void write_async(nlohmann::json record, WrittenFn done) override {
+    Status sa = a_->write(record);
+    b_->write_async(std::move(record), [sa, done = std::move(done)](Status sb) { done(sa.ok() ? sb : sa); });
+  }
   Status flush() override {
     Status sa = a_->flush();
     Status sb = b_->flush();

@@ -64,6 +64,14 @@ class ServeRelayTest : public ::testing::Test {
     serve_.reset();
     fs::remove_all(dir_);
   }
+  // The server again, with one worker thread (and a short queue).
+  void serve_with_one_worker() {
+    serve_.reset();
+    serve_ = std::make_unique<Serve>(std::vector<std::string>{"--audit", dir_ / "audit.jsonl", "--health-interval-ms",
+                                                              "0", "--workers", "1", "--max-queue", "4"},
+                                     dir_ / "policy.yaml", dir_ / "stderr.log");
+    ASSERT_GT(serve_->port, 0) << read_file(dir_ / "stderr.log");
+  }
   void script(const json& replies) { local_.control("/_script", {{"replies", replies}}); }
   // The audit records of route pass_through (each line parsed).
   std::vector<json> relay_records() const {
@@ -344,10 +352,7 @@ TEST_F(ServeRelayTest, ARoutedStreamTheClientLeftIsAuditedAsNotDelivered) {
 // tier-0 call held by the fake), a pass-through request is answered at once instead of
 // waiting in the worker queue behind it.
 TEST_F(ServeRelayTest, RelaysDoNotWaitBehindTheWorkers) {
-  serve_ = std::make_unique<Serve>(std::vector<std::string>{"--audit", dir_ / "audit.jsonl", "--health-interval-ms",
-                                                            "0", "--workers", "1", "--max-queue", "4"},
-                                   dir_ / "policy.yaml", dir_ / "stderr.log");
-  ASSERT_GT(serve_->port, 0) << read_file(dir_ / "stderr.log");
+  ASSERT_NO_FATAL_FAILURE(serve_with_one_worker());
   local_.control("/_fail", {{"mode", "hold"}, {"count", 1}, {"delay_ms", 20000}});
   auto routed = std::async(std::launch::async, [&] {
     return serve_->post("/v1/route", {{"task", "classify_issue"}, {"input", "make: *** [all] Error 2"}});
@@ -364,6 +369,65 @@ TEST_F(ServeRelayTest, RelaysDoNotWaitBehindTheWorkers) {
 
   local_.control("/_release", json::object());
   EXPECT_EQ(routed.get().status, 200);
+}
+
+// Escalations run on the I/O threads too (docs/server.md, Threads): with the only worker
+// held in a routed request's tier-0 call, a request sent up by a rule (here the caller's
+// force_frontier) is answered, streamed, without waiting for that worker.
+TEST_F(ServeRelayTest, EscalationsDoNotWaitBehindTheWorkers) {
+  ASSERT_NO_FATAL_FAILURE(serve_with_one_worker());
+  local_.control("/_fail", {{"mode", "hold"}, {"count", 1}, {"delay_ms", 20000}});
+  auto routed = std::async(std::launch::async, [&] {
+    return serve_->post("/v1/route", {{"task", "classify_issue"}, {"input", "make: *** [all] Error 2"}});
+  });
+  Response held = http(local_.port, "POST", "/_wait_held", json{{"count", 1}, {"timeout_ms", 10000}}.dump());
+  ASSERT_EQ(held.status, 200) << held.body;
+
+  json body = {{"model", "ladder/classify_issue"},
+               {"messages", {{{"role", "user"}, {"content", "make: *** [all] Error 2"}}}},
+               {"stream", true},
+               {"ladder", {{"force_frontier", true}}}};
+  Response up = serve_->post("/v1/chat/completions", body);
+  EXPECT_EQ(up.status, 200) << up.body;
+  EXPECT_EQ(up.header("x-ladder-route"), "frontier");
+  auto events = sse_events(up.body);
+  ASSERT_FALSE(events.empty()) << up.body;
+  EXPECT_EQ(events.back(), "[DONE]") << up.body;
+  std::string text;
+  for (const auto& e : events)
+    if (e.is_object() && e.contains("choices") && !e["choices"].empty() && e["choices"][0].contains("delta") &&
+        e["choices"][0]["delta"].contains("content") && e["choices"][0]["delta"]["content"].is_string())
+      text += e["choices"][0]["delta"]["content"].get<std::string>();
+  EXPECT_FALSE(text.empty()) << up.body;
+  EXPECT_EQ(routed.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "the routed request was still held when the escalation was answered";
+
+  local_.control("/_release", json::object());
+  EXPECT_EQ(routed.get().status, 200);
+}
+
+// A frontier call holds no worker: while one escalation waits on a held frontier, a
+// request that needs the local tier is served by the only worker.
+TEST_F(ServeRelayTest, FrontierCallsDoNotHoldAWorker) {
+  ASSERT_NO_FATAL_FAILURE(serve_with_one_worker());
+  frontier_.control("/_fail", {{"mode", "hold"}, {"count", 1}, {"delay_ms", 20000}});
+  auto up = std::async(std::launch::async, [&] {
+    return serve_->post("/v1/route",
+                        {{"task", "classify_issue"}, {"input", "make: *** [all] Error 2"}, {"force_frontier", true}});
+  });
+  Response held = http(frontier_.port, "POST", "/_wait_held", json{{"count", 1}, {"timeout_ms", 10000}}.dump());
+  ASSERT_EQ(held.status, 200) << held.body;
+
+  Response local = serve_->post("/v1/route", {{"task", "classify_issue"}, {"input", "make: *** [all] Error 2"}});
+  EXPECT_EQ(local.status, 200) << local.body;
+  ASSERT_GE(local_.posts().size(), 1u) << "the local tier was asked";
+  EXPECT_EQ(up.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "the escalation was still held when the local request was answered";
+
+  frontier_.control("/_release", json::object());
+  Response escalated = up.get();
+  ASSERT_EQ(escalated.status, 200) << escalated.body;
+  EXPECT_EQ(escalated.json_body()["decision"]["route"], "frontier") << escalated.body;
 }
 
 }  // namespace

@@ -189,6 +189,38 @@ TEST(SqliteStoreTest, FullQueueBlocksTheWriterByDefaultAndKeepsEveryRecord) {
             (std::vector<std::string>{"req-1", "req-2", "req-3"}));
 }
 
+// write_async (the server's event loop) does not wait for the commit: its callback runs
+// on the writer thread once the record is durable; a queue full under fail_when_full
+// refuses at once, in the caller's thread.
+TEST(SqliteStoreTest, WriteAsyncCallsBackFromTheWriterAfterTheCommit) {
+  TempDir dir;
+  HeldWriter held(dir.file("ladder.db"), /*fail_when_full=*/true);
+  bool refused_here = false;
+  held.sink->write_async(record(3), [&](Status s) {
+    EXPECT_EQ(s.code(), ErrorCode::kUnavailable) << s.to_string();
+    refused_here = true;
+  });
+  EXPECT_TRUE(refused_here) << "a full queue refuses in the caller's thread";
+  held.db.exec("COMMIT;");
+  ASSERT_TRUE(held.first.get().ok());
+  ASSERT_TRUE(held.second.get().ok());
+
+  // The database locked again: the record waits for the commit, its caller does not.
+  held.db.exec("BEGIN EXCLUSIVE;");
+  std::promise<std::pair<Status, std::thread::id>> called;
+  auto result = called.get_future();
+  held.sink->write_async(record(4), [&](Status s) { called.set_value({s, std::this_thread::get_id()}); });
+  while (held.sink->writing() != 1) std::this_thread::yield();  // the writer holds record 4
+  EXPECT_EQ(result.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "the callback ran before the commit";
+  held.db.exec("COMMIT;");
+  auto [status, thread] = result.get();
+  EXPECT_TRUE(status.ok()) << status.to_string();
+  EXPECT_NE(thread, std::this_thread::get_id());
+  EXPECT_EQ(held.db.column("SELECT request_id FROM decisions ORDER BY id"),
+            (std::vector<std::string>{"req-1", "req-2", "req-4"}));
+}
+
 TEST(SqliteStoreTest, MigratesAVersion1DatabaseKeepingItsRows) {
   TempDir dir;
   const std::string path = dir.file("old.db");

@@ -12,11 +12,11 @@ using std::chrono::milliseconds;
 
 constexpr std::string_view kMessagesPath = "/v1/messages";
 constexpr std::string_view kModelsPath = "/v1/models";
+constexpr std::string_view kStopLine = "event: message_stop";  // the line that ends a complete stream
 
-int usage_int(const json& usage, const char* key) {
-  if (!usage.contains(key) || usage[key].is_null()) return 0;
-  return usage[key].get<int>();
-}
+// A usage count: 0 when absent, not an integer or out of range (a count of 1e123 is no
+// count; found by fuzz/backend_replies).
+int usage_int(const json& usage, const char* key) { return http::json_int(usage, key); }
 
 std::string string_field(const json& object, const char* key) {
   if (!object.is_object() || !object.contains(key) || !object[key].is_string()) return {};
@@ -78,31 +78,44 @@ class AnthropicBackend final : public Backend {
   AnthropicBackend(const ModelConfig& model, SleepFn sleep) : endpoint_("anthropic", model, std::move(sleep)) {}
 
   Result<GenerationResult> generate(const GenerationRequest& request) override {
-    auto body = build_body(request);
-    if (!body.ok()) return body.status();
-    auto headers = request_headers();
-    if (!headers.ok()) return headers.status();
+    auto call = outgoing(request, /*stream=*/false);
+    if (!call.ok()) return call.status();
     return endpoint_.generate_with_retries(request.timeout, [&](milliseconds timeout) -> Result<GenerationResult> {
-      auto reply = endpoint_.call(kMessagesPath, &body.value(), headers.value(), timeout);
+      auto reply = endpoint_.call(kMessagesPath, &call->body, call->headers, timeout);
       if (!reply.ok()) return reply.status();
       return parse_reply(reply.value());
     });
   }
 
   Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
-    auto body = build_body(request);
-    if (!body.ok()) return body.status();
-    body.value()["stream"] = true;
-    auto headers = request_headers();
-    if (!headers.ok()) return headers.status();
+    auto call = outgoing(request, /*stream=*/true);
+    if (!call.ok()) return call.status();
     bool delivered = false;
     return http::stream_with_retries(
         endpoint_, request.timeout, delivered, [&](milliseconds timeout) -> Result<GenerationResult> {
           return read_stream(on_delta, delivered, [&](const http::LineFn& on_line) {
-            return http::stream_lines(endpoint_, client_, kMessagesPath, body.value(), headers.value(), timeout,
+            return http::stream_lines(endpoint_, client_, kMessagesPath, call->body, call->headers, timeout,
                                       request.inter_token_timeout, on_line);
           });
         });
+  }
+
+  bool generates_async() const override { return true; }
+  bool generate_async(const GenerationRequest& request, const http::Client& client, DeltaFn on_delta,
+                      GenerateDoneFn done) override {
+    auto call = outgoing(request, static_cast<bool>(on_delta));
+    Result<http::GenerateWire> wire = call.status();
+    if (call.ok()) {
+      wire = http::GenerateWire{kMessagesPath,
+                                std::move(call->headers),
+                                std::move(call->body),
+                                kStopLine,
+                                [this](const json& reply) { return parse_reply(reply); },
+                                [this](const http::SseEvent& event, http::StreamState& state, const DeltaFn& deltas,
+                                       bool& delivered) { return on_event(event, state, deltas, delivered); }};
+    }
+    http::generate_exchange_async(endpoint_, client, request, std::move(wire), std::move(on_delta), std::move(done));
+    return true;
   }
 
   // generate()'s or generate_stream()'s reading of an answer, without the network.
@@ -142,7 +155,7 @@ class AnthropicBackend final : public Backend {
     auto headers = request_headers();
     if (!headers.ok()) return headers.status();
     return http::ForwardWire{kMessagesPath, headers.value(), read_forwarded,
-                             [](std::string_view line) { return line == "event: message_stop"; }};
+                             [](std::string_view line) { return line == kStopLine; }};
   }
   Result<http::Headers> request_headers() const {
     auto key = endpoint_.api_key();
@@ -151,6 +164,21 @@ class AnthropicBackend final : public Backend {
     if (key.value()) headers.emplace_back("x-api-key", *key.value());
     headers.emplace_back("anthropic-version", endpoint_.model().anthropic_version);
     return headers;
+  }
+
+  // A generation request on the wire: the Messages body and the headers.
+  struct Outgoing {
+    json body;
+    http::Headers headers;
+  };
+  Result<Outgoing> outgoing(const GenerationRequest& request, bool stream) const {
+    auto body = build_body(request);
+    if (!body.ok()) return body.status();
+    auto headers = request_headers();
+    if (!headers.ok()) return headers.status();
+    Outgoing out{std::move(body).value(), std::move(headers).value()};
+    if (stream) out.body["stream"] = true;
+    return out;
   }
 
   Result<json> build_body(const GenerationRequest& request) const {

@@ -236,4 +236,82 @@ void forward_exchange_async(const JsonEndpoint& endpoint, const Client& client, 
       ->attempt();
 }
 
+namespace {
+
+// generate_exchange_async()'s state, shared by the chunk reader and the completion.
+struct AsyncGeneration {
+  AsyncGeneration(const JsonEndpoint& e, GenerateWire w, DeltaFn d)
+      : endpoint(e), wire(std::move(w)), on_delta(std::move(d)) {}
+
+  // One line of the streamed body (with its "\n"); false stops the stream. After the
+  // terminator the rest of the body is read and ignored, so the connection can be reused.
+  bool line(std::string_view bytes) {
+    if (state.finished) return true;
+    if (!bytes.empty() && bytes.back() == '\n') bytes.remove_suffix(1);
+    if (!bytes.empty() && bytes.back() == '\r') bytes.remove_suffix(1);
+    const bool go_on = feed_sse(sse, bytes, endpoint, wire.path, state, [this](const SseEvent& event) {
+      return wire.on_event(event, state, on_delta, delivered);
+    });
+    return go_on || (state.finished && state.failure.ok() && !state.cancelled);
+  }
+
+  Result<GenerationResult> settle(Result<ForwardReply> reply, bool stream) {
+    const std::string url = endpoint.url(wire.path);
+    if (reply.ok() && (reply->status < 200 || reply->status > 299)) {
+      // A client error the relay would pass on is a failure of this call.
+      Response response;
+      response.status = reply->status;
+      response.body = std::move(reply->body);
+      auto mapped = endpoint.read_reply(url, response);
+      if (!mapped.ok()) return mapped.status();
+      return endpoint.error(ErrorCode::kBadResponse, url + " answered HTTP " + std::to_string(response.status));
+    }
+    Result<GenerationResult> result = [&]() -> Result<GenerationResult> {
+      if (stream) {
+        return finish_stream(endpoint, wire.path, std::move(state), reply.ok() ? Status() : reply.status(),
+                             wire.terminator);
+      }
+      if (!reply.ok()) return reply.status();
+      auto parsed = nlohmann::json::parse(reply->body, nullptr, /*allow_exceptions=*/false);
+      return parse_boundary<GenerationResult>(endpoint, wire.path, [&] { return wire.parse(parsed); });
+    }();
+    if (result.ok() && reply.ok()) {
+      result->latency_ms = reply->latency_ms;
+      result->attempts = reply->attempts;
+    }
+    return result;
+  }
+
+  const JsonEndpoint& endpoint;
+  GenerateWire wire;
+  DeltaFn on_delta;
+  SseDecoder sse;
+  StreamState state;
+  bool delivered = false;
+};
+
+}  // namespace
+
+void generate_exchange_async(const JsonEndpoint& endpoint, const Client& client, const GenerationRequest& request,
+                             Result<GenerateWire> wire, DeltaFn on_delta, GenerateDoneFn done) {
+  if (!wire.ok()) {
+    Status failure = wire.status();
+    return client.after(milliseconds(0), [done = std::move(done), failure] { done(failure); });
+  }
+  ForwardRequest out;
+  out.body = std::move(wire->body);
+  out.timeout = request.timeout;
+  out.inter_token_timeout = request.inter_token_timeout;
+  const bool stream = out.streams();
+  auto state = std::make_shared<AsyncGeneration>(endpoint, std::move(*wire), std::move(on_delta));
+  ForwardWire forward_wire{state->wire.path, state->wire.headers, [](const json&, bool, ForwardReply&) {},
+                           [terminator = state->wire.terminator](std::string_view line) { return line == terminator; }};
+  ChunkFn on_chunk;
+  if (stream) on_chunk = [state](std::string_view bytes) { return state->line(bytes); };
+  forward_exchange_async(endpoint, client, out, std::move(forward_wire), std::move(on_chunk),
+                         [state, stream, done = std::move(done)](Result<ForwardReply> reply) {
+                           done(state->settle(std::move(reply), stream));
+                         });
+}
+
 }  // namespace ladder::http

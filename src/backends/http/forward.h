@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backends/http/event_stream.h"
 #include "backends/http/http_client.h"
 #include "backends/http/json_endpoint.h"
 #include "ladder/backend.h"
@@ -46,6 +47,27 @@ Result<ForwardReply> forward_exchange(const JsonEndpoint& endpoint, const Client
 // `endpoint` must outlive the exchange.
 void forward_exchange_async(const JsonEndpoint& endpoint, const Client& client, const ForwardRequest& request,
                             Result<ForwardWire> wire, ChunkFn on_chunk, ForwardDoneFn done);
+
+// A generation request (Backend::generate_async) on the wire: the backend's own body
+// ("stream": true for a streamed answer) and its reading of the answer, the same steps
+// its blocking generate() and generate_stream() take.
+struct GenerateWire {
+  std::string_view path;
+  Headers headers;
+  nlohmann::json body;
+  std::string_view terminator;  // the line that ends a complete stream
+  // A whole 2xx reply into the result (nlohmann errors become kBadResponse).
+  std::function<Result<GenerationResult>(const nlohmann::json& reply)> parse;
+  // One event of a streamed answer folded into `state`, its text through `on_delta`
+  // (StreamState::emit); false ends the stream.
+  std::function<bool(const SseEvent& event, StreamState& state, const DeltaFn& on_delta, bool& delivered)> on_event;
+};
+
+// Backend::generate_async over forward_exchange_async: the same transport, retry loop and
+// timers as a relay. Every non-2xx (client errors too) maps through the error table, and
+// a stream reads like generate_stream()'s (finish_stream). `done` runs on the loop once.
+void generate_exchange_async(const JsonEndpoint& endpoint, const Client& client, const GenerationRequest& request,
+                             Result<GenerateWire> wire, DeltaFn on_delta, GenerateDoneFn done);
 
 // A JSON value's integer, 0 when absent or of another type (usage fields).
 int json_int(const nlohmann::json& object, std::string_view key);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "backends/http/event_stream.h"
+#include "backends/http/forward.h"
 #include "backends/http/json_endpoint.h"
 
 namespace ladder {
@@ -16,10 +17,8 @@ constexpr std::string_view kGeneratePath = "/api/generate";
 constexpr std::string_view kTagsPath = "/api/tags";
 constexpr int kMaxTopLogprobs = 20;
 
-int count_field(const json& reply, const char* key) {
-  if (!reply.contains(key) || reply[key].is_null()) return 0;
-  return reply[key].get<int>();
-}
+// A count: 0 when absent, not an integer or out of range (http::json_int).
+int count_field(const json& reply, const char* key) { return http::json_int(reply, key); }
 
 class OllamaBackend final : public Backend {
  public:

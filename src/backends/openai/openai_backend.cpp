@@ -19,10 +19,9 @@ constexpr std::string_view kModelsPath = "/v1/models";
 constexpr int kMaxTopLogprobs = 20;  // OpenAI's limit
 constexpr std::string_view kDoneData = "[DONE]";
 
-int usage_int(const json& usage, const char* key) {
-  if (!usage.is_object() || !usage.contains(key) || usage[key].is_null()) return 0;
-  return usage[key].get<int>();
-}
+// A usage count: 0 when absent, not an integer or out of range (a count of 1e123 is no
+// count; found by fuzz/backend_replies).
+int usage_int(const json& usage, const char* key) { return http::json_int(usage, key); }
 
 // Legacy completions shape: {tokens: [...], token_logprobs: [...], top_logprobs: [{tok: lp}]}.
 std::vector<TokenLogprob> parse_legacy_logprobs(const json& logprobs) {
@@ -53,7 +52,7 @@ ErrorCode stream_error_code(const json& error) {
            error[key].get<std::string>().find(word) != std::string::npos;
   };
   const bool code_429 = error.is_object() && error.contains("code") && error["code"].is_number_integer() &&
-                        error["code"].get<int>() == 429;
+                        error["code"].get<long long>() == 429;
   if (code_429 || mentions("type", "rate_limit") || mentions("code", "rate_limit")) return ErrorCode::kRateLimited;
   return ErrorCode::kUpstreamError;
 }
@@ -85,40 +84,48 @@ class OpenAiBackend final : public Backend {
   OpenAiBackend(const ModelConfig& model, SleepFn sleep) : endpoint_("openai", model, std::move(sleep)) {}
 
   Result<GenerationResult> generate(const GenerationRequest& request) override {
-    const bool raw = request.messages.empty() && request.prompt.has_value();
-    if (request.messages.empty() && !raw) {
-      return endpoint_.error(ErrorCode::kInvalidArgument, "request has neither messages nor a prompt");
-    }
-    auto headers = auth_headers();
-    if (!headers.ok()) return headers.status();
-    json body = raw ? completion_body(request) : chat_body(request);
-    const std::string_view path = raw ? kCompletionPath : kChatPath;
+    auto call = outgoing(request, /*stream=*/false);
+    if (!call.ok()) return call.status();
     return endpoint_.generate_with_retries(request.timeout, [&](milliseconds timeout) -> Result<GenerationResult> {
-      auto reply = endpoint_.call(path, &body, headers.value(), timeout);
+      auto reply = endpoint_.call(call->path, &call->body, call->headers, timeout);
       if (!reply.ok()) return reply.status();
-      return parse_reply(reply.value(), raw, path);
+      return parse_reply(reply.value(), call->raw, call->path);
     });
   }
 
   Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
-    const bool raw = request.messages.empty() && request.prompt.has_value();
-    if (request.messages.empty() && !raw) {
-      return endpoint_.error(ErrorCode::kInvalidArgument, "request has neither messages nor a prompt");
-    }
-    auto headers = auth_headers();
-    if (!headers.ok()) return headers.status();
-    json body = raw ? completion_body(request) : chat_body(request);
-    body["stream"] = true;
-    body["stream_options"] = {{"include_usage", true}};
-    const std::string_view path = raw ? kCompletionPath : kChatPath;
+    auto call = outgoing(request, /*stream=*/true);
+    if (!call.ok()) return call.status();
     bool delivered = false;
     return http::stream_with_retries(
         endpoint_, request.timeout, delivered, [&](milliseconds timeout) -> Result<GenerationResult> {
-          return read_stream(raw, path, on_delta, delivered, [&](const http::LineFn& on_line) {
-            return http::stream_lines(endpoint_, client_, path, body, headers.value(), timeout,
+          return read_stream(call->raw, call->path, on_delta, delivered, [&](const http::LineFn& on_line) {
+            return http::stream_lines(endpoint_, client_, call->path, call->body, call->headers, timeout,
                                       request.inter_token_timeout, on_line);
           });
         });
+  }
+
+  bool generates_async() const override { return true; }
+  bool generate_async(const GenerationRequest& request, const http::Client& client, DeltaFn on_delta,
+                      GenerateDoneFn done) override {
+    const bool stream = static_cast<bool>(on_delta);
+    auto call = outgoing(request, stream);
+    Result<http::GenerateWire> wire = call.status();
+    if (call.ok()) {
+      const bool raw = call->raw;
+      const std::string_view path = call->path;
+      wire = http::GenerateWire{
+          path,
+          std::move(call->headers),
+          std::move(call->body),
+          "data: [DONE]",
+          [this, raw, path](const json& reply) { return parse_reply(reply, raw, path); },
+          [this, raw, path](const http::SseEvent& event, http::StreamState& state, const DeltaFn& deltas,
+                            bool& delivered) { return on_event(event, raw, path, state, deltas, delivered); }};
+    }
+    http::generate_exchange_async(endpoint_, client, request, std::move(wire), std::move(on_delta), std::move(done));
+    return true;
   }
 
   // generate()'s or generate_stream()'s reading of an answer, without the network.
@@ -162,6 +169,31 @@ class OpenAiBackend final : public Backend {
                              [](std::string_view line) { return line == "data: [DONE]"; }};
   }
   Result<http::Headers> auth_headers() const { return endpoint_.bearer_headers(); }
+
+  // A generation request on the wire: the chat API, or the completion API for a raw prompt.
+  struct Outgoing {
+    bool raw = false;
+    std::string_view path;
+    json body;
+    http::Headers headers;
+  };
+  Result<Outgoing> outgoing(const GenerationRequest& request, bool stream) const {
+    Outgoing out;
+    out.raw = request.messages.empty() && request.prompt.has_value();
+    if (request.messages.empty() && !out.raw) {
+      return endpoint_.error(ErrorCode::kInvalidArgument, "request has neither messages nor a prompt");
+    }
+    auto headers = auth_headers();
+    if (!headers.ok()) return headers.status();
+    out.headers = std::move(headers).value();
+    out.body = out.raw ? completion_body(request) : chat_body(request);
+    out.path = out.raw ? kCompletionPath : kChatPath;
+    if (stream) {
+      out.body["stream"] = true;
+      out.body["stream_options"] = {{"include_usage", true}};
+    }
+    return out;
+  }
 
   void common_fields(const GenerationRequest& request, json& body) const {
     if (!endpoint_.model().model.empty()) body["model"] = endpoint_.model().model;
