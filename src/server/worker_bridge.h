@@ -123,10 +123,8 @@ bool run_guarded(Job& job, F&& work) {
 // the worker thread. False when the queue is full (nothing runs then).
 template <typename F>
 bool submit_job(WorkerPool& pool, const std::shared_ptr<Job>& job, F&& work) {
-  return pool.try_submit([job, work = std::forward<F>(work)]() mutable {
-    run_guarded(*job, work);
-    job->finish();
-  });
+  return pool.try_submit([job, work = std::forward<F>(work)]() mutable { run_guarded(*job, work); },
+                         [job] { job->finish(); });
 }
 
 // Like submit_job(), for work that hands the job on (to the event loop) and finishes it

@@ -13,14 +13,14 @@ WorkerPool::WorkerPool(std::size_t threads, std::size_t max_queued)
 
 WorkerPool::~WorkerPool() { stop(); }
 
-bool WorkerPool::try_submit(std::function<void()> job) {
+bool WorkerPool::try_submit(std::function<void()> job, std::function<void()> then) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return false;
     // Idle workers take jobs at once; only jobs beyond them wait in the queue.
     const std::size_t idle = thread_count_ > running_ ? thread_count_ - running_ : 0;
     if (queue_.size() >= idle + max_queued_) return false;
-    queue_.push_back(std::move(job));
+    queue_.emplace_back(std::move(job), std::move(then));
   }
   cv_.notify_one();
   return true;
@@ -33,12 +33,13 @@ std::size_t WorkerPool::in_flight() const {
 
 void WorkerPool::loop() {
   for (;;) {
-    std::function<void()> job;
+    std::function<void()> job, then;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
-      job = std::move(queue_.front());
+      job = std::move(queue_.front().first);
+      then = std::move(queue_.front().second);
       queue_.pop_front();
       ++running_;
     }
@@ -50,8 +51,12 @@ void WorkerPool::loop() {
     } catch (...) {
       spdlog::error("a worker job threw an exception that is not a std::exception");
     }
-    std::lock_guard lock(mu_);
-    --running_;
+    job = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      --running_;
+    }
+    if (then) then();
   }
 }
 

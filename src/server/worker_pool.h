@@ -11,6 +11,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace ladder::server {
@@ -23,7 +24,9 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // False when max_queued jobs already wait (nothing is queued then).
-  bool try_submit(std::function<void()> job);
+  // `then` runs on the worker after the job, once its slot is free again (a reply sent
+  // from it cannot race the next request for that slot).
+  bool try_submit(std::function<void()> job, std::function<void()> then = {});
   // Jobs queued or running.
   std::size_t in_flight() const;
   // Runs what is queued, then joins the threads. Idempotent.
@@ -36,7 +39,7 @@ class WorkerPool {
   const std::size_t max_queued_;
   mutable std::mutex mu_;  // guards queue_, running_, stopping_
   std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
+  std::deque<std::pair<std::function<void()>, std::function<void()>>> queue_;  // job, then
   std::size_t running_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
