@@ -72,6 +72,15 @@ class ServeRelayTest : public ::testing::Test {
                                      dir_ / "policy.yaml", dir_ / "stderr.log");
     ASSERT_GT(serve_->port, 0) << read_file(dir_ / "stderr.log");
   }
+  // The fake's next model call waits until POST /_release (20 s at most).
+  static void hold_next_call(Fake& fake) {
+    fake.control("/_fail", {{"mode", "hold"}, {"count", 1}, {"delay_ms", 20000}});
+  }
+  // Returns once the fake holds a call.
+  static void wait_until_held(const Fake& fake) {
+    Response held = http(fake.port, "POST", "/_wait_held", json{{"count", 1}, {"timeout_ms", 10000}}.dump());
+    ASSERT_EQ(held.status, 200) << held.body;
+  }
   void script(const json& replies) { local_.control("/_script", {{"replies", replies}}); }
   // The audit records of route pass_through (each line parsed).
   std::vector<json> relay_records() const {
@@ -353,13 +362,12 @@ TEST_F(ServeRelayTest, ARoutedStreamTheClientLeftIsAuditedAsNotDelivered) {
 // waiting in the worker queue behind it.
 TEST_F(ServeRelayTest, RelaysDoNotWaitBehindTheWorkers) {
   ASSERT_NO_FATAL_FAILURE(serve_with_one_worker());
-  local_.control("/_fail", {{"mode", "hold"}, {"count", 1}, {"delay_ms", 20000}});
+  hold_next_call(local_);
   auto routed = std::async(std::launch::async, [&] {
     return serve_->post("/v1/route", {{"task", "classify_issue"}, {"input", "make: *** [all] Error 2"}});
   });
   // The worker is now inside the held tier-0 call.
-  Response held = http(local_.port, "POST", "/_wait_held", json{{"count", 1}, {"timeout_ms", 10000}}.dump());
-  ASSERT_EQ(held.status, 200) << held.body;
+  ASSERT_NO_FATAL_FAILURE(wait_until_held(local_));
 
   Response relayed = serve_->post("/v1/chat/completions", agent_body(false));
   EXPECT_EQ(relayed.status, 200) << relayed.body;
@@ -376,12 +384,11 @@ TEST_F(ServeRelayTest, RelaysDoNotWaitBehindTheWorkers) {
 // force_frontier) is answered, streamed, without waiting for that worker.
 TEST_F(ServeRelayTest, EscalationsDoNotWaitBehindTheWorkers) {
   ASSERT_NO_FATAL_FAILURE(serve_with_one_worker());
-  local_.control("/_fail", {{"mode", "hold"}, {"count", 1}, {"delay_ms", 20000}});
+  hold_next_call(local_);
   auto routed = std::async(std::launch::async, [&] {
     return serve_->post("/v1/route", {{"task", "classify_issue"}, {"input", "make: *** [all] Error 2"}});
   });
-  Response held = http(local_.port, "POST", "/_wait_held", json{{"count", 1}, {"timeout_ms", 10000}}.dump());
-  ASSERT_EQ(held.status, 200) << held.body;
+  ASSERT_NO_FATAL_FAILURE(wait_until_held(local_));
 
   json body = {{"model", "ladder/classify_issue"},
                {"messages", {{{"role", "user"}, {"content", "make: *** [all] Error 2"}}}},
@@ -410,13 +417,12 @@ TEST_F(ServeRelayTest, EscalationsDoNotWaitBehindTheWorkers) {
 // request that needs the local tier is served by the only worker.
 TEST_F(ServeRelayTest, FrontierCallsDoNotHoldAWorker) {
   ASSERT_NO_FATAL_FAILURE(serve_with_one_worker());
-  frontier_.control("/_fail", {{"mode", "hold"}, {"count", 1}, {"delay_ms", 20000}});
+  hold_next_call(frontier_);
   auto up = std::async(std::launch::async, [&] {
     return serve_->post("/v1/route",
                         {{"task", "classify_issue"}, {"input", "make: *** [all] Error 2"}, {"force_frontier", true}});
   });
-  Response held = http(frontier_.port, "POST", "/_wait_held", json{{"count", 1}, {"timeout_ms", 10000}}.dump());
-  ASSERT_EQ(held.status, 200) << held.body;
+  ASSERT_NO_FATAL_FAILURE(wait_until_held(frontier_));
 
   Response local = serve_->post("/v1/route", {{"task", "classify_issue"}, {"input", "make: *** [all] Error 2"}});
   EXPECT_EQ(local.status, 200) << local.body;

@@ -14,10 +14,6 @@ constexpr std::string_view kMessagesPath = "/v1/messages";
 constexpr std::string_view kModelsPath = "/v1/models";
 constexpr std::string_view kStopLine = "event: message_stop";  // the line that ends a complete stream
 
-// A usage count: 0 when absent, not an integer or out of range (a count of 1e123 is no
-// count; found by fuzz/backend_replies).
-int usage_int(const json& usage, const char* key) { return http::json_int(usage, key); }
-
 std::string string_field(const json& object, const char* key) {
   if (!object.is_object() || !object.contains(key) || !object[key].is_string()) return {};
   return object[key].get<std::string>();
@@ -243,9 +239,9 @@ class AnthropicBackend final : public Backend {
     result.has_logprobs = false;
     if (reply.contains("usage") && reply["usage"].is_object()) {
       const auto& usage = reply["usage"];
-      result.prompt_tokens = usage_int(usage, "input_tokens");
-      result.completion_tokens = usage_int(usage, "output_tokens");
-      result.cached_prompt_tokens = usage_int(usage, "cache_read_input_tokens");
+      result.prompt_tokens = http::json_int(usage, "input_tokens");
+      result.completion_tokens = http::json_int(usage, "output_tokens");
+      result.cached_prompt_tokens = http::json_int(usage, "cache_read_input_tokens");
     }
     result.model = reply.contains("model") && reply["model"].is_string() ? reply["model"].get<std::string>()
                                                                          : endpoint_.model().model;
@@ -295,9 +291,9 @@ class AnthropicBackend final : public Backend {
       if (message.contains("model") && message["model"].is_string()) result.model = message["model"].get<std::string>();
       if (message.contains("usage") && message["usage"].is_object()) {
         const auto& usage = message["usage"];
-        result.prompt_tokens = usage_int(usage, "input_tokens");
-        result.completion_tokens = usage_int(usage, "output_tokens");
-        result.cached_prompt_tokens = usage_int(usage, "cache_read_input_tokens");
+        result.prompt_tokens = http::json_int(usage, "input_tokens");
+        result.completion_tokens = http::json_int(usage, "output_tokens");
+        result.cached_prompt_tokens = http::json_int(usage, "cache_read_input_tokens");
       }
     } else if (type == "content_block_start") {
       const auto& block = data.at("content_block");
@@ -312,8 +308,8 @@ class AnthropicBackend final : public Backend {
       }
       if (data.contains("usage") && data["usage"].is_object()) {
         const auto& usage = data["usage"];
-        if (usage.contains("output_tokens")) result.completion_tokens = usage_int(usage, "output_tokens");
-        if (usage.contains("input_tokens")) result.prompt_tokens = usage_int(usage, "input_tokens");
+        if (usage.contains("output_tokens")) result.completion_tokens = http::json_int(usage, "output_tokens");
+        if (usage.contains("input_tokens")) result.prompt_tokens = http::json_int(usage, "input_tokens");
       }
     } else if (type == "message_stop") {
       state.finished = true;

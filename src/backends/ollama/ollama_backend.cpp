@@ -17,9 +17,6 @@ constexpr std::string_view kGeneratePath = "/api/generate";
 constexpr std::string_view kTagsPath = "/api/tags";
 constexpr int kMaxTopLogprobs = 20;
 
-// A count: 0 when absent, not an integer or out of range (http::json_int).
-int count_field(const json& reply, const char* key) { return http::json_int(reply, key); }
-
 class OllamaBackend final : public Backend {
  public:
   OllamaBackend(const ModelConfig& model, SleepFn sleep) : endpoint_("ollama", model, std::move(sleep)) {}
@@ -134,8 +131,8 @@ class OllamaBackend final : public Backend {
       result.tokens = http::parse_token_logprobs(reply["logprobs"]);
     }
     result.has_logprobs = !result.tokens.empty();
-    result.prompt_tokens = count_field(reply, "prompt_eval_count");
-    result.completion_tokens = count_field(reply, "eval_count");
+    result.prompt_tokens = http::json_int(reply, "prompt_eval_count");
+    result.completion_tokens = http::json_int(reply, "eval_count");
     result.model = reply.contains("model") && reply["model"].is_string() ? reply["model"].get<std::string>()
                                                                          : endpoint_.model().model;
     if (reply.contains("done_reason") && reply["done_reason"].is_string()) {
@@ -189,8 +186,8 @@ class OllamaBackend final : public Backend {
     }
     if (chunk.contains("done") && chunk["done"].is_boolean() && chunk["done"].get<bool>()) {
       state.finished = true;
-      result.prompt_tokens = count_field(chunk, "prompt_eval_count");
-      result.completion_tokens = count_field(chunk, "eval_count");
+      result.prompt_tokens = http::json_int(chunk, "prompt_eval_count");
+      result.completion_tokens = http::json_int(chunk, "eval_count");
       if (chunk.contains("done_reason") && chunk["done_reason"].is_string()) {
         result.finish_reason = chunk["done_reason"].get<std::string>();
       }

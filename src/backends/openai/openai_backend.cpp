@@ -18,10 +18,7 @@ constexpr std::string_view kCompletionPath = "/v1/completions";
 constexpr std::string_view kModelsPath = "/v1/models";
 constexpr int kMaxTopLogprobs = 20;  // OpenAI's limit
 constexpr std::string_view kDoneData = "[DONE]";
-
-// A usage count: 0 when absent, not an integer or out of range (a count of 1e123 is no
-// count; found by fuzz/backend_replies).
-int usage_int(const json& usage, const char* key) { return http::json_int(usage, key); }
+constexpr std::string_view kDoneLine = "data: [DONE]";  // the line that ends a complete stream
 
 // Legacy completions shape: {tokens: [...], token_logprobs: [...], top_logprobs: [{tok: lp}]}.
 std::vector<TokenLogprob> parse_legacy_logprobs(const json& logprobs) {
@@ -119,7 +116,7 @@ class OpenAiBackend final : public Backend {
           path,
           std::move(call->headers),
           std::move(call->body),
-          "data: [DONE]",
+          kDoneLine,
           [this, raw, path](const json& reply) { return parse_reply(reply, raw, path); },
           [this, raw, path](const http::SseEvent& event, http::StreamState& state, const DeltaFn& deltas,
                             bool& delivered) { return on_event(event, raw, path, state, deltas, delivered); }};
@@ -166,7 +163,7 @@ class OpenAiBackend final : public Backend {
     auto headers = auth_headers();
     if (!headers.ok()) return headers.status();
     return http::ForwardWire{kChatPath, headers.value(), read_forwarded,
-                             [](std::string_view line) { return line == "data: [DONE]"; }};
+                             [](std::string_view line) { return line == kDoneLine; }};
   }
   Result<http::Headers> auth_headers() const { return endpoint_.bearer_headers(); }
 
@@ -250,14 +247,14 @@ class OpenAiBackend final : public Backend {
   static void fill_usage(const json& reply, GenerationResult& result) {
     if (reply.contains("usage") && reply["usage"].is_object()) {
       const auto& usage = reply["usage"];
-      result.prompt_tokens = usage_int(usage, "prompt_tokens");
-      result.completion_tokens = usage_int(usage, "completion_tokens");
+      result.prompt_tokens = http::json_int(usage, "prompt_tokens");
+      result.completion_tokens = http::json_int(usage, "completion_tokens");
       if (usage.contains("prompt_tokens_details") && usage["prompt_tokens_details"].is_object()) {
-        result.cached_prompt_tokens = usage_int(usage["prompt_tokens_details"], "cached_tokens");
+        result.cached_prompt_tokens = http::json_int(usage["prompt_tokens_details"], "cached_tokens");
       }
     }
     if (result.cached_prompt_tokens == 0 && reply.contains("timings")) {
-      result.cached_prompt_tokens = usage_int(reply["timings"], "cache_n");  // llama-server
+      result.cached_prompt_tokens = http::json_int(reply["timings"], "cache_n");  // llama-server
     }
   }
 
@@ -277,7 +274,7 @@ class OpenAiBackend final : public Backend {
         return on_event(event, raw, path, state, on_delta, delivered);
       });
     });
-    return http::finish_stream(endpoint_, path, std::move(state), ended, "data: [DONE]");
+    return http::finish_stream(endpoint_, path, std::move(state), ended, kDoneLine);
   }
 
   Result<GenerationResult> parse_chat(const json& reply) const {
