@@ -171,7 +171,12 @@ void PolicyParser::parse(const At& root, Config& config) {
   set_bool(*f, "escalate_unknown_tasks", config.escalate_unknown_tasks);
   if (f->count("audit")) parse_audit(f->at("audit"), config.audit);
   if (f->count("health")) parse_health(f->at("health"), config.health);
-  if (f->count("store")) parse_store(f->at("store"), config.store);
+  if (f->count("store")) {
+    parse_store(f->at("store"), config.store);
+  } else {  // the embedded default: an SQLite file beside the policy (docs/store.md)
+    config.store.kind = StoreConfig::Kind::kSqlite;
+    config.store.path = resolve_path(base_dir_, "ladder.db");
+  }
   if (f->count("costs")) parse_costs(f->at("costs"), config);
   if (f->count("release_gate")) parse_release_gate(f->at("release_gate"), config.release_gate);
 }

@@ -75,7 +75,8 @@ Result<std::shared_ptr<Router>> Gateway::build_router() {
   AuditConfig audit = (*config)->audit;
   if (!options_.audit_path.empty()) audit.jsonl_path = options_.audit_path;
   if (audit.jsonl_path.empty()) audit.jsonl_path = "ladder-audit.jsonl";
-  auto sink = store::make_audit_sink(audit, (*config)->store);
+  auto sink = store::make_audit_sink(audit, (*config)->store,
+                                     [this] { metrics_.add("ladder_store_queue_overflows_total", {}); });
   if (!sink.ok()) return sink.status();
   // Every backend must build: a policy that would serve with one missing (a typo in a
   // model path) is refused, at start and on reload.

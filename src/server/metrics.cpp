@@ -193,6 +193,8 @@ void declare_server_metrics(MetricsRegistry& r) {
             "1 while the model is not marked down (real calls and probes).");
   r.declare("ladder_policy_reloads_total", MetricType::kCounter, "Policy reloads by outcome (ok, error).");
   r.declare("ladder_audit_write_failures_total", MetricType::kCounter, "Audit records that could not be written.");
+  r.declare("ladder_store_queue_overflows_total", MetricType::kCounter,
+            "Requests that found the decision store's write queue full (they waited or were refused).");
 }
 
 }  // namespace ladder::server

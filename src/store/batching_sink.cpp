@@ -23,6 +23,12 @@ BatchingSink::~BatchingSink() {
 bool BatchingSink::make_room(std::unique_lock<std::mutex>& lock, Status& refused) {
   if (queue_.size() < static_cast<std::size_t>(options_.queue_capacity)) return true;
   overflows_.fetch_add(1);
+  if (options_.on_overflow) {
+    lock.unlock();
+    options_.on_overflow();
+    lock.lock();
+    if (queue_.size() < static_cast<std::size_t>(options_.queue_capacity)) return true;
+  }
   if (options_.fail_when_full) {
     refused = make_error(ErrorCode::kUnavailable, "the decision store's queue is full (" +
                                                       std::to_string(options_.queue_capacity) +

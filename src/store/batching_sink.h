@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,9 @@ struct BatchingOptions {
   bool fail_when_full = false;  // false: a writer waits for room; true: kUnavailable at once
   int max_age_days = 0;         // retention, applied at start and every kRetentionEvery batches
   std::int64_t max_rows = 0;
+  // Called (outside the queue's lock) each time a writer finds the queue full: ladder
+  // serve counts it as ladder_store_queue_overflows_total.
+  std::function<void()> on_overflow;
 };
 
 class BatchingSink final : public AuditSink {

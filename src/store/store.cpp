@@ -43,7 +43,8 @@ Result<std::unique_ptr<RecordStore>> open_record_store(const StoreConfig& cfg) {
   return make_error(ErrorCode::kInvalidArgument, "the policy's store is the JSONL log only (store.kind: jsonl)");
 }
 
-Result<std::unique_ptr<AuditSink>> make_audit_sink(const AuditConfig& audit, const StoreConfig& store) {
+Result<std::unique_ptr<AuditSink>> make_audit_sink(const AuditConfig& audit, const StoreConfig& store,
+                                                   std::function<void()> on_overflow) {
   std::unique_ptr<AuditSink> jsonl;
   if (!audit.jsonl_path.empty()) {
     auto sink = open_jsonl_sink(audit.jsonl_path);
@@ -59,6 +60,7 @@ Result<std::unique_ptr<AuditSink>> make_audit_sink(const AuditConfig& audit, con
   options.fail_when_full = store.fail_when_full;
   options.max_age_days = store.max_age_days;
   options.max_rows = store.max_rows;
+  options.on_overflow = std::move(on_overflow);
   std::unique_ptr<AuditSink> batching = std::make_unique<BatchingSink>(std::move(records).value(), options);
   if (!jsonl) return batching;
   return std::unique_ptr<AuditSink>(std::make_unique<TeeSink>(std::move(jsonl), std::move(batching)));

@@ -310,6 +310,7 @@ tiers:
   - {name: local, models: [small]}
 tasks:
   triage: {kind: classify, labels: [build, other], min_confidence: 0.4}
+store: {kind: jsonl}
 )");
   RunResult nostore = run_process({kLadder, "stats", "--policy", (dir / "nostore.yaml").string()});
   EXPECT_EQ(nostore.exit_code, 2);

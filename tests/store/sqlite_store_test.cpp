@@ -150,6 +150,7 @@ struct HeldWriter {
     options.queue_capacity = 1;
     options.batch_size = 1;
     options.fail_when_full = fail_when_full;
+    options.on_overflow = [this] { hook_calls.fetch_add(1); };
     sink = std::make_unique<BatchingSink>(std::move(store).value(), options);
     db.exec("BEGIN EXCLUSIVE;");
     first = std::async(std::launch::async, [this] { return sink->write(record(1)); });
@@ -158,6 +159,7 @@ struct HeldWriter {
     while (sink->queued() != 1) std::this_thread::yield();  // record 2 waits in the queue
   }
   Db db;
+  std::atomic<int> hook_calls{0};  // BatchingOptions::on_overflow (the serve metric's hook)
   std::unique_ptr<BatchingSink> sink;
   std::future<Status> first, second;
 };
@@ -169,6 +171,7 @@ TEST(SqliteStoreTest, FullQueueFailsTheWriteWhenPolicySaysFailAndCountsIt) {
   EXPECT_EQ(third.code(), ErrorCode::kUnavailable);
   EXPECT_NE(third.message().find("queue is full"), std::string::npos) << third.message();
   EXPECT_EQ(held.sink->overflows(), 1);
+  EXPECT_EQ(held.hook_calls.load(), 1);
   held.db.exec("COMMIT;");
   EXPECT_TRUE(held.first.get().ok());
   EXPECT_TRUE(held.second.get().ok());
@@ -181,6 +184,7 @@ TEST(SqliteStoreTest, FullQueueBlocksTheWriterByDefaultAndKeepsEveryRecord) {
   HeldWriter held(dir.file("ladder.db"), /*fail_when_full=*/false);
   auto third = std::async(std::launch::async, [&] { return held.sink->write(record(3)); });
   while (held.sink->overflows() != 1) std::this_thread::yield();  // record 3 waits for room
+  while (held.hook_calls.load() != 1) std::this_thread::yield();
   held.db.exec("COMMIT;");
   EXPECT_TRUE(held.first.get().ok());
   EXPECT_TRUE(held.second.get().ok());

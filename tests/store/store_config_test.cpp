@@ -41,8 +41,15 @@ std::string fail(const std::string& store) {
   return result.status().message();
 }
 
-TEST(StoreConfigTest, NoStoreSectionMeansTheJsonlLogOnly) {
+TEST(StoreConfigTest, NoStoreSectionMeansSqliteBesideThePolicy) {
   auto c = load("");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ((*c)->store.kind, StoreConfig::Kind::kSqlite);
+  EXPECT_EQ((*c)->store.path, "/base/dir/ladder.db");
+}
+
+TEST(StoreConfigTest, KindJsonlKeepsTheLogOnly) {
+  auto c = load("store: {kind: jsonl}\n");
   ASSERT_TRUE(c.ok()) << c.status().to_string();
   EXPECT_EQ((*c)->store.kind, StoreConfig::Kind::kJsonl);
 }
