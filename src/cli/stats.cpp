@@ -1,4 +1,5 @@
 // ladder stats --policy FILE [--since DURATION] [--task NAME] [--json]
+//              [--drift [--window DURATION] [--against-previous]]
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -7,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "store/drift.h"
 #include "store/stats.h"
 
 namespace ladder::cli {
@@ -17,6 +19,9 @@ struct StatsArgs {
   std::string since;
   std::string task;
   bool json = false;
+  bool drift = false;
+  std::string window = "1d";
+  bool against_previous = false;
 };
 
 std::string percent(const std::optional<double>& v) {
@@ -48,7 +53,29 @@ void print_text(const store::StatsReport& r) {
             << "all-frontier estimate: $" << r.all_frontier_cost << ", saving $" << r.saving << "\n";
 }
 
+void print_drift(const std::vector<store::ArgumentDrift>& drift) {
+  std::cout << "argument drift (Jensen-Shannon vs the reference window):\n";
+  if (drift.empty()) std::cout << "  no macro decisions\n";
+  for (const auto& d : drift) {
+    std::cout << "  " << d.macro << "." << d.argument << " (" << (d.numeric ? "numeric" : "categorical") << "): max "
+              << d.max_score << (d.flagged ? "  DRIFT" : "") << "\n";
+    for (const auto& w : d.windows) {
+      std::cout << "    " << w.start << " n=" << w.count;
+      if (w.score) std::cout << " js=" << *w.score;
+      std::cout << (w.flagged ? " flagged" : "") << "\n";
+    }
+  }
+}
+
 int run_stats(const StatsArgs& a) {
+  store::DriftOptions drift_options;
+  if (a.drift) {
+    auto window = store::parse_duration_seconds(a.window);
+    if (!window.ok() || *window <= 0)
+      return report_error(make_error(ErrorCode::kInvalidArgument, "--window: expected a duration like 1d or 6h"));
+    drift_options.window_seconds = *window;
+    drift_options.against_previous = a.against_previous;
+  }
   store::DecisionFilter filter;
   if (!a.since.empty()) {
     auto seconds = store::parse_duration_seconds(a.since);
@@ -66,10 +93,15 @@ int run_stats(const StatsArgs& a) {
   auto decisions = opened->store->query(filter);
   if (!decisions.ok()) return report_error(decisions.status());
   const store::StatsReport report = store::compute_stats(*decisions, *opened->config);
+  std::vector<store::ArgumentDrift> drift;
+  if (a.drift) drift = store::compute_drift(*decisions, drift_options);
   if (a.json) {
-    std::cout << store::stats_json(report).dump(2) << "\n";
+    nlohmann::json out = store::stats_json(report);
+    if (a.drift) out["drift"] = store::drift_json(drift);
+    std::cout << out.dump(2) << "\n";
   } else {
     print_text(report);
+    if (a.drift) print_drift(drift);
   }
   return 0;
 }
@@ -83,6 +115,9 @@ Command add_stats_command(CLI::App& app) {
   sub->add_option("--since", args->since, "only decisions newer than this (90s, 30m, 24h, 7d)");
   sub->add_option("--task", args->task, "only this task");
   sub->add_flag("--json", args->json, "print JSON");
+  sub->add_flag("--drift", args->drift, "per macro argument: value distributions by window and their drift");
+  sub->add_option("--window", args->window, "drift window (default 1d)");
+  sub->add_flag("--against-previous", args->against_previous, "drift against the previous window, not the first");
   return {sub, [args] { return run_stats(*args); }};
 }
 
