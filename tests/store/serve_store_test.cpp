@@ -318,5 +318,64 @@ store: {kind: jsonl}
   fs::remove_all(dir);
 }
 
+// ladder stats --drift over imported records: the moved argument is flagged in its window,
+// the steady one is not; --json carries the same list; a bad --window is exit code 2.
+TEST(StatsDriftCliTest, DriftFromAStoreWithKnownContent) {
+  const fs::path dir = fs::temp_directory_path() / ("ladder-drift-cli-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string policy = (dir / "policy.yaml").string();
+  write_file(policy, R"(version: 1
+models:
+  small: {backend: embedded, path: models/small.gguf}
+tiers:
+  - {name: local, models: [small]}
+tasks:
+  triage: {kind: classify, labels: [build, other], min_confidence: 0.4}
+store: {kind: sqlite, path: decisions.db}
+)");
+  std::string log;
+  for (int day = 0; day < 3; ++day)
+    for (int i = 0; i < 20; ++i) {
+      const bool close = (i % 4 == 0) != (day == 2);  // day 3: the share of "close" flips
+      char ts[40];
+      std::snprintf(ts, sizeof ts, "2024-01-0%dT%02d:00:00.000Z", day + 1, i);
+      log += json({{"ts", ts},
+                   {"request_id", "d" + std::to_string(day) + "-" + std::to_string(i)},
+                   {"task", "triage"},
+                   {"route", "local"},
+                   {"macro", "stale_sweep_v1"},
+                   {"args", {{"action", close ? "close" : "comment"}, {"owner", "acme"}}}})
+                 .dump() +
+             "\n";
+    }
+  write_file((dir / "log.jsonl").string(), log);
+  RunResult imported = run_process({kLadder, "audit", "import", (dir / "log.jsonl").string(), "--policy", policy});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+
+  RunResult out = run_process({kLadder, "stats", "--policy", policy, "--drift", "--json"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  const json j = json::parse(out.out, nullptr, false);
+  ASSERT_TRUE(j.contains("drift")) << out.out;
+  ASSERT_EQ(j["drift"].size(), 2u) << out.out;
+  const json& action = j["drift"][0]["argument"] == "action" ? j["drift"][0] : j["drift"][1];
+  const json& owner = j["drift"][0]["argument"] == "owner" ? j["drift"][0] : j["drift"][1];
+  ASSERT_EQ(action["windows"].size(), 3u);
+  EXPECT_FALSE(action["windows"][1]["flagged"].get<bool>());
+  EXPECT_TRUE(action["windows"][2]["flagged"].get<bool>());
+  EXPECT_EQ(action["windows"][2]["counts"]["close"], 15);
+  EXPECT_FALSE(owner["flagged"].get<bool>());
+
+  RunResult text = run_process({kLadder, "stats", "--policy", policy, "--drift", "--window", "2d"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("stale_sweep_v1.action (categorical)"), std::string::npos) << text.out;
+  RunResult plain = run_process({kLadder, "stats", "--policy", policy, "--json"});
+  EXPECT_FALSE(json::parse(plain.out, nullptr, false).contains("drift"));
+  RunResult bad = run_process({kLadder, "stats", "--policy", policy, "--drift", "--window", "0d"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--window"), std::string::npos) << bad.err;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace ladder::testing
