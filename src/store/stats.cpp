@@ -40,6 +40,20 @@ double token_cost(const CostConfig::Price& p, double prompt, double completion) 
 
 }  // namespace
 
+LatencySummary summarize_latency(std::vector<double> values) {
+  LatencySummary out;
+  std::sort(values.begin(), values.end());
+  out.count = static_cast<std::int64_t>(values.size());
+  if (values.empty()) return out;
+  double sum = 0;
+  for (double v : values) sum += v;
+  out.mean = sum / static_cast<double>(values.size());
+  out.p50 = percentile(values, 0.5);
+  out.p95 = percentile(values, 0.95);
+  out.max = values.back();
+  return out;
+}
+
 StatsReport compute_stats(const std::vector<StoredDecision>& decisions, const Config& config) {
   StatsReport r;
   std::vector<double> fallback;
@@ -95,16 +109,7 @@ StatsReport compute_stats(const std::vector<StoredDecision>& decisions, const Co
   if (r.decisions > 0) r.local_acceptance = static_cast<double>(r.local) / static_cast<double>(r.decisions);
   if (r.reviewed_local > 0)
     r.defect_rate = static_cast<double>(r.defects_local) / static_cast<double>(r.reviewed_local);
-  std::sort(fallback.begin(), fallback.end());
-  r.fallback_latency_ms.count = static_cast<std::int64_t>(fallback.size());
-  if (!fallback.empty()) {
-    double sum = 0;
-    for (double v : fallback) sum += v;
-    r.fallback_latency_ms.mean = sum / static_cast<double>(fallback.size());
-    r.fallback_latency_ms.p50 = percentile(fallback, 0.5);
-    r.fallback_latency_ms.p95 = percentile(fallback, 0.95);
-    r.fallback_latency_ms.max = fallback.back();
-  }
+  r.fallback_latency_ms = summarize_latency(std::move(fallback));
   if (r.successful > 0) r.cost_per_successful_task = r.cost / static_cast<double>(r.successful);
   r.saving = r.all_frontier_cost - r.cost;
   return r;

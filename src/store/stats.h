@@ -44,6 +44,9 @@ struct StatsReport {
   double saving = 0;  // all_frontier_cost - cost
 };
 
+// count, mean, nearest-rank p50/p95 and max of the values (zeros when there are none).
+LatencySummary summarize_latency(std::vector<double> values);
+
 // Pure: the same decisions and costs always give the same report.
 StatsReport compute_stats(const std::vector<StoredDecision>& decisions, const Config& config);
 nlohmann::json stats_json(const StatsReport& report);
