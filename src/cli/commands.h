@@ -27,5 +27,6 @@ Command add_audit_command(CLI::App& app);
 Command add_stats_command(CLI::App& app);
 Command add_review_command(CLI::App& app);
 Command add_sweep_command(CLI::App& app);
+Command add_rotate_command(CLI::App& app);
 
 }  // namespace ladder::cli
