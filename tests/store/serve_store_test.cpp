@@ -377,5 +377,54 @@ store: {kind: sqlite, path: decisions.db}
   fs::remove_all(dir);
 }
 
+// ladder rotate report over a store whose records carry candidate shadow results.
+TEST(RotateReportCliTest, ReportFromAStoreWithKnownContent) {
+  const fs::path dir = fs::temp_directory_path() / ("ladder-rotate-cli-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string policy = (dir / "policy.yaml").string();
+  write_file(policy, R"(version: 1
+models:
+  small: {backend: embedded, path: models/small.gguf}
+tiers:
+  - {name: local, models: [small]}
+tasks:
+  triage: {kind: classify, labels: [build, other], min_confidence: 0.4}
+store: {kind: sqlite, path: decisions.db}
+)");
+  std::string log;
+  for (int i = 0; i < 4; ++i)
+    log += json({{"ts", "2024-01-01T00:00:0" + std::to_string(i) + ".000Z"},
+                 {"request_id", "c" + std::to_string(i)},
+                 {"task", "triage"},
+                 {"route", "local"},
+                 {"label", "build"},
+                 {"tiers", json::array({{{"model_name", "small"}, {"latency_ms", 200 + i}}})},
+                 {"candidate",
+                  {{"model", "small-next"},
+                   {"label", i < 3 ? "build" : "other"},
+                   {"would_accept", true},
+                   {"latency_ms", 100 + i}}}})
+               .dump() +
+           "\n";
+  write_file((dir / "log.jsonl").string(), log);
+  ASSERT_EQ(run_process({kLadder, "audit", "import", (dir / "log.jsonl").string(), "--policy", policy}).exit_code, 0);
+  EXPECT_EQ(run_process({kLadder, "review", "label", "4", "defect", "--policy", policy}).exit_code, 0);
+
+  RunResult out = run_process({kLadder, "rotate", "report", "--policy", policy, "--json"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  const json j = json::parse(out.out, nullptr, false);
+  ASSERT_TRUE(j.contains("triage")) << out.out;
+  EXPECT_EQ(j["triage"]["shadowed"], 4);
+  EXPECT_DOUBLE_EQ(j["triage"]["agreement"].get<double>(), 0.75);
+  EXPECT_EQ(j["triage"]["would_be_false_accepts"], 1);
+  EXPECT_EQ(j["triage"]["live_latency_ms"]["p50"], 201);
+  EXPECT_EQ(j["triage"]["candidate_latency_ms"]["p95"], 103);
+  RunResult text = run_process({kLadder, "rotate", "report", "--policy", policy});
+  EXPECT_NE(text.out.find("agreement: 75.0%"), std::string::npos) << text.out;
+  EXPECT_EQ(run_process({kLadder, "rotate", "report", "--policy", policy, "--task", "nope"}).exit_code, 2);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace ladder::testing
