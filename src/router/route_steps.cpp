@@ -15,6 +15,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+}  // namespace
+
 std::string new_request_id() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   static const char* kHex = "0123456789abcdef";
@@ -22,8 +24,6 @@ std::string new_request_id() {
   for (int i = 0; i < 16; ++i) id += kHex[rng() & 0xF];
   return id;
 }
-
-}  // namespace
 
 Result<RoutePlan> Router::screen(const RouteRequest& req) {
   if (auto bad = first_invalid_utf8(req.input); bad != std::string_view::npos)

@@ -26,6 +26,10 @@ namespace ladder {
 
 class HardStopScanner;
 
+// "req_" and 16 random hex digits: the id of a request that came without one (the router
+// and ladder serve's relays use the same).
+std::string new_request_id();
+
 struct RouteRequest {
   std::string task;
   std::string input;

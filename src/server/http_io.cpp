@@ -1,20 +1,10 @@
 #include "server/http_io.h"
 
-#include <random>
-
 #include "server/errors.h"
 
 namespace ladder::server {
 
 using nlohmann::json;
-
-std::string new_request_id() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* kHex = "0123456789abcdef";
-  std::string id = "req_";
-  for (int i = 0; i < 16; ++i) id += kHex[rng() & 0xF];
-  return id;
-}
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();

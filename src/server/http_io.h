@@ -33,7 +33,6 @@ using Task = asio::awaitable<T>;
 
 inline constexpr auto kUse = asio::use_awaitable;
 
-std::string new_request_id();
 std::int64_t unix_now();
 double seconds_since(Clock::time_point t);
 inline std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
