@@ -4,6 +4,8 @@
 #include <iostream>
 #include <memory>
 
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
@@ -11,6 +13,7 @@
 #include "server/gateway.h"
 #include "server/http_server.h"
 #include "server/run_api.h"
+#include "store/shared_state.h"
 
 namespace ladder::cli {
 namespace {
@@ -35,6 +38,8 @@ struct ServeArgs {
   int inter_token_timeout_ms = 30000;
   std::string audit;
   std::vector<std::string> prices;
+  std::string replica_id;
+  int shared_sync_ms = 250;
 };
 
 Result<server::Price> parse_price(const std::string& text, std::string* model) {
@@ -103,6 +108,17 @@ int run_serve(const ServeArgs& args) {
   server::declare_server_metrics(metrics);
   auto gateway = server::Gateway::create(std::move(go), metrics);
   if (!gateway.ok()) return report_error(gateway.status());
+  // PostgreSQL store: admin switches and client quotas shared with the other replicas.
+  if (const StoreConfig& store = (*gateway)->router()->config().store; store.kind == StoreConfig::Kind::kPostgres) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    const std::string replica =
+        args.replica_id.empty() ? std::string(host) + ":" + std::to_string(::getpid()) : args.replica_id;
+    auto shared = store::SharedState::open(store.dsn_env, replica, std::chrono::milliseconds(args.shared_sync_ms));
+    if (!shared.ok()) return report_error(shared.status());
+    (*gateway)->share_state(std::move(shared).value());
+    spdlog::info("ladder serve: replica {} sharing admin state and client quotas", replica);
+  }
 
   server::RunApi run_api(**gateway);
   so.run_handler = [&run_api](const nlohmann::json& body, const server::ClientIdentity& client) {
@@ -168,6 +184,12 @@ Command add_serve_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0, 3600000));
   sub->add_option("--audit", args->audit, "audit JSONL file (default: the policy's, else ./ladder-audit.jsonl)");
+  sub->add_option("--replica-id", args->replica_id,
+                  "this replica's name in the shared state (postgres store; default HOST:PID)");
+  sub->add_option("--shared-sync-ms", args->shared_sync_ms,
+                  "how often client quotas are synchronised with the other replicas (postgres store)")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 60000));
   sub->add_option("--price", args->prices, "MODEL=PROMPT:COMPLETION US dollars per million tokens (repeatable)");
   return {sub, [args] { return run_serve(*args); }};
 }

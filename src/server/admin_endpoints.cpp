@@ -1,6 +1,7 @@
 // /admin/*: the operator's switches, behind the admin token.
 #include "server/endpoints.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -28,10 +29,12 @@ Task<Reply> admin_endpoint(ServerContext& ctx, const Request& req, const std::st
     const Config& c = ctx.gw.router()->config();
     json tasks = json::array();
     for (const auto& t : a.kill_tasks) tasks.push_back(t);
-    return json{{"kill_switch", {{"global", a.kill_all}, {"tasks", tasks}, {"policy", c.kill_switch}}},
+    json out = {{"kill_switch", {{"global", a.kill_all}, {"tasks", tasks}, {"policy", c.kill_switch}}},
                 {"shadow", {{"override", a.shadow ? json(*a.shadow) : json()}, {"policy", c.shadow}}},
                 {"policy", c.source_path},
                 {"pid", static_cast<long long>(getpid())}};
+    if (const auto* shared = ctx.gw.shared_state()) out["shared_state"] = shared->status();
+    return out;
   };
   if (path == "/admin/state" && method == http::verb::get) co_return json_reply(200, state());
   if (path == "/admin/reload" && method == http::verb::post) {
@@ -50,15 +53,31 @@ Task<Reply> admin_endpoint(ServerContext& ctx, const Request& req, const std::st
   const bool shadow = path == "/admin/shadow" && method == http::verb::post;
   if (!kill && !shadow) co_return no_route(req, path);
   std::string param;
+  std::function<Status()> change;
   if (kill) {
     auto k = parse_kill_switch_request(req.body(), &param);
     if (!k.ok()) co_return error_reply(k.status(), param);
-    if (Status s = ctx.gw.set_kill_switch(k->enabled, k->task); !s.ok()) co_return error_reply(s, "task");
+    change = [&ctx, k = *k] { return ctx.gw.set_kill_switch(k.enabled, k.task); };
   } else {
     auto enabled = parse_shadow_request(req.body(), &param);
     if (!enabled.ok()) co_return error_reply(enabled.status(), param);
-    ctx.gw.set_shadow(*enabled);
+    change = [&ctx, enabled = *enabled] { return ctx.gw.set_shadow(enabled); };
   }
+  Status changed;
+  if (!ctx.gw.shared_state()) {
+    changed = change();
+  } else {  // a write to PostgreSQL: on a worker, not on the I/O thread
+    auto job = make_job(co_await asio::this_coro::executor);
+    if (!ctx.submit(job, [job, change] {
+          Status s = change();
+          job->value = s.ok() ? Result<json>(json::object()) : Result<json>(s);
+        }))
+      co_return ctx.queue_full();
+    co_await job->wait_done();
+    if (job->crashed) co_return error_reply(*job->crashed);
+    if (!job->value->ok()) changed = job->value->status();
+  }
+  if (!changed.ok()) co_return error_reply(changed, changed.code() == ErrorCode::kNotFound ? "task" : "");
   co_return json_reply(200, state());
 }
 

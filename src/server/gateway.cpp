@@ -126,6 +126,8 @@ AdminState Gateway::admin() const {
 Status Gateway::set_kill_switch(bool enabled, const std::optional<std::string>& task) {
   if (task && !router()->config().find_task(*task))
     return make_error(ErrorCode::kNotFound, "task: the policy has no task of that name");
+  if (shared_)
+    if (Status s = shared_->set_kill_switch(enabled, task); !s.ok()) return s;
   std::lock_guard lock(admin_mu_);
   if (!task) {
     admin_.kill_all = enabled;
@@ -138,9 +140,33 @@ Status Gateway::set_kill_switch(bool enabled, const std::optional<std::string>& 
   return {};
 }
 
-void Gateway::set_shadow(std::optional<bool> enabled) {
+Status Gateway::set_shadow(std::optional<bool> enabled) {
+  if (shared_)
+    if (Status s = shared_->set_shadow(enabled); !s.ok()) return s;
   std::lock_guard lock(admin_mu_);
   admin_.shadow = enabled;
+  return {};
+}
+
+void Gateway::share_state(std::unique_ptr<store::SharedState> shared) {
+  shared_ = std::move(shared);
+  auto apply = [this](const store::SharedAdminState& state) {
+    std::lock_guard lock(admin_mu_);
+    admin_.kill_all = state.kill_all;
+    admin_.kill_tasks = state.kill_tasks;
+    admin_.shadow = state.shadow;
+  };
+  if (auto state = shared_->load_admin(); state.ok()) apply(*state);
+  quotas_.share();
+  metrics_.declare("ladder_shared_state_listener_up", MetricType::kGauge,
+                   "1 while this replica listens for admin changes of the other replicas");
+  metrics_.set("ladder_shared_state_listener_up", {}, 0);
+  store::SharedState::Hooks hooks;
+  hooks.on_admin = apply;
+  hooks.on_listener = [this](bool up) { metrics_.set("ladder_shared_state_listener_up", {}, up ? 1 : 0); };
+  hooks.take_quota_deltas = [this] { return quotas_.take_deltas(); };
+  hooks.on_quota_totals = [this](store::QuotaTotals totals) { quotas_.set_others(std::move(totals)); };
+  shared_->start(std::move(hooks));
 }
 
 void Gateway::prepare_route(RouteRequest& request, const ClientIdentity& client) const {
@@ -437,7 +463,11 @@ nlohmann::json Gateway::readiness() const {
   }
   // The last audit write failed (full disk, unwritable file): not ready until one succeeds.
   const bool audit_ok = !audit_failing_.load();
-  return {{"ready", local_up && audit_ok}, {"models", models}, {"down", down}, {"audit", {{"ok", audit_ok}}}};
+  nlohmann::json out = {
+      {"ready", local_up && audit_ok}, {"models", models}, {"down", down}, {"audit", {{"ok", audit_ok}}}};
+  // A replica whose shared-state listener is down still serves, on the last admin state.
+  if (shared_) out["shared_state"] = shared_->status();
+  return out;
 }
 
 void Gateway::health_loop() {

@@ -26,6 +26,7 @@
 #include "server/metrics.h"
 #include "server/openai_api.h"
 #include "server/quota.h"
+#include "store/shared_state.h"
 
 namespace ladder::server {
 
@@ -128,9 +129,17 @@ class Gateway {
                    const nlohmann::json& audit_fields, const ladder::http::Client& loop, ForwardDoneFn done);
 
   AdminState admin() const;
-  // kNotFound when `task` is not a task of the current policy.
+  // kNotFound when `task` is not a task of the current policy. With shared state the
+  // switch is written there first (blocking: call from a worker) and kUnavailable when
+  // that fails; every replica then applies it (docs/deploy.md).
   Status set_kill_switch(bool enabled, const std::optional<std::string>& task);
-  void set_shadow(std::optional<bool> enabled);
+  Status set_shadow(std::optional<bool> enabled);
+
+  // Replicas on one PostgreSQL: the admin switches follow `shared` (its state now, then
+  // each change another replica makes) and the client quotas count every replica's use.
+  // Call once, before serving.
+  void share_state(std::unique_ptr<store::SharedState> shared);
+  store::SharedState* shared_state() const { return shared_.get(); }
 
   // Probes every backend of the current router now; the metrics gauge follows.
   void check_health();
@@ -185,6 +194,9 @@ class Gateway {
   std::condition_variable health_cv_;
   bool stopping_ = false;
   std::thread health_thread_;
+
+  // Last: its threads call into the members above, so it stops first.
+  std::unique_ptr<store::SharedState> shared_;
 };
 
 }  // namespace ladder::server

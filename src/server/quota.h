@@ -3,8 +3,10 @@
 // it reaches a model: kRateLimited (429) with the time until it would pass as
 // Status::retry_after. Requests count when admitted; tokens and spend when a model call
 // answered (route, pass-through, relay). Windows are sliding (the last 60 s) for requests
-// and tokens, the calendar day (UTC) for spend. The state is per process: replicas each
-// enforce the limits on what they serve.
+// and tokens, the calendar day (UTC) for spend. Alone, the state is per process. With
+// share() (replicas on one PostgreSQL, src/store/shared_state.h) what this replica
+// counts is also collected as deltas for the sync thread, and the other replicas' use at
+// the last sync (set_others) counts against each limit too (docs/deploy.md).
 #pragma once
 
 #include <chrono>
@@ -14,10 +16,13 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "ladder/status.h"
 #include "server/auth.h"
+#include "store/shared_state.h"
 
 namespace ladder::server {
 
@@ -34,6 +39,13 @@ class ClientQuotas {
   // Adds what a model call of `client` used.
   void record(const ClientIdentity& client, long long tokens, double usd);
 
+  // From now on, collect deltas for take_deltas().
+  void share();
+  // What was counted since the last call (requests and tokens by second, spend by day).
+  std::vector<store::QuotaDelta> take_deltas();
+  // The other replicas' use at the last sync.
+  void set_others(store::QuotaTotals others);
+
  private:
   struct State {
     std::deque<Clock::time_point> requests;                      // admitted, last 60 s
@@ -43,10 +55,14 @@ class ClientQuotas {
     double usd = 0.0;
   };
   void prune(State& s, Clock::time_point now) const;
+  void add_delta(const std::string& client, const char* metric, long long bucket, double value);
 
   const NowFn now_;
   std::mutex mu_;  // guards state_
   std::map<std::string, State> state_;
+  bool shared_ = false;
+  std::map<std::tuple<std::string, std::string, long long>, double> deltas_;
+  store::QuotaTotals others_;
 };
 
 }  // namespace ladder::server

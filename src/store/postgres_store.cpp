@@ -35,6 +35,19 @@ constexpr const char* kMigrations[] = {
     " label TEXT NOT NULL CHECK (label IN ('accept', 'defect')),"
     " note TEXT,"
     " ts TEXT NOT NULL);",
+    // 2 -> 3: state shared by replicas of ladder serve (src/store/shared_state.cpp).
+    "CREATE TABLE admin_state ("
+    " key TEXT PRIMARY KEY,"
+    " value TEXT NOT NULL,"
+    " updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    " updated_by TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE quota_counters ("
+    " client TEXT NOT NULL,"
+    " metric TEXT NOT NULL,"
+    " bucket BIGINT NOT NULL,"
+    " replica TEXT NOT NULL,"
+    " value DOUBLE PRECISION NOT NULL,"
+    " PRIMARY KEY (client, metric, bucket, replica));",
 };
 static_assert(sizeof kMigrations / sizeof kMigrations[0] == kLatestSchemaVersion);
 
@@ -75,7 +88,14 @@ class PostgresStore final : public RecordStore {
 
   Status write_batch(const std::vector<nlohmann::json>& records) override {
     if (records.empty()) return Status::ok_status();
-    if (Status s = exec("BEGIN;", "begin a transaction on"); !s.ok()) return s;
+    // A connection the server dropped (a restart, a failover): a new one for this batch.
+    if (PQstatus(conn_) != CONNECTION_OK) PQreset(conn_);
+    if (Status s = exec("BEGIN;", "begin a transaction on"); !s.ok()) {
+      // libpq may report the connection OK until its next call: a BEGIN that fails gets
+      // one new connection either way.
+      PQreset(conn_);
+      if (Status again = exec("BEGIN;", "begin a transaction on"); !again.ok()) return again;
+    }
     for (const auto& record : records) {
       std::optional<std::string> values[8] = {text_field(record, "ts"),           text_field(record, "request_id"),
                                               text_field(record, "task"),         text_field(record, "route"),

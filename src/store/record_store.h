@@ -15,7 +15,7 @@
 namespace ladder::store {
 
 // The schema version this build writes; migrations bring older stores up to it.
-inline constexpr int kLatestSchemaVersion = 2;
+inline constexpr int kLatestSchemaVersion = 3;
 
 // Which stored decisions a query returns; empty fields do not filter.
 struct DecisionFilter {

@@ -32,6 +32,20 @@ constexpr const char* kMigrations[] = {
     " label TEXT NOT NULL CHECK (label IN ('accept', 'defect')),"
     " note TEXT,"
     " ts TEXT NOT NULL);",
+    // 2 -> 3: the tables PostgreSQL replicas share (admin state, quota counters); the
+    // same layout here so both stores keep one version list.
+    "CREATE TABLE admin_state ("
+    " key TEXT PRIMARY KEY,"
+    " value TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
+    " updated_by TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE quota_counters ("
+    " client TEXT NOT NULL,"
+    " metric TEXT NOT NULL,"
+    " bucket INTEGER NOT NULL,"
+    " replica TEXT NOT NULL,"
+    " value REAL NOT NULL,"
+    " PRIMARY KEY (client, metric, bucket, replica));",
 };
 static_assert(sizeof kMigrations / sizeof kMigrations[0] == kLatestSchemaVersion);
 
