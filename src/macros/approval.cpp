@@ -7,10 +7,13 @@
 
 #include <cstdio>
 #include <stdexcept>
+#include <utility>
 
 namespace ladder::macros {
 
-Approvals::Approvals(long long ttl_s) : key_(32, '\0'), ttl_s_(ttl_s) {
+Approvals::Approvals(long long ttl_s, std::string key) : key_(std::move(key)), ttl_s_(ttl_s) {
+  if (!key_.empty()) return;
+  key_.assign(32, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(key_.data()), static_cast<int>(key_.size())) != 1)
     throw std::runtime_error("no randomness for the approval key");
 }

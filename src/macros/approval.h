@@ -12,8 +12,10 @@ namespace ladder::macros {
 
 class Approvals {
  public:
-  // A random key, fixed for this object's life (tokens do not survive a restart).
-  explicit Approvals(long long ttl_s = 900);
+  // `key` signs the tokens; empty: a random one, fixed for this object's life (tokens then
+  // do not survive a restart). Replicas on one PostgreSQL pass the key they share
+  // (store::SharedState::approval_key), so a token from one is honoured by all.
+  explicit Approvals(long long ttl_s = 900, std::string key = {});
   std::string issue(const std::string& macro, const nlohmann::json& args, long long now_s) const;
   // True when `token` was issued for exactly this macro and these arguments and has not
   // expired. Constant-time comparison.

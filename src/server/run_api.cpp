@@ -39,6 +39,7 @@ struct RunApi::Impl {
 
   explicit Impl(Gateway& g)
       : gateway(g),
+        approvals(900, g.shared_state() ? g.shared_state()->approval_key() : std::string()),
         runner(std::make_shared<macros::NetworkTransport>(), macros::NativeRegistry::with_builtins(),
                [this](const std::string& task, const std::string& input) -> Result<json> {
                  // Classify steps go through the current policy snapshot, routed and audited.

@@ -15,6 +15,7 @@ namespace {
 using std::chrono::milliseconds;
 constexpr const char* kChannel = "ladder_admin";
 constexpr const char* kTaskPrefix = "kill_task:";
+constexpr const char* kApprovalKey = "approval_key";
 constexpr auto kMaxBackoff = milliseconds(5000);
 constexpr int kPruneEveryTicks = 240;
 
@@ -71,6 +72,7 @@ Result<SharedAdminState> read_admin(PGconn* c, const std::string& where) {
   SharedAdminState state;
   for (int i = 0; i < PQntuples(r); ++i) {
     const std::string key = PQgetvalue(r, i, 0);
+    if (key == kApprovalKey) continue;  // a secret, not a switch
     const auto value = nlohmann::json::parse(PQgetvalue(r, i, 1), nullptr, false);
     bool ok = false;
     if (key == "kill_all" && value.is_boolean()) {
@@ -109,6 +111,21 @@ Result<std::unique_ptr<SharedState>> SharedState::open(const std::string& dsn_en
   if (PQstatus(s->writer_) != CONNECTION_OK)
     return make_error(ErrorCode::kUnavailable, "cannot connect to " + s->where_ + ": " + pg_message(s->writer_));
   if (auto state = s->load_admin(); !state.ok()) return state.status();
+  // The first replica creates the approval key (256 bits from the server's strong random
+  // source through gen_random_uuid); the others read the same row.
+  const char* params[1] = {s->replica_.c_str()};
+  const bool created = exec_params_ok(
+      s->writer_,
+      "INSERT INTO admin_state(key, value, updated_by) VALUES ('approval_key',"
+      " encode(sha256((gen_random_uuid()::text || gen_random_uuid()::text || gen_random_uuid()::text)::bytea),"
+      " 'hex'), $1) ON CONFLICT (key) DO NOTHING",
+      1, params);
+  PGresult* r = PQexec(s->writer_, "SELECT value FROM admin_state WHERE key = 'approval_key'");
+  if (created && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) s->approval_key_ = PQgetvalue(r, 0, 0);
+  PQclear(r);
+  if (s->approval_key_.size() < 32)
+    return make_error(ErrorCode::kUnavailable,
+                      "cannot read the shared approval key from " + s->where_ + ": " + pg_message(s->writer_));
   return s;
 }
 

@@ -82,6 +82,10 @@ class SharedState {
   Status set_kill_switch(bool enabled, const std::optional<std::string>& task);
   Status set_shadow(std::optional<bool> enabled);
 
+  // The key that signs macro approval tokens, the same for every replica of the store
+  // (created by the first replica that starts; row approval_key of admin_state).
+  const std::string& approval_key() const { return approval_key_; }
+
   bool listener_up() const { return listener_up_.load(); }
   const std::string& replica() const { return replica_; }
   // {"replica", "listener": "up"|"down", "listener_reconnects", "admin_loads",
@@ -102,6 +106,7 @@ class SharedState {
   const std::string where_;
   const std::string replica_;
   const std::chrono::milliseconds sync_interval_;
+  std::string approval_key_;
   Hooks hooks_;
 
   std::mutex writer_mu_;              // guards writer_

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -17,6 +18,7 @@
 #include "pg_server.h"
 #include "store/batching_sink.h"
 #include "store/import.h"
+#include "store/shared_state.h"
 #include "store/store.h"
 
 namespace ladder::store {
@@ -75,6 +77,30 @@ TEST_F(PostgresStoreTest, PolicySelectedStoreCommitsEveryRecord) {
   EXPECT_EQ(json::parse(pg.column("SELECT record FROM decisions WHERE request_id = 'req-1'")[0]), record(1));
   EXPECT_EQ(pg.column("SELECT total_ms FROM decisions WHERE request_id = 'req-2'")[0], "20");
   EXPECT_EQ(pg.column("SELECT version FROM schema_version")[0], std::to_string(kLatestSchemaVersion));
+}
+
+// Replicas sign macro approval tokens with one key: the first to start creates it, the
+// others read it, and it is never taken for an admin switch.
+TEST_F(PostgresStoreTest, ReplicasShareOneApprovalKey) {
+  ASSERT_TRUE(make_audit_sink(AuditConfig{}, config()).ok());  // migrations
+  auto a = SharedState::open(kDsnEnv, "a", std::chrono::milliseconds(50));
+  auto b = SharedState::open(kDsnEnv, "b", std::chrono::milliseconds(50));
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  EXPECT_EQ((*a)->approval_key().size(), 64u);
+  EXPECT_EQ((*a)->approval_key(), (*b)->approval_key());
+  Pg pg(dsn_);
+  EXPECT_EQ(pg.column("SELECT updated_by FROM admin_state WHERE key = 'approval_key'"),
+            (std::vector<std::string>{"a"}));
+  auto state = (*b)->load_admin();
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->malformed_rows, 0);
+  // Another database (another deployment) gets another key.
+  setenv(kDsnEnv, server_->create_db().c_str(), 1);
+  ASSERT_TRUE(make_audit_sink(AuditConfig{}, config()).ok());
+  auto other = SharedState::open(kDsnEnv, "a", std::chrono::milliseconds(50));
+  ASSERT_TRUE(other.ok()) << other.status().to_string();
+  EXPECT_NE((*other)->approval_key(), (*a)->approval_key());
 }
 
 TEST_F(PostgresStoreTest, ConcurrentWritersAllCommitted) {

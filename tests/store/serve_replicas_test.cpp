@@ -285,5 +285,50 @@ TEST_F(ServeReplicasTest, PostgresRestartedUnderRunningReplicasIsSurvived) {
   EXPECT_EQ(pg.column("SELECT count(*) FROM decisions")[0], "2") << read_file(dir_ / "a.log");
 }
 
+// The shipped nginx example (examples/deploy/nginx.conf) in front of the two replicas, with
+// only its ports and file paths changed: requests through it reach both, their decisions
+// land in the one store, and a replica that goes away is skipped without a failed request.
+TEST_F(ServeReplicasTest, ExampleNginxConfigSpreadsRequestsOverBothReplicas) {
+  if (!fs::exists("/usr/sbin/nginx")) GTEST_SKIP() << "nginx not installed";
+  start_both();
+  std::string conf = read_file(kSource + "/examples/deploy/nginx.conf");
+  ASSERT_NE(conf.find("127.0.0.1:8081"), std::string::npos);
+  ASSERT_NE(conf.find("127.0.0.1:8082"), std::string::npos);
+  ASSERT_NE(conf.find("listen 8080;"), std::string::npos);
+  const int port = free_port();
+  replace_all(conf, "127.0.0.1:8081", "127.0.0.1:" + std::to_string(a_->port));
+  replace_all(conf, "127.0.0.1:8082", "127.0.0.1:" + std::to_string(b_->port));
+  replace_all(conf, "listen 8080;", "listen 127.0.0.1:" + std::to_string(port) + ";");
+  fs::create_directories(dir_ / "nginx" / "logs");
+  write_file(dir_ / "nginx" / "nginx.conf", conf);
+  ServerProcess nginx({"/usr/sbin/nginx", "-p", (dir_ / "nginx").string() + "/", "-c",
+                       (dir_ / "nginx" / "nginx.conf").string(), "-g", "daemon off; master_process off;"},
+                      (dir_ / "nginx" / "stderr.log").string());
+  ASSERT_TRUE(nginx.started());
+  ASSERT_GE(
+      wait_until([&] { return http(port, "GET", "/healthz", "").status == 200; }, std::chrono::seconds(10)).count(), 0)
+      << read_file(dir_ / "nginx" / "stderr.log");
+  auto through = [&] {
+    return http(port, "POST", "/v1/chat/completions", chat_body("gemma-local", "hi").dump(),
+                {{"Authorization", "Bearer " + kCarolKey}, {"Content-Type", "application/json"}})
+        .status;
+  };
+  int ok = 0;
+  for (int i = 0; i < 8; ++i) ok += through() == 200;
+  EXPECT_EQ(ok, 8);
+  const auto from_a = request_ids_in(dir_ / "a.jsonl"), from_b = request_ids_in(dir_ / "b.jsonl");
+  EXPECT_GE(from_a.size(), 1u) << "least_conn with keepalive still reaches replica a";
+  EXPECT_GE(from_b.size(), 1u);
+  EXPECT_EQ(from_a.size() + from_b.size(), 8u);
+  Pg pg(dsn_);
+  EXPECT_EQ(pg.column("SELECT count(*) FROM decisions")[0], "8");
+  // Replica b goes away: nginx retries the connection on a (the request never reached b).
+  b_.reset();
+  ok = 0;
+  for (int i = 0; i < 4; ++i) ok += through() == 200;
+  EXPECT_EQ(ok, 4) << read_file(dir_ / "nginx" / "ladder-nginx-error.log");
+  EXPECT_EQ(request_ids_in(dir_ / "a.jsonl").size(), from_a.size() + 4);
+}
+
 }  // namespace
 }  // namespace ladder::testing
