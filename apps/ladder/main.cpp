@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       ladder::cli::add_models_command(app), ladder::cli::add_audit_command(app),
       ladder::cli::add_stats_command(app),  ladder::cli::add_review_command(app),
       ladder::cli::add_sweep_command(app),  ladder::cli::add_rotate_command(app),
+      ladder::cli::add_replay_command(app),
   };
   try {
     app.parse(argc, argv);

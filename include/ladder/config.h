@@ -132,6 +132,18 @@ struct AuditConfig {
   // on_failure: open (default) answers a request whose record could not be written;
   // closed refuses it with audit_unavailable (503).
   bool fail_closed = false;
+  // replay: {key_env: NAME}: each record keeps its raw input sealed (AES-256-GCM) with the
+  // 64-hex-digit key in this environment variable, for `ladder replay` (docs/store.md).
+  // Empty: no sealed input.
+  std::string replay_key_env;
+};
+
+// `rotation:` a candidate local model run in shadow beside the live local tier on real
+// traffic; its result goes into the audit record (`candidate`) for `ladder rotate report`.
+struct RotationConfig {
+  std::string candidate;           // a model under models:
+  std::vector<std::string> tasks;  // the tasks shadowed; every task that may run locally when empty
+  double sample = 1.0;             // share of those requests shadowed (by request id)
 };
 
 // `health:` how a backend's health is judged from its calls and probes (src/router/health.h).
@@ -190,6 +202,7 @@ struct Config {
   StoreConfig store;
   CostConfig costs;
   ReleaseGateConfig release_gate;
+  std::optional<RotationConfig> rotation;
   bool kill_switch = false;  // force every task to the frontier
   bool shadow = false;       // frontier answers; local runs beside it for the audit
   // ladder serve: a task name a client sends that the policy does not define escalates

@@ -77,6 +77,23 @@ struct InputReduction {
   int tokens = 0;  // estimated tokens of text
 };
 
+// Model rotation (Config::rotation): the candidate model's shadow run on the same input,
+// checked by the same validators and calibration as the live local tier. It never
+// changes the decision; the audit record keeps it as `candidate`.
+struct CandidateResult {
+  std::string model;   // key under models:
+  std::string sha256;  // the model file's sha256 (embedded models), else empty
+  // Set when the candidate gave no answer to judge (down, timed out, not built, unparseable
+  // output): then the record keeps only {model, error}.
+  std::string error;
+  std::string label;          // classify
+  std::string answer_sha256;  // of its answer text
+  std::optional<double> confidence;
+  bool would_accept = false;     // its answer passed every check the live one must pass
+  std::optional<Reason> reason;  // why not, when it would not accept
+  double latency_ms = 0.0;       // its first model call
+};
+
 struct Decision {
   std::string request_id;
   std::string task;
@@ -118,8 +135,9 @@ struct Decision {
   std::vector<StageTiming> stages;
   double total_ms = 0.0;
   bool shadow = false;
-  std::optional<std::string> shadow_route;  // shadow mode: what the router would have done
-  std::optional<InputReduction> reduction;  // set when the task reduces its input
+  std::optional<std::string> shadow_route;   // shadow mode: what the router would have done
+  std::optional<InputReduction> reduction;   // set when the task reduces its input
+  std::optional<CandidateResult> candidate;  // set when rotation shadowed this request
 };
 
 }  // namespace ladder

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "audit/redact.h"
+#include "audit/seal.h"
 #include "ladder/utf8.h"
 
 namespace ladder {
@@ -78,10 +79,27 @@ nlohmann::json tiers_json(const Decision& d, int& prompt_tokens, int& completion
   return tiers;
 }
 
+nlohmann::json candidate_json(const CandidateResult& c) {
+  nlohmann::json j = {{"model", c.model}};
+  if (!c.error.empty()) {
+    j["error"] = c.error;
+    return j;
+  }
+  j["sha256"] = c.sha256.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.sha256);
+  j["label"] = c.label.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.label);
+  j["answer_sha256"] = c.answer_sha256;
+  j["confidence"] = c.confidence ? nlohmann::json(*c.confidence) : nlohmann::json(nullptr);
+  j["would_accept"] = c.would_accept;
+  j["reason"] = optional_reason(c.reason);
+  j["latency_ms"] = c.latency_ms;
+  return j;
+}
+
 }  // namespace
 
 nlohmann::json make_audit_record(const Decision& decision, std::string_view input, const AuditConfig& cfg,
-                                 std::string_view raw_prompt, const nlohmann::json& extra) {
+                                 std::string_view raw_prompt, const nlohmann::json& extra,
+                                 const audit::SealKey* replay_key) {
   const Decision& d = decision;
   nlohmann::json record = nlohmann::json::object();
   record["schema_version"] = kSchemaVersion;
@@ -154,10 +172,14 @@ nlohmann::json make_audit_record(const Decision& decision, std::string_view inpu
   record["args"] = d.args;  // grounded in the input; scrubbed like every other string
   record["shadow"] = d.shadow;
   record["shadow_route"] = d.shadow_route ? nlohmann::json(*d.shadow_route) : nlohmann::json(nullptr);
+  if (d.candidate) record["candidate"] = candidate_json(*d.candidate);
   if (cfg.store_raw_prompt) record["raw_prompt"] = std::string(raw_prompt);
   if (extra.is_object()) record.update(extra);
 
   scrub_strings(record);
+  // After the scrubbing: the sealed blob keeps the input as it came, secrets and all.
+  record.erase("sealed_input");  // never one from `extra`
+  if (replay_key) record["sealed_input"] = audit::seal(*replay_key, input);
   return record;
 }
 

@@ -10,6 +10,10 @@
 #include "ladder/decision.h"
 #include "ladder/status.h"
 
+namespace ladder::audit {
+struct SealKey;
+}
+
 namespace ladder {
 
 // Fields: ts, request_id, task, route, reason, reason_detail, tiers (tried, with model
@@ -19,8 +23,13 @@ namespace ladder {
 // shadow fields. The raw prompt is stored only when cfg.store_raw_prompt.
 // `extra` (an object: the client's name, the request's user and metadata, ...) is merged
 // in before the strings are scrubbed, like every other field.
+// `candidate` (model rotation): {model, sha256, label, answer_sha256, confidence,
+// would_accept, reason, latency_ms}, or {model, error} when the candidate gave no answer.
+// With `replay_key` (audit.replay) the raw input is sealed into `sealed_input` after the
+// scrubbing, so the sealed blob is the one place the raw input lives.
 nlohmann::json make_audit_record(const Decision& decision, std::string_view input, const AuditConfig& cfg,
-                                 std::string_view raw_prompt = {}, const nlohmann::json& extra = {});
+                                 std::string_view raw_prompt = {}, const nlohmann::json& extra = {},
+                                 const audit::SealKey* replay_key = nullptr);
 
 // One call on a named model with no policy around it (the server's pass-through).
 struct PassThroughCall {

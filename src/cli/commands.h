@@ -28,5 +28,6 @@ Command add_stats_command(CLI::App& app);
 Command add_review_command(CLI::App& app);
 Command add_sweep_command(CLI::App& app);
 Command add_rotate_command(CLI::App& app);
+Command add_replay_command(CLI::App& app);
 
 }  // namespace ladder::cli

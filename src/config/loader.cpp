@@ -20,6 +20,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/macro_file.h"
+#include "config/rotation_keys.h"
 #include "config/schema_check.h"
 #include "config/yaml_reader.h"
 #include "ladder/utf8.h"
@@ -35,9 +36,9 @@ using config_detail::Reader;
 constexpr int kIntMax = std::numeric_limits<int>::max();
 
 const std::vector<std::string> kTopKeys = {
-    "version", "models", "tiers", "tasks",  "hard_stops",  "capabilities", "kill_switch",  "shadow",
-    "audit",   "store",  "costs", "macros", "macros_file", "macro_files",  "release_gate", "escalate_unknown_tasks",
-    "health"};
+    "version", "models",  "tiers", "tasks",  "hard_stops",  "capabilities", "kill_switch",  "shadow",
+    "audit",   "store",   "costs", "macros", "macros_file", "macro_files",  "release_gate", "escalate_unknown_tasks",
+    "health",  "rotation"};
 const std::vector<std::string> kBackends = {"embedded", "openai", "ollama", "anthropic"};
 const std::vector<std::string> kEmbeddedKeys = {"backend", "path",       "context_size",
                                                 "threads", "batch_size", "calibration_file"};
@@ -179,6 +180,7 @@ void PolicyParser::parse(const At& root, Config& config) {
   }
   if (f->count("costs")) parse_costs(f->at("costs"), config);
   if (f->count("release_gate")) parse_release_gate(f->at("release_gate"), config.release_gate);
+  if (f->count("rotation")) config_detail::parse_rotation(r_, f->at("rotation"), config);
 }
 
 void PolicyParser::parse_models(const At& at, Config& config) {
@@ -600,8 +602,9 @@ void PolicyParser::parse_capabilities(const At& at, CapabilityConfig& caps) {
 }
 
 void PolicyParser::parse_audit(const At& at, AuditConfig& audit) {
-  auto f = r_.fields(at, {"jsonl", "store_raw_prompt", "preview_chars", "on_failure"});
+  auto f = r_.fields(at, {"jsonl", "store_raw_prompt", "preview_chars", "on_failure", "replay"});
   if (!f) return;
+  if (f->count("replay")) config_detail::parse_replay(r_, f->at("replay"), audit);
   if (f->count("jsonl")) {
     if (auto p = r_.get_string(f->at("jsonl"))) audit.jsonl_path = resolve_path(base_dir_, *p);
   }

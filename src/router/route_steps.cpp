@@ -95,14 +95,16 @@ std::optional<std::size_t> Router::settle(const RouteRequest& req, RoutePlan& p)
 
 Result<Decision> Router::finish(const RouteRequest& req, RoutePlan&& p) {
   p.d.total_ms = ms_since(p.start);
-  const nlohmann::json record = make_audit_record(p.d, req.input, config_->audit, p.last_prompt, req.audit_fields);
+  const nlohmann::json record = make_audit_record(p.d, req.input, config_->audit, p.last_prompt, req.audit_fields,
+                                                  replay_key_ ? &*replay_key_ : nullptr);
   if (Status written = write_audit(record); !written.ok()) return written;
   return std::move(p.d);
 }
 
 void Router::finish_async(const RouteRequest& req, RoutePlan&& p, std::function<void(Result<Decision>)> done) {
   p.d.total_ms = ms_since(p.start);
-  nlohmann::json record = make_audit_record(p.d, req.input, config_->audit, p.last_prompt, req.audit_fields);
+  nlohmann::json record = make_audit_record(p.d, req.input, config_->audit, p.last_prompt, req.audit_fields,
+                                            replay_key_ ? &*replay_key_ : nullptr);
   write_audit_async(std::move(record), [d = std::move(p.d), done = std::move(done)](Status written) mutable {
     if (!written.ok()) return done(written);
     done(std::move(d));

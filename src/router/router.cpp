@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <future>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -95,6 +96,14 @@ Result<std::unique_ptr<Router>> Router::create(ConfigPtr config, std::unique_ptr
   auto fitted = load_fitted_calibrations(*router->config_);
   if (!fitted.ok()) return fitted.status();
   router->fitted_ = std::move(fitted).value();
+  if (const std::string& env = router->config_->audit.replay_key_env; !env.empty()) {
+    // Start-up fails rather than run without sealing what the policy says to seal.
+    auto key = audit::seal_key_from_env(env);
+    if (!key.ok()) return make_error(ErrorCode::kConfigInvalid, "audit.replay.key_env: " + key.status().message());
+    router->replay_key_ = std::move(key).value();
+  }
+  if (router->config_->rotation)
+    if (Status built = router->build_candidate(); !built.ok()) return built;
 
   for (const auto& tier : router->config_->tiers) {
     for (const auto& name : tier.models) {
@@ -621,6 +630,9 @@ void Router::run_local_tiers(const RouteRequest& req, RoutePlan& p) {
   p.local_pending = false;
   Decision& d = p.d;
   const TaskConfig& task = *p.task;
+  std::future<CandidateResult> candidate;
+  if (shadows(p))
+    candidate = std::async(std::launch::async, [this, &req, id = d.request_id] { return run_candidate(req, id); });
   auto t0 = Clock::now();
   d.reduction = reduce_task_input(task, req.input);
   if (d.reduction) d.stages.push_back({"reduce", ms_since(t0)});
@@ -639,6 +651,7 @@ void Router::run_local_tiers(const RouteRequest& req, RoutePlan& p) {
     d.reason_detail = local.detail;
     if (!climbs_locally(*local.reason)) break;
   }
+  if (candidate.valid()) d.candidate = candidate.get();
 }
 
 }  // namespace ladder

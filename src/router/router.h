@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/seal.h"
 #include "ladder/audit_sink.h"
 #include "ladder/backend.h"
 #include "ladder/config.h"
@@ -97,6 +98,9 @@ class Router {
   // ("local", "refused"), or the tier to escalate from (escalate() or escalate_async()
   // next; shadow mode too). finish(): total time and the audit record (route()'s errors).
   Result<RoutePlan> screen(const RouteRequest& request);
+  // With the policy's rotation set, the candidate model answers the same input in shadow
+  // on another thread while the live local tiers run; its result goes to plan.d.candidate
+  // (src/router/candidate.cpp) and never changes the decision.
   void run_local_tiers(const RouteRequest& request, RoutePlan& plan);
   std::optional<std::size_t> settle(const RouteRequest& request, RoutePlan& plan);
   void escalate(const RouteRequest& request, RoutePlan& plan, std::size_t from_tier);
@@ -203,6 +207,19 @@ class Router {
   Backend* begin_attempt(std::size_t tier_index, const std::string& name, TierAttempt& attempt, Status& refused);
   void end_attempt(const std::string& request_id, TierAttempt& attempt, const Backend& backend,
                    std::chrono::steady_clock::time_point t0, const Result<GenerationResult>& result);
+
+  // Model rotation (candidate.cpp): a router of one local tier holding the candidate model,
+  // built from this policy with that tier alone; it runs screen() and run_local_tiers() on
+  // the shadowed requests, so the candidate meets the same validators and calibration.
+  Status build_candidate();
+  // Whether this request is shadowed: a task the rotation names, and in its sample (drawn
+  // from the request id, so one request is shadowed or not whenever it is routed).
+  bool shadows(const RoutePlan& plan) const;
+  CandidateResult run_candidate(const RouteRequest& request, const std::string& request_id);
+  std::unique_ptr<Router> candidate_;
+  std::string candidate_sha256_;
+  // audit.replay: the key each record's raw input is sealed with (read at create()).
+  std::optional<audit::SealKey> replay_key_;
 
   ConfigPtr config_;
   std::size_t local_tiers_ = 0;  // tiers [0, local_tiers_) are local

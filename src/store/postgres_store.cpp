@@ -48,6 +48,16 @@ constexpr const char* kMigrations[] = {
     " replica TEXT NOT NULL,"
     " value DOUBLE PRECISION NOT NULL,"
     " PRIMARY KEY (client, metric, bucket, replica));",
+    // 3 -> 4: every access to a sealed input (ladder replay).
+    "CREATE TABLE replay_access ("
+    " id BIGSERIAL PRIMARY KEY,"
+    " request_id TEXT NOT NULL,"
+    " who TEXT NOT NULL,"
+    " why TEXT NOT NULL,"
+    " ts TEXT NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " key_id TEXT NOT NULL);"
+    "CREATE INDEX replay_access_request_id ON replay_access(request_id);",
 };
 static_assert(sizeof kMigrations / sizeof kMigrations[0] == kLatestSchemaVersion);
 
@@ -142,10 +152,10 @@ class PostgresStore final : public RecordStore {
         "SELECT d.id, d.record, coalesce(r.label, ''), coalesce(r.note, '') FROM decisions d"
         " LEFT JOIN reviews r ON r.decision_id = d.id"
         " WHERE ($1 = '' OR d.ts >= $1) AND ($2 = '' OR d.task = $2) AND ($3::bigint = 0 OR d.id = $3::bigint)"
-        " ORDER BY d.id";
+        " AND ($4 = '' OR d.request_id = $4) ORDER BY d.id";
     const std::string id = std::to_string(filter.id);
-    const char* params[3] = {filter.since_ts.c_str(), filter.task.c_str(), id.c_str()};
-    PGresult* r = PQexecParams(conn_, sql, 3, nullptr, params, nullptr, nullptr, 0);
+    const char* params[4] = {filter.since_ts.c_str(), filter.task.c_str(), id.c_str(), filter.request_id.c_str()};
+    PGresult* r = PQexecParams(conn_, sql, 4, nullptr, params, nullptr, nullptr, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
       PQclear(r);
       return error("read");
@@ -185,6 +195,53 @@ class PostgresStore final : public RecordStore {
     auto v = query_int("SELECT version FROM schema_version");
     if (!v.ok()) return v.status();
     return static_cast<int>(*v);
+  }
+
+  Result<std::int64_t> add_replay_access(const ReplayAccess& a) override {
+    const char* params[6] = {a.request_id.c_str(), a.who.c_str(),     a.why.c_str(),
+                             a.ts.c_str(),         a.outcome.c_str(), a.key_id.c_str()};
+    PGresult* r = PQexecParams(conn_,
+                               "INSERT INTO replay_access(request_id, who, why, ts, outcome, key_id)"
+                               " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                               6, nullptr, params, nullptr, nullptr, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+      PQclear(r);
+      return error("record a replay access in");
+    }
+    const std::int64_t id = std::strtoll(PQgetvalue(r, 0, 0), nullptr, 10);
+    PQclear(r);
+    return id;
+  }
+
+  Status set_replay_outcome(std::int64_t id, const std::string& outcome) override {
+    const std::string id_text = std::to_string(id);
+    const char* params[2] = {outcome.c_str(), id_text.c_str()};
+    PGresult* r = PQexecParams(conn_, "UPDATE replay_access SET outcome = $1 WHERE id = $2::bigint", 2, nullptr, params,
+                               nullptr, nullptr, 0);
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    const std::string changed = ok ? PQcmdTuples(r) : "";
+    PQclear(r);
+    if (!ok) return error("record a replay outcome in");
+    if (changed == "0") return make_error(ErrorCode::kNotFound, "no replay access with id " + id_text);
+    return Status::ok_status();
+  }
+
+  Result<std::vector<ReplayAccess>> replay_accesses(const std::string& request_id) override {
+    const char* params[1] = {request_id.c_str()};
+    PGresult* r = PQexecParams(conn_,
+                               "SELECT id, request_id, who, why, ts, outcome, key_id FROM replay_access"
+                               " WHERE ($1 = '' OR request_id = $1) ORDER BY id",
+                               1, nullptr, params, nullptr, nullptr, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+      PQclear(r);
+      return error("read");
+    }
+    std::vector<ReplayAccess> out;
+    for (int i = 0; i < PQntuples(r); ++i)
+      out.push_back({std::strtoll(PQgetvalue(r, i, 0), nullptr, 10), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+                     PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5), PQgetvalue(r, i, 6)});
+    PQclear(r);
+    return out;
   }
 
  private:

@@ -15,13 +15,27 @@
 namespace ladder::store {
 
 // The schema version this build writes; migrations bring older stores up to it.
-inline constexpr int kLatestSchemaVersion = 3;
+inline constexpr int kLatestSchemaVersion = 4;
 
 // Which stored decisions a query returns; empty fields do not filter.
 struct DecisionFilter {
   std::string since_ts;  // records with ts >= this (RFC 3339, the records' own format)
   std::string task;
-  std::int64_t id = 0;  // one decision
+  std::int64_t id = 0;     // one decision
+  std::string request_id;  // the decisions of one request id
+};
+
+// One access to a sealed input (`ladder replay`, docs/store.md): recorded before the
+// input is unsealed, its outcome set when known.
+struct ReplayAccess {
+  std::int64_t id = 0;
+  std::string request_id;  // the record's request id, or the ID asked for when none matched
+  std::string who;
+  std::string why;
+  std::string ts;       // RFC 3339 UTC
+  std::string outcome;  // opened (unsealing), replayed, replay_failed, tampered, wrong_key,
+                        // no_sealed_input, not_found
+  std::string key_id;   // the id of the key the replay was run with
 };
 
 struct StoredDecision {
@@ -48,6 +62,12 @@ class RecordStore {
   // kNotFound when there is no such decision.
   virtual Status put_review(std::int64_t id, const std::string& label, const std::string& note,
                             const std::string& ts) = 0;
+  // Appends an access to the replay_access table (durable when this returns); its id.
+  virtual Result<std::int64_t> add_replay_access(const ReplayAccess& access) = 0;
+  // Sets the outcome of access `id` (kNotFound when there is none).
+  virtual Status set_replay_outcome(std::int64_t id, const std::string& outcome) = 0;
+  // Accesses oldest first; only those of `request_id` when it is not empty.
+  virtual Result<std::vector<ReplayAccess>> replay_accesses(const std::string& request_id) = 0;
 };
 
 // Opens (creating when absent) the SQLite store at cfg.path: WAL, synchronous per cfg,

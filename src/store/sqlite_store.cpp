@@ -46,6 +46,17 @@ constexpr const char* kMigrations[] = {
     " replica TEXT NOT NULL,"
     " value REAL NOT NULL,"
     " PRIMARY KEY (client, metric, bucket, replica));",
+    // 3 -> 4: every access to a sealed input (ladder replay), kept apart from the
+    // decisions so retention never deletes it.
+    "CREATE TABLE replay_access ("
+    " id INTEGER PRIMARY KEY,"
+    " request_id TEXT NOT NULL,"
+    " who TEXT NOT NULL,"
+    " why TEXT NOT NULL,"
+    " ts TEXT NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " key_id TEXT NOT NULL);"
+    "CREATE INDEX replay_access_request_id ON replay_access(request_id);",
 };
 static_assert(sizeof kMigrations / sizeof kMigrations[0] == kLatestSchemaVersion);
 
@@ -137,12 +148,14 @@ class SqliteStore final : public RecordStore {
     const char* sql =
         "SELECT d.id, d.record, coalesce(r.label, ''), coalesce(r.note, '') FROM decisions d"
         " LEFT JOIN reviews r ON r.decision_id = d.id"
-        " WHERE (?1 = '' OR d.ts >= ?1) AND (?2 = '' OR d.task = ?2) AND (?3 = 0 OR d.id = ?3) ORDER BY d.id";
+        " WHERE (?1 = '' OR d.ts >= ?1) AND (?2 = '' OR d.task = ?2) AND (?3 = 0 OR d.id = ?3)"
+        " AND (?4 = '' OR d.request_id = ?4) ORDER BY d.id";
     sqlite3_stmt* stmt = nullptr;
     if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) != SQLITE_OK) return error("read");
     sqlite3_bind_text(stmt, 1, filter.since_ts.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(stmt, 2, filter.task.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(stmt, 3, filter.id);
+    sqlite3_bind_text(stmt, 4, filter.request_id.c_str(), -1, SQLITE_TRANSIENT);
     std::vector<StoredDecision> out;
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -187,6 +200,56 @@ class SqliteStore final : public RecordStore {
     auto v = query_int("SELECT version FROM schema_version");
     if (!v.ok()) return v.status();
     return static_cast<int>(*v);
+  }
+
+  Result<std::int64_t> add_replay_access(const ReplayAccess& a) override {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "INSERT INTO replay_access(request_id, who, why, ts, outcome, key_id)"
+                           " VALUES (?, ?, ?, ?, ?, ?)",
+                           -1, &stmt, nullptr) != SQLITE_OK)
+      return error("prepare a replay access for");
+    const std::string* values[] = {&a.request_id, &a.who, &a.why, &a.ts, &a.outcome, &a.key_id};
+    for (int i = 0; i < 6; ++i) sqlite3_bind_text(stmt, i + 1, values[i]->c_str(), -1, SQLITE_TRANSIENT);
+    const int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) return error("record a replay access in");
+    return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_));
+  }
+
+  Status set_replay_outcome(std::int64_t id, const std::string& outcome) override {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, "UPDATE replay_access SET outcome = ? WHERE id = ?", -1, &stmt, nullptr) != SQLITE_OK)
+      return error("prepare a replay outcome for");
+    sqlite3_bind_text(stmt, 1, outcome.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(stmt, 2, id);
+    const int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) return error("record a replay outcome in");
+    if (sqlite3_changes(db_) == 0)
+      return make_error(ErrorCode::kNotFound, "no replay access with id " + std::to_string(id));
+    return Status::ok_status();
+  }
+
+  Result<std::vector<ReplayAccess>> replay_accesses(const std::string& request_id) override {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "SELECT id, request_id, who, why, ts, outcome, key_id FROM replay_access"
+                           " WHERE (?1 = '' OR request_id = ?1) ORDER BY id",
+                           -1, &stmt, nullptr) != SQLITE_OK)
+      return error("read");
+    sqlite3_bind_text(stmt, 1, request_id.c_str(), -1, SQLITE_TRANSIENT);
+    std::vector<ReplayAccess> out;
+    int rc;
+    auto text = [&](int col) {
+      const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(stmt, col));
+      return std::string(t ? t : "");
+    };
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+      out.push_back({sqlite3_column_int64(stmt, 0), text(1), text(2), text(3), text(4), text(5), text(6)});
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) return error("read");
+    return out;
   }
 
  private:
