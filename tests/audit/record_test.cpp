@@ -6,6 +6,7 @@
 #include <string>
 
 #include "audit/redact.h"
+#include "audit/seal.h"
 #include "ladder/utf8.h"
 
 namespace ladder {
@@ -283,6 +284,61 @@ TEST(AuditRecordTest, FailedEscalationIsRecordedWithItsFlags) {
   EXPECT_EQ(r["frontier_mid_stream"], true);
   EXPECT_EQ(r["tiers"][1]["error"], "connection_reset: stream cut");
   EXPECT_TRUE(r["tiers"][0]["error"].is_null());
+}
+
+// audit.replay: the raw input, secret and all, lives only in sealed_input; the clear
+// fields are scrubbed as ever, and the blob opens with the key and no other.
+TEST(RecordTest, SealedInputHoldsTheRawInputAndOnlyThere) {
+  const std::string secret = "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789";
+  const std::string input = "deploy failed: token " + secret + " rejected";
+  auto key = audit::seal_key_from_hex(std::string(64, 'a'));
+  ASSERT_TRUE(key.ok());
+  AuditConfig cfg;
+  const json rec = make_audit_record(sample_decision(), input, cfg, "prompt " + input, {}, &*key);
+  ASSERT_TRUE(rec.contains("sealed_input")) << rec.dump();
+  EXPECT_EQ(rec["sealed_input"]["key_id"], key->id);
+  json without_seal = rec;
+  without_seal.erase("sealed_input");
+  EXPECT_EQ(without_seal.dump().find(secret), std::string::npos) << without_seal.dump();
+  EXPECT_FALSE(rec.contains("raw_prompt"));  // store_raw_prompt stays off
+  auto opened = audit::unseal(*key, rec["sealed_input"]);
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  EXPECT_EQ(*opened, input);
+  auto other = audit::seal_key_from_hex(std::string(64, 'b'));
+  EXPECT_EQ(audit::unseal(*other, rec["sealed_input"]).status().code(), ErrorCode::kPermissionDenied);
+
+  // Without a key there is no sealed input, and a caller's field of that name is dropped.
+  const json plain = make_audit_record(sample_decision(), input, cfg, "", {{"sealed_input", "forged"}});
+  EXPECT_FALSE(plain.contains("sealed_input"));
+}
+
+// The candidate object has exactly the fields `ladder rotate report` reads; a candidate
+// that gave no answer is {model, error}.
+TEST(RecordTest, CandidateFieldsForTheRotationReport) {
+  Decision d = sample_decision();
+  CandidateResult c;
+  c.model = "next";
+  c.sha256 = "ab12";
+  c.label = "build";
+  c.answer_sha256 = sha256_hex("{\"label\": \"build\"}");
+  c.confidence = 0.8;
+  c.would_accept = true;
+  c.latency_ms = 42.5;
+  d.candidate = c;
+  const json rec = make_audit_record(d, "log", AuditConfig{});
+  const json want = {
+      {"model", "next"},   {"sha256", "ab12"},     {"label", "build"},  {"answer_sha256", c.answer_sha256},
+      {"confidence", 0.8}, {"would_accept", true}, {"reason", nullptr}, {"latency_ms", 42.5}};
+  EXPECT_EQ(rec["candidate"], want);
+
+  CandidateResult down;
+  down.model = "next";
+  down.error = "unavailable: connection refused";
+  d.candidate = down;
+  EXPECT_EQ(make_audit_record(d, "log", AuditConfig{})["candidate"],
+            json({{"model", "next"}, {"error", "unavailable: connection refused"}}));
+  d.candidate.reset();
+  EXPECT_FALSE(make_audit_record(d, "log", AuditConfig{}).contains("candidate"));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "pg_server.h"
+#include "replay_access_checks.h"
 #include "store/batching_sink.h"
 #include "store/import.h"
 #include "store/shared_state.h"
@@ -145,6 +146,12 @@ TEST_F(PostgresStoreTest, MigratesAVersion1Database) {
   auto again = open_record_store(config());  // nothing applied twice
   ASSERT_TRUE(again.ok()) << again.status().to_string();
   EXPECT_EQ(*(*again)->count(), 2);
+}
+
+TEST_F(PostgresStoreTest, ReplayAccessesAreKeptAndListed) {
+  auto store = open_record_store(config());
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  check_replay_access(**store);
 }
 
 TEST_F(PostgresStoreTest, RetentionByAgeAndByCount) {

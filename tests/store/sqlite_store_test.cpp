@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "replay_access_checks.h"
 #include "store/batching_sink.h"
 #include "store/import.h"
 #include "store/store.h"
@@ -250,12 +251,20 @@ TEST(SqliteStoreTest, MigratesAVersion1DatabaseKeepingItsRows) {
             (std::vector<std::string>{"old-0", "old-1", "req-7"}));
   EXPECT_EQ(db.one("SELECT total_ms FROM decisions WHERE request_id = 'old-1'"), "10.0");  // backfilled
   EXPECT_EQ(db.one("SELECT count(*) FROM reviews"), "0");
+  EXPECT_EQ(db.one("SELECT count(*) FROM replay_access"), "0");  // version 4
 
   // Opening again applies nothing twice.
   store->reset();
   auto again = open_sqlite_store(sqlite_config(path));
   ASSERT_TRUE(again.ok()) << again.status().to_string();
   EXPECT_EQ(*(*again)->count(), 3);
+}
+
+TEST(SqliteStoreTest, ReplayAccessesAreKeptAndListed) {
+  TempDir dir;
+  auto store = open_sqlite_store(sqlite_config(dir.file("ladder.db")));
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  check_replay_access(**store);
 }
 
 TEST(SqliteStoreTest, NewerSchemaIsRefused) {
