@@ -19,6 +19,7 @@ std::string endpoint_label(std::string_view path) {
                                  "/healthz", "/readyz", "/metrics"})
     if (path == known) return std::string(known);
   if (path.substr(0, 7) == "/admin/") return "/admin";
+  if (path == "/ui" || path.substr(0, 4) == "/ui/") return "/ui";
   return "other";
 }
 

@@ -19,6 +19,7 @@
 #include "server/endpoints.h"
 #include "server/errors.h"
 #include "server/openai_api.h"
+#include "ui/ui_endpoints.h"
 
 namespace ladder::server {
 
@@ -35,6 +36,7 @@ struct HttpServer::Impl {
   asio::io_context ioc;
   // Relays' upstream calls, on ioc (destroyed before it: its pooled connections close).
   ladder::http::Client upstream{ioc};
+  ui::UiState ui;  // the web UI's store connection (used from workers)
   tcp::acceptor acceptor{ioc};
   std::atomic<int> active{0};  // requests being handled
   std::mutex reload_mu;        // guards reload_threads
@@ -80,6 +82,8 @@ struct HttpServer::Impl {
     }
     if (path == "/metrics" && method == http::verb::get) co_return metrics_reply(req);
     if (path.rfind("/admin/", 0) == 0) co_return co_await admin_endpoint(ctx, req, path);
+    if (path == "/ui" || path.rfind("/ui/", 0) == 0)
+      co_return co_await ui::ui_endpoint(ctx, ui, conn, req, path, written);
     if (path.rfind("/v1/", 0) != 0) co_return no_route(req, path);
     const ErrorFormat& format = errors_of(path);
     auto client = client_of(req);

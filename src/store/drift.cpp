@@ -7,25 +7,12 @@
 #include <limits>
 #include <set>
 
+#include "store/stats.h"
+
 namespace ladder::store {
 namespace {
 
 constexpr const char* kAbsent = "<absent>";
-
-// "2026-12-03T00:39:09.123Z" -> seconds since the epoch; nullopt when unreadable.
-std::optional<std::int64_t> epoch_seconds(const std::string& ts) {
-  std::tm tm{};
-  int year = 0, mon = 0, day = 0, hour = 0, min = 0, sec = 0;
-  if (std::sscanf(ts.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &year, &mon, &day, &hour, &min, &sec) != 6)
-    return std::nullopt;
-  tm.tm_year = year - 1900;
-  tm.tm_mon = mon - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = min;
-  tm.tm_sec = sec;
-  return static_cast<std::int64_t>(timegm(&tm));
-}
 
 std::string rfc3339(std::int64_t seconds) {
   const std::time_t t = static_cast<std::time_t>(seconds);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 
 namespace ladder::store {
@@ -168,6 +169,20 @@ Result<std::int64_t> parse_duration_seconds(const std::string& text) {
     default:
       return bad();
   }
+}
+
+std::optional<std::int64_t> epoch_seconds(const std::string& ts) {
+  std::tm tm{};
+  int year = 0, mon = 0, day = 0, hour = 0, min = 0, sec = 0;
+  if (std::sscanf(ts.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &year, &mon, &day, &hour, &min, &sec) != 6)
+    return std::nullopt;
+  tm.tm_year = year - 1900;
+  tm.tm_mon = mon - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = min;
+  tm.tm_sec = sec;
+  return static_cast<std::int64_t>(timegm(&tm));
 }
 
 std::string rfc3339_seconds_ago(std::int64_t seconds) {

@@ -53,6 +53,9 @@ nlohmann::json stats_json(const StatsReport& report);
 
 // "30s", "15m", "24h", "7d" -> seconds; kInvalidArgument otherwise.
 Result<std::int64_t> parse_duration_seconds(const std::string& text);
+// "2026-12-03T00:39:09.123Z" (the records' ts) -> seconds since the epoch; nullopt when
+// unreadable.
+std::optional<std::int64_t> epoch_seconds(const std::string& ts);
 // RFC 3339 UTC with milliseconds (the records' ts format) for now minus `seconds`.
 std::string rfc3339_seconds_ago(std::int64_t seconds);
 
