@@ -5,6 +5,7 @@
 // replay key and routes it again; every access is recorded in the store's replay_access
 // table, before the input is unsealed, with who, why and the outcome.
 #include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <memory>
 #include <optional>

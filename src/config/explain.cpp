@@ -71,6 +71,12 @@ std::string explain_policy(const Config& config) {
       << caps.max_context_tokens << ", max tool chain " << caps.max_tool_chain << "\n";
   out << "kill switch: " << (config.kill_switch ? "ON (every task goes to the frontier)" : "off") << "\n";
   out << "shadow: " << (config.shadow ? "on" : "off") << "\n";
+  if (config.rotation) {
+    out << "rotation: candidate " << config.rotation->candidate << " in shadow on ";
+    if (config.rotation->tasks.empty()) out << "every local task";
+    for (std::size_t i = 0; i < config.rotation->tasks.size(); ++i) out << (i ? ", " : "") << config.rotation->tasks[i];
+    out << ", sample " << config.rotation->sample << "\n";
+  }
   out << "macros (" << config.macros.size() << "):\n";
   for (const auto& macro : config.macros) {
     out << "  " << macro.id << ": " << macro.intent;
@@ -81,7 +87,10 @@ std::string explain_policy(const Config& config) {
   }
   out << "audit: " << (config.audit.jsonl_path.empty() ? "no JSONL file" : config.audit.jsonl_path) << ", raw prompts "
       << (config.audit.store_raw_prompt ? "stored" : "not stored") << ", preview " << config.audit.preview_chars
-      << " chars\n";
+      << " chars";
+  if (!config.audit.replay_key_env.empty())
+    out << ", raw inputs sealed for replay (key in $" << config.audit.replay_key_env << ")";
+  out << "\n";
   return out.str();
 }
 

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "config/explain.h"
 #include "config/loader.h"
 
 namespace ladder {
@@ -93,6 +94,15 @@ TEST(RotationKeysTest, ReplayKeyEnvIsAVariableName) {
   EXPECT_THAT(fail("audit: {replay: {key_env: 1ABC}}\n"), HasSubstr("audit.replay.key_env"));
   EXPECT_THAT(fail("audit: {replay: {key_env: K, key: abc}}\n"), HasSubstr("audit.replay.key: unknown key"));
   EXPECT_THAT(fail("audit: {replay: true}\n"), HasSubstr("audit.replay: expected a mapping"));
+}
+
+TEST(RotationKeysTest, PolicyCheckExplainsRotationAndReplay) {
+  auto config = load("rotation: {candidate: next, tasks: [triage], sample: 0.5}\naudit: {replay: {key_env: K}}\n");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  const std::string text = explain_policy(**config);
+  EXPECT_THAT(text, HasSubstr("rotation: candidate next in shadow on triage, sample 0.5"));
+  EXPECT_THAT(text, HasSubstr("raw inputs sealed for replay (key in $K)"));
+  EXPECT_THAT(explain_policy(**load("")), ::testing::Not(HasSubstr("rotation:")));
 }
 
 }  // namespace
