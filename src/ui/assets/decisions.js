@@ -58,8 +58,8 @@ export async function renderDecisions(main, params) {
         el("button", { class: "secondary", type: "button", disabled: offset + PAGE >= data.total, onclick: () => pageTo(offset + PAGE) }, "Older"))));
 }
 
-function step(title, kind, timing, ...body) {
-  return el("div", { class: "step " + kind, "data-step": title.toLowerCase().split(" ")[0] },
+function step(id, title, kind, timing, ...body) {
+  return el("div", { class: "step " + kind, "data-step": id },
     el("div", { class: "head" }, el("span", {}, title), el("span", { class: "ms" }, timing || "")), ...body);
 }
 
@@ -92,16 +92,16 @@ export async function renderDecision(main, idText) {
   const p = d.path, s = d.summary;
   const sc = p.screen, loc = p.local, esc = p.escalation, st = p.stages_ms || {};
   const steps = el("div", { class: "steps", id: "decision-path" },
-    step("Screen: gates and hard stops", sc.hard_stop ? "up" : "ok", ms((sc.gates_ms || 0) + (sc.hard_stop_scan_ms || 0)),
+    step("screen", "Screen: gates and hard stops", sc.hard_stop ? "up" : "ok", ms((sc.gates_ms || 0) + (sc.hard_stop_scan_ms || 0)),
       kv([["gates", ms(sc.gates_ms)], ["hard-stop scan", ms(sc.hard_stop_scan_ms)],
         ["hard stop", sc.hard_stop ? `${sc.hard_stop.category} · rule ${sc.hard_stop.rule_id} · in ${sc.hard_stop.where} · “${sc.hard_stop.matched}”` : "no match"],
         ["went to the local tier", sc.local_ran ? "yes" : "no"]])),
-    step("Reduced input", p.reduce ? "ok" : "", "",
+    step("reduce", "Reduced input", p.reduce ? "ok" : "", "",
       p.reduce ? kv([["original", `${p.reduce.original_bytes} bytes, ${p.reduce.original_lines} lines`],
         ["reduced to", `${p.reduce.reduced_bytes} bytes (~${p.reduce.reduced_tokens} tokens), ${p.reduce.kept_lines} lines kept, ${p.reduce.decisive_lines} decisive`],
         ["digest", p.reduce.reduced_sha256]]) : el("p", { class: "muted" }, "This task reads its input whole."),
       el("h3", {}, "input preview (redacted)"), el("pre", {}, s.preview || "")),
-    step("Local answer", loc.tries.length ? (s.route === "local" ? "ok" : "up") : "", ms(st.local),
+    step("local", "Local answer", loc.tries.length ? (s.route === "local" ? "ok" : "up") : "", ms(st.local),
       loc.tries.length ? el("div", {},
         kv([["answer", loc.label || loc.macro || "—"], ["arguments", loc.args && Object.keys(loc.args).length ? JSON.stringify(loc.args) : "—"],
           ["confidence", loc.confidence === null ? "—" : el("span", {}, loc.confidence.toFixed(3) + " ", bar(loc.confidence))],
@@ -111,9 +111,9 @@ export async function renderDecision(main, idText) {
         el("table", {}, el("tbody", {}, loc.tries.map((t) => el("tr", {}, el("td", {}, t.tier_name), el("td", {}, t.accepted ? pill("accepted", "pass") : pill(t.reason, "fail")),
           el("td", {}, t.confidence === undefined ? "" : t.confidence.toFixed(3)), el("td", {}, t.label || t.macro || "")))))) :
         el("p", { class: "muted" }, "The local tier was not asked.")),
-    step("Validators", p.validators.some((v) => !v.passed) ? "bad" : "ok", ms(st.validate), validatorsList(p.validators)),
-    step("Tiers tried", "", ms(p.total_ms), tiersTable(p.tiers)),
-    step("Escalation", esc.escalated ? "up" : "ok", ms(st.frontier ?? st.escalate),
+    step("validators", "Validators", p.validators.some((v) => !v.passed) ? "bad" : "ok", ms(st.validate), validatorsList(p.validators)),
+    step("tiers", "Tiers tried", "", ms(p.total_ms), tiersTable(p.tiers)),
+    step("escalation", "Escalation", esc.escalated ? "up" : "ok", ms(st.frontier ?? st.escalate),
       esc.escalated ? el("div", {}, kv([["reason", esc.reason], ["detail", esc.detail], ["frontier answered", esc.frontier_ok ? "yes" : "no"],
         ["frontier error", esc.frontier_error]]),
         el("h3", {}, "escalation packet"), el("pre", { id: "escalation-packet" }, JSON.stringify(esc.packet, null, 2))) :
