@@ -10,6 +10,8 @@ Run: .deps/venv/bin/python tests/browser/ui_browser_test.py --ladder build/ladde
 """
 
 import http.client
+import subprocess
+import urllib.request
 import json
 import os
 import sys
@@ -53,7 +55,27 @@ LOGS = [
 # validator failures, which these inputs may not produce).
 CHARTS_WITH_DATA = ["Local acceptance rate", "Escalation rate by task", "Cost per successful task", "Cost and saving",
                     "Escalations by reason per task", "Latency per stage", "Local answer defect rate",
-                    "Reliability diagram"]
+                    "Reliability diagram", "Argument drift"]
+STALE_REQUEST = "Find issues in acme/checkout with no activity for 90 days and close them"
+
+
+class FakeGithub:
+    """tests/fakes/fake_github.py: the GitHub API at the network boundary, for macros."""
+
+    def __init__(self, source):
+        self.proc = subprocess.Popen([sys.executable, os.path.join(source, "tests/fakes/fake_github.py")],
+                                     stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("PORT "), "fake GitHub did not start: %r" % line
+        self.url = "http://127.0.0.1:%d" % int(line.split()[1])
+
+    def requests(self):
+        with urllib.request.urlopen(self.url + "/_requests", timeout=10) as r:
+            return json.loads(r.read())
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
 
 
 class UiBrowserTest(unittest.TestCase):
@@ -62,6 +84,8 @@ class UiBrowserTest(unittest.TestCase):
         os.environ["ANTHROPIC_API_KEY"] = "sk-ant-test-key-not-secret"
         os.environ["LADDER_UI_TEST_ADMIN"] = ADMIN
         cls.fake = Fake(ARGS.source)
+        cls.github = FakeGithub(ARGS.source)
+        os.environ["LADDER_GITHUB_API_URL"] = cls.github.url
         cls.folder = temp_dir()
         policy = write_policy(ARGS.source, cls.folder, cls.fake.port)
         cls.serve = Serve(ARGS.ladder, policy, cls.folder, extra=["--admin-token-env", "LADDER_UI_TEST_ADMIN"])
@@ -71,6 +95,10 @@ class UiBrowserTest(unittest.TestCase):
             status, _, body = cls.call("POST", "/v1/route", {"task": "classify_issue", "input": log},
                                        token=cls.serve.key)
             assert status == 200, body
+        # A request the local model routes to a macro (dry run: nothing written), so that
+        # argument drift has values.
+        status, _, body = cls.call("POST", "/v1/run", {"request": STALE_REQUEST, "dry_run": True}, token=cls.serve.key)
+        assert status == 200 and body.get("run"), body
         # One local answer reviewed over the API, so the reliability diagram and the
         # defect rate have a point before the browser opens the dashboard.
         status, _, page = cls.call("GET", "/ui/api/decisions?route=local&limit=5")
@@ -89,6 +117,7 @@ class UiBrowserTest(unittest.TestCase):
             cls.browser.close()
         cls.serve.stop()
         cls.fake.stop()
+        cls.github.stop()
 
     @classmethod
     def call(cls, method, path, body=None, token=ADMIN, headers=None, raw=None):
@@ -249,7 +278,25 @@ class UiBrowserTest(unittest.TestCase):
         self.assertEqual(b.evaluate("document.querySelectorAll('#pg-steps [data-error]').length"), 0)
         self.shot("playground")
 
-    def test_5_stream_arrives_stage_by_stage(self):
+    def test_5_playground_plans_approves_and_runs_a_macro(self):
+        b = self.browser
+        self.open_page("playground")
+        b.evaluate("document.getElementById('pg-input').value = %s; "
+                   "document.getElementById('pg-macro').click(); true" % json.dumps(STALE_REQUEST))
+        b.wait_for("document.getElementById('pg-steps').dataset.done === '1'")
+        self.assertEqual(b.evaluate("document.querySelectorAll('#pg-steps [data-error]').length"), 0)
+        self.assertTrue(b.evaluate("!!document.querySelector('#pg-steps [data-stage=run-dry_run]')"))
+        self.assertFalse([r for r in self.github.requests() if r["method"] != "GET"], "the plan wrote something")
+        self.shot("playground-plan")
+        b.evaluate("document.getElementById('approve-run').click(); true")
+        b.wait_for("document.querySelector('#pg-steps [data-stage=run-ok]') || "
+                   "document.querySelector('#pg-steps [data-error]')")
+        self.assertEqual(b.evaluate("document.querySelectorAll('#pg-steps [data-error]').length"), 0)
+        writes = [r for r in self.github.requests() if r["method"] != "GET"]
+        self.assertTrue(writes, "the approved run wrote nothing to GitHub")
+        self.shot("playground-run")
+
+    def test_6_stream_arrives_stage_by_stage(self):
         conn = http.client.HTTPConnection(self.host, timeout=300)
         conn.request("POST", "/ui/api/playground/route", body=json.dumps({"task": "classify_issue", "input": LOGS[0]}),
                      headers={"Authorization": "Bearer " + ADMIN, "Content-Type": "application/json"})
@@ -278,7 +325,7 @@ class UiBrowserTest(unittest.TestCase):
         if local_ms > 200:
             self.assertGreater(arrived["decision"] - arrived["screen"], 0.5 * local_ms / 1000.0, names)
 
-    def test_6_no_console_errors(self):
+    def test_7_no_console_errors(self):
         problems = self.browser.console_problems()
         self.assertEqual(problems, [], "the page logged errors (a CSP violation shows here)")
 
