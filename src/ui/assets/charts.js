@@ -4,7 +4,7 @@
 import { el } from "/ui/app.js";
 
 const NS = "http://www.w3.org/2000/svg";
-const W = 560, H = 220, M = { l: 48, r: 12, t: 10, b: 28 };
+const W = 560, H = 220, M = { l: 58, r: 12, t: 10, b: 28 };
 export const PALETTE = ["#2f6fe4", "#e07b24", "#1f9d55", "#c2417a", "#7a5af5", "#12a4b6", "#a0781d", "#d64545", "#56607a"];
 
 function svg(tag, attrs = {}, ...children) {
@@ -140,7 +140,7 @@ export function reliabilityDiagram({ name, sub, bins }) {
   const used = bins.filter((b) => b.n > 0);
   if (!used.length) return empty(name, sub, "No reviewed local answers with a confidence yet (label some on the Decisions page).");
   const S = 240, m = 34;
-  const root = svg("svg", { viewBox: `0 0 ${S + m + 10} ${S + m + 10}`, role: "img", "aria-label": name });
+  const root = svg("svg", { viewBox: `0 0 ${S + m + 10} ${S + m + 10}`, role: "img", "aria-label": name, class: "square" });
   const sc = (v) => m + v * S, sy = (v) => S - v * S + 6;
   for (let i = 0; i <= 4; i++) {
     const v = i / 4;

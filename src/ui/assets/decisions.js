@@ -59,6 +59,7 @@ export async function renderDecisions(main, params) {
 }
 
 function step(id, title, kind, timing, ...body) {
+  if (timing === "n/a") timing = "";
   return el("div", { class: "step " + kind, "data-step": id },
     el("div", { class: "head" }, el("span", {}, title), el("span", { class: "ms" }, timing || "")), ...body);
 }

@@ -62,7 +62,9 @@ function stageCard(ev) {
         tiersTable(d.tiers || []));
     case "decision":
       return card("decision", d.route === "local" ? "ok" : "up", "Decision: " + d.route + (d.reason ? " (" + d.reason + ")" : ""), d.total_ms,
-        kv([["answer", d.answer_text || "—"], ["request", d.request_id]]),
+        kv([["answer", d.macro ? `macro ${d.macro} ${JSON.stringify(d.args || {})}` : (d.label || d.answer_text || "—")],
+          ["confidence", d.confidence === null || d.confidence === undefined ? "—" : d.confidence.toFixed(3)],
+          ["request", d.request_id]]),
         ev.error ? errorBox(new ApiError(0, ev.error)) : null);
     default:
       return card(ev.stage, "", ev.stage, ev.elapsed_ms);
@@ -95,8 +97,12 @@ async function runMacro(out, first) {
       approve.disabled = true;
       try {
         let r = await api("playground/run", { method: "POST", body: { macro, args } });
-        if (r.status === "approval_required")
+        if (r.status === "approval_required") {
+          // The user's click is the approval: the token approves exactly this macro and these arguments.
+          out.append(el("h3", {}, "approval required: approved"));
+          show(r);
           r = await api("playground/run", { method: "POST", body: { macro, args, approval_token: r.approval_token } });
+        }
         out.append(el("h3", {}, "run"));
         show(r);
       } catch (e) { out.append(errorBox(e)); }
