@@ -29,6 +29,12 @@ json field_or_null(const json& j, const char* key) {
 
 Status bad(std::string message) { return make_error(ErrorCode::kInvalidArgument, std::move(message)); }
 
+// kInvalidArgument about the field `field`, named in `param`.
+Status bad_field(std::string* param, std::string_view field, std::string message) {
+  if (param) *param = std::string(field);
+  return bad(std::move(message));
+}
+
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -75,10 +81,8 @@ Result<std::int64_t> duration(const std::string& text, const std::string& key) {
 Status known_keys(const std::map<std::string, std::string>& query, std::initializer_list<std::string_view> keys,
                   std::string* param) {
   for (const auto& [key, value] : query) {
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-      if (param) *param = key.substr(0, 64);
-      return bad("unknown query parameter '" + key.substr(0, 64) + "'");
-    }
+    if (std::find(keys.begin(), keys.end(), key) == keys.end())
+      return bad_field(param, key.substr(0, 64), "unknown query parameter '" + key.substr(0, 64) + "'");
   }
   return {};
 }
@@ -127,10 +131,8 @@ Result<json> json_body(std::string_view body, std::initializer_list<std::string_
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return make_error(ErrorCode::kParseError, "expected a JSON object");
   for (const auto& [key, value] : j.items())
-    if (std::find(fields.begin(), fields.end(), key) == fields.end()) {
-      if (param) *param = key.substr(0, 64);
-      return bad("unknown field " + key.substr(0, 64));
-    }
+    if (std::find(fields.begin(), fields.end(), key) == fields.end())
+      return bad_field(param, key.substr(0, 64), "unknown field " + key.substr(0, 64));
   return j;
 }
 
@@ -351,10 +353,7 @@ Result<ReviewInput> parse_review(std::string_view body, std::string* param) {
   auto parsed = json_body(body, {"label", "note"}, param);
   if (!parsed.ok()) return parsed.status();
   const json& j = *parsed;
-  auto fail = [param](const char* p, std::string message) {
-    if (param) *param = p;
-    return bad(std::move(message));
-  };
+  auto fail = [param](const char* p, std::string message) { return bad_field(param, p, std::move(message)); };
   ReviewInput in;
   if (!j.contains("label") || !j["label"].is_string() || (j["label"] != "accept" && j["label"] != "defect"))
     return fail("label", "label: expected accept or defect");
@@ -371,10 +370,7 @@ Result<PlaygroundInput> parse_playground_route(std::string_view body, std::strin
   auto parsed = json_body(body, {"task", "input", "privacy"}, param);
   if (!parsed.ok()) return parsed.status();
   const json& j = *parsed;
-  auto fail = [param](const char* p, std::string message) {
-    if (param) *param = p;
-    return bad(std::move(message));
-  };
+  auto fail = [param](const char* p, std::string message) { return bad_field(param, p, std::move(message)); };
   PlaygroundInput in;
   if (!j.contains("input") || !j["input"].is_string() || j["input"].get_ref<const std::string&>().empty())
     return fail("input", "input: expected a non-empty string");

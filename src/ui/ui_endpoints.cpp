@@ -3,6 +3,7 @@
 #include "ui/ui_endpoints.h"
 
 #include <chrono>
+#include <functional>
 
 #include "store/stats.h"
 #include "store/store.h"
@@ -36,12 +37,14 @@ std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Runs `work` (which returns Result<json>) on a worker and answers its value as JSON.
-template <typename F>
-Task<Reply> on_worker(server::ServerContext& ctx, F work, const char* param = "") {
+using Work = std::function<Result<json>()>;
+
+// Runs `work` on a worker and answers its value as JSON; a kNotFound names `param`.
+// `work` is a named value of the caller (g++ 12 destroys a class-type temporary of a
+// co_await expression twice).
+Task<Reply> on_worker(server::ServerContext& ctx, const Work& work, const char* param = "") {
   auto job = server::make_job(co_await server::asio::this_coro::executor);
-  if (!ctx.submit(job, [job, work = std::move(work)]() mutable { job->value = work(); }))
-    co_return secured(ctx.queue_full());
+  if (!ctx.submit(job, [job, work] { job->value = work(); })) co_return secured(ctx.queue_full());
   co_await job->wait_done();
   if (job->crashed) co_return failure(*job->crashed);
   if (!job->value->ok()) {
@@ -126,7 +129,7 @@ Task<std::optional<Reply>> ui_endpoint(server::ServerContext& ctx, UiState& ui, 
   if (api == "dashboard" && get) {
     auto dq = parse_dashboard_query(*query, config, &param);
     if (!dq.ok()) co_return failure(dq.status(), param);
-    co_return co_await on_worker(ctx, [&ui, router, dq = *dq]() -> Result<json> {
+    const Work work = [&ui, router, dq = *dq]() -> Result<json> {
       return ui.with_store(router->config(), [&](store::RecordStore& s) -> Result<json> {
         store::DecisionFilter f;
         f.since_ts = store::rfc3339_seconds_ago(dq.since_seconds);
@@ -135,18 +138,20 @@ Task<std::optional<Reply>> ui_endpoint(server::ServerContext& ctx, UiState& ui, 
         if (!rows.ok()) return rows.status();
         return dashboard_json(*rows, router->config(), dq, now_seconds());
       });
-    });
+    };
+    co_return co_await on_worker(ctx, work);
   }
   if (api == "decisions" && get) {
     auto dq = parse_decision_query(*query, config, &param);
     if (!dq.ok()) co_return failure(dq.status(), param);
-    co_return co_await on_worker(ctx, [&ui, router, dq = *dq]() -> Result<json> {
+    const Work work = [&ui, router, dq = *dq]() -> Result<json> {
       return ui.with_store(router->config(), [&](store::RecordStore& s) -> Result<json> {
         auto rows = s.query(store_filter(dq));
         if (!rows.ok()) return rows.status();
         return decisions_page(*rows, dq);
       });
-    });
+    };
+    co_return co_await on_worker(ctx, work);
   }
   if (api.rfind("decisions/", 0) == 0) {
     std::string_view tail = api.substr(10);
@@ -157,31 +162,27 @@ Task<std::optional<Reply>> ui_endpoint(server::ServerContext& ctx, UiState& ui, 
     if (!id.ok()) co_return failure(id.status(), "id");
     if (!query->empty()) co_return failure(make_error(ErrorCode::kInvalidArgument, "no query parameters here"));
     if (!review) {
-      co_return co_await on_worker(
-          ctx,
-          [&ui, router, id = *id]() -> Result<json> {
-            return ui.with_store(router->config(), [&](store::RecordStore& s) -> Result<json> {
-              store::DecisionFilter f;
-              f.id = id;
-              auto rows = s.query(f);
-              if (!rows.ok()) return rows.status();
-              if (rows->empty()) return make_error(ErrorCode::kNotFound, "no decision " + std::to_string(id));
-              return decision_detail(rows->front());
-            });
-          },
-          "id");
+      const Work work = [&ui, router, id = *id]() -> Result<json> {
+        return ui.with_store(router->config(), [&](store::RecordStore& s) -> Result<json> {
+          store::DecisionFilter f;
+          f.id = id;
+          auto rows = s.query(f);
+          if (!rows.ok()) return rows.status();
+          if (rows->empty()) return make_error(ErrorCode::kNotFound, "no decision " + std::to_string(id));
+          return decision_detail(rows->front());
+        });
+      };
+      co_return co_await on_worker(ctx, work, "id");
     }
     auto in = parse_review(req.body(), &param);
     if (!in.ok()) co_return failure(in.status(), param);
-    co_return co_await on_worker(
-        ctx,
-        [&ui, router, id = *id, in = *in, reviewer = *who]() -> Result<json> {
-          return ui.with_store(router->config(), [&](store::RecordStore& s) -> Result<json> {
-            if (Status st = s.put_review(id, in.label, in.note, store::rfc3339_seconds_ago(0)); !st.ok()) return st;
-            return json{{"id", id}, {"review", {{"label", in.label}, {"note", in.note}}}, {"by", reviewer}};
-          });
-        },
-        "id");
+    const Work work = [&ui, router, id = *id, in = *in, reviewer = *who]() -> Result<json> {
+      return ui.with_store(router->config(), [&](store::RecordStore& s) -> Result<json> {
+        if (Status st = s.put_review(id, in.label, in.note, store::rfc3339_seconds_ago(0)); !st.ok()) return st;
+        return json{{"id", id}, {"review", {{"label", in.label}, {"note", in.note}}}, {"by", reviewer}};
+      });
+    };
+    co_return co_await on_worker(ctx, work, "id");
   }
   if (api == "playground/route" && post) {
     written = co_await playground_route(ctx, conn, req, caller);

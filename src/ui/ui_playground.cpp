@@ -96,8 +96,10 @@ std::optional<Reply> over_limit(server::ServerContext& ctx, const server::Client
   return secured(server::error_reply(over, {}, static_cast<int>((wait_ms + 999) / 1000)));
 }
 
+// Writes a whole reply: a named value of the caller (g++ 12 destroys a class-type
+// temporary of a co_await expression twice).
 Task<std::pair<int, bool>> send_whole(server::ServerContext& ctx, server::Connection& conn, const server::Request& req,
-                                      Reply r) {
+                                      Reply& r) {
   const int code = r.status;
   co_return std::pair{code, co_await server::send(conn, req, std::move(r), ctx.closing())};
 }
@@ -108,14 +110,24 @@ Task<std::pair<int, bool>> playground_route(server::ServerContext& ctx, server::
                                             const server::Request& req, const server::ClientIdentity& caller) {
   std::string param;
   auto in = parse_playground_route(req.body(), &param);
-  if (!in.ok()) co_return co_await send_whole(ctx, conn, req, secured(server::error_reply(in.status(), param)));
+  Reply refusal;
+  if (!in.ok()) {
+    refusal = secured(server::error_reply(in.status(), param));
+    co_return co_await send_whole(ctx, conn, req, refusal);
+  }
   std::shared_ptr<Router> router = ctx.gw.router();  // this request's one snapshot
   RouteRequest rr;
   rr.task = in->task.empty() ? server::classify_task(router->config(), in->input) : in->task;
-  if (!in->task.empty())
-    if (Status s = server::admit_task(router->config(), rr.task); !s.ok())
-      co_return co_await send_whole(ctx, conn, req, secured(server::error_reply(s, "task")));
-  if (auto refused = over_limit(ctx, caller)) co_return co_await send_whole(ctx, conn, req, std::move(*refused));
+  if (!in->task.empty()) {
+    if (Status s = server::admit_task(router->config(), rr.task); !s.ok()) {
+      refusal = secured(server::error_reply(s, "task"));
+      co_return co_await send_whole(ctx, conn, req, refusal);
+    }
+  }
+  if (auto refused = over_limit(ctx, caller)) {
+    refusal = std::move(*refused);
+    co_return co_await send_whole(ctx, conn, req, refusal);
+  }
   rr.input = std::move(in->input);
   rr.options.privacy = in->privacy;
   rr.request_id = new_request_id();
@@ -123,20 +135,25 @@ Task<std::pair<int, bool>> playground_route(server::ServerContext& ctx, server::
   auto job = server::make_job(co_await server::asio::this_coro::executor);
   const bool accepted =
       ctx.submit(job, [&ctx, job, router, rr, caller] { route_in_steps(ctx, *job, router, rr, caller); });
-  if (!accepted) co_return co_await send_whole(ctx, conn, req, secured(ctx.queue_full()));
+  if (!accepted) {
+    refusal = secured(ctx.queue_full());
+    co_return co_await send_whole(ctx, conn, req, refusal);
+  }
   auto headers = security_headers();
   headers.emplace_back("x-ladder-request-id", rr.request_id);
   server::JobStream out(req.version());
   const std::string opening = server::sse_event("start", json{{"request_id", rr.request_id}, {"task", rr.task}});
   const server::PieceFormat as_is = [](const std::string& piece) { return piece; };
   co_await server::stream_job(conn, req, *job, out, headers, opening, as_is);
-  if (job->crashed && !out.headers_sent)
-    co_return co_await send_whole(ctx, conn, req, secured(server::error_reply(*job->crashed)));
-  if (!out.headers_sent) {
-    co_return co_await send_whole(ctx, conn, req, secured(server::error_reply(server::internal_failure())));
+  if (!out.headers_sent) {  // the work threw before its first event
+    refusal = secured(server::error_reply(job->crashed ? *job->crashed : server::internal_failure()));
+    co_return co_await send_whole(ctx, conn, req, refusal);
   }
   if (!out.client_ok) co_return std::pair{200, false};
-  if (job->crashed) out.client_ok = co_await server::write_chunk(conn, error_event(*job->crashed));
+  if (job->crashed) {
+    std::string last = error_event(*job->crashed);
+    out.client_ok = co_await server::write_chunk(conn, std::move(last));
+  }
   if (out.client_ok) out.client_ok = co_await server::end_chunks(conn);
   co_return std::pair{200, out.client_ok && req.keep_alive() && !ctx.closing()};
 }
@@ -144,7 +161,8 @@ Task<std::pair<int, bool>> playground_route(server::ServerContext& ctx, server::
 Task<Reply> playground_run(server::ServerContext& ctx, const server::Request& req,
                            const server::ClientIdentity& caller) {
   if (auto refused = over_limit(ctx, caller)) co_return std::move(*refused);
-  co_return secured(co_await server::run_macro(ctx, req, caller));
+  Reply ran = co_await server::run_macro(ctx, req, caller);
+  co_return secured(std::move(ran));
 }
 
 }  // namespace ladder::ui
