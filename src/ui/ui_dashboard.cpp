@@ -69,6 +69,7 @@ json escalations_by_task(const std::vector<store::StoredDecision>& decisions) {
     if (str(d.record, "route") == "local") continue;
     const std::string reason = str(d.record, "reason");
     json& task = out[str(d.record, "task")];
+    if (!task.is_object()) task = json::object();
     const std::string key = reason.empty() ? "none" : reason;
     task[key] = task.value(key, 0) + 1;
   }
