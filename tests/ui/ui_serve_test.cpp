@@ -126,8 +126,9 @@ TEST_F(UiServeTest, DataNeedsTheAdminTokenOrAKey) {
   ASSERT_EQ(key.status, 200) << key.body;
   Response admin = get("/ui/api/meta");
   ASSERT_EQ(admin.status, 200) << admin.body;
+  const json meta = admin.json_body();
   bool found = false;
-  for (const auto& t : admin.json_body()["tasks"]) found = found || t["name"] == "classify_issue";
+  for (const auto& t : meta["tasks"]) found = found || t["name"] == "classify_issue";
   EXPECT_TRUE(found);
   EXPECT_EQ(admin.header("x-frame-options"), "DENY");
 }
