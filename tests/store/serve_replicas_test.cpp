@@ -17,6 +17,7 @@
 
 #include "pg_server.h"
 #include "serve_client.h"
+#include "store/record_store.h"
 
 namespace ladder::testing {
 namespace {
@@ -76,10 +77,9 @@ class ServeReplicasTest : public ::testing::Test {
     ASSERT_GT(local_.port, 0);
     ASSERT_GT(frontier_.port, 0);
     std::string policy = fake_tiers_policy_text(frontier_.port, local_.port);
-    const auto start = policy.find("\nstore:\n");
-    ASSERT_NE(start, std::string::npos);
-    const auto end = policy.find("\n\n", start + 1);
-    policy.replace(start, end - start, std::string("\nstore:\n  kind: postgres\n  dsn_env: ") + kDsnEnv);
+    // The example keeps the default store (SQLite beside the policy): add the shared one.
+    ASSERT_EQ(policy.find("\nstore:"), std::string::npos);
+    policy += std::string("\nstore:\n  kind: postgres\n  dsn_env: ") + kDsnEnv + "\n";
     write_file(dir_ / "policy.yaml", policy);
     write_file(dir_ / "keys.yaml",
                "alice: {key: " + kAliceKey + ", limits: {requests_per_minute: 10}}\n" + "carol: " + kCarolKey + "\n");
@@ -140,7 +140,7 @@ TEST_F(ServeReplicasTest, DecisionsOfBothReplicasGoToTheOneStore) {
   const auto stored = pg.column("SELECT request_id FROM decisions");
   EXPECT_EQ(std::set<std::string>(stored.begin(), stored.end()), both);
   EXPECT_EQ(stored.size(), 6u);
-  EXPECT_EQ(pg.column("SELECT version FROM schema_version")[0], "3");
+  EXPECT_EQ(pg.column("SELECT version FROM schema_version")[0], std::to_string(store::kLatestSchemaVersion));
 }
 
 TEST_F(ServeReplicasTest, AdminSwitchesSetOnOneReplicaReachTheOtherWithinASecond) {
