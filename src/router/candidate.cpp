@@ -1,5 +1,5 @@
 // Model rotation by evidence (docs/store.md): the candidate model of the policy's
-// `rotation:` answers the same input in shadow beside the live local tier. Its result is
+// `rotation:` answers the same input in shadow after the live local tier. Its result is
 // kept in the decision (and so in the audit record as `candidate`) and changes nothing else.
 #include <algorithm>
 #include <cstdint>

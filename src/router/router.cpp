@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <future>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -630,9 +629,6 @@ void Router::run_local_tiers(const RouteRequest& req, RoutePlan& p) {
   p.local_pending = false;
   Decision& d = p.d;
   const TaskConfig& task = *p.task;
-  std::future<CandidateResult> candidate;
-  if (shadows(p))
-    candidate = std::async(std::launch::async, [this, &req, id = d.request_id] { return run_candidate(req, id); });
   auto t0 = Clock::now();
   d.reduction = reduce_task_input(task, req.input);
   if (d.reduction) d.stages.push_back({"reduce", ms_since(t0)});
@@ -651,7 +647,12 @@ void Router::run_local_tiers(const RouteRequest& req, RoutePlan& p) {
     d.reason_detail = local.detail;
     if (!climbs_locally(*local.reason)) break;
   }
-  if (candidate.valid()) d.candidate = candidate.get();
+  // After the live tiers, not beside them: two in-process models computing at once slow
+  // each other down, and the live one must not miss its budget for the candidate's sake.
+  if (!shadows(p)) return;
+  t0 = Clock::now();
+  d.candidate = run_candidate(req, d.request_id);
+  d.stages.push_back({"candidate", ms_since(t0)});  // what the shadow added to this request
 }
 
 }  // namespace ladder

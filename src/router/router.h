@@ -98,8 +98,8 @@ class Router {
   // ("local", "refused"), or the tier to escalate from (escalate() or escalate_async()
   // next; shadow mode too). finish(): total time and the audit record (route()'s errors).
   Result<RoutePlan> screen(const RouteRequest& request);
-  // With the policy's rotation set, the candidate model answers the same input in shadow
-  // on another thread while the live local tiers run; its result goes to plan.d.candidate
+  // With the policy's rotation set, the candidate model then answers the same input in
+  // shadow, after the live local tiers; its result goes to plan.d.candidate
   // (src/router/candidate.cpp) and never changes the decision.
   void run_local_tiers(const RouteRequest& request, RoutePlan& plan);
   std::optional<std::size_t> settle(const RouteRequest& request, RoutePlan& plan);

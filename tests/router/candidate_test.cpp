@@ -104,6 +104,7 @@ TEST_F(CandidateTest, CandidateAnswersInShadowAndTheRecordCarriesIt) {
   EXPECT_TRUE(c["sha256"].is_null()) << "a network model has no file to hash";
   EXPECT_EQ(c["answer_sha256"], last_record()["local_answer_sha256"]) << "the same answer as the live model";
   EXPECT_GE(c["latency_ms"].get<double>(), 0.0);
+  EXPECT_TRUE(last_record()["stages"].contains("candidate")) << "what the shadow added is a stage of its own";
   bool candidate_called = false;
   for (const auto& r : requests())
     if (r["path"].get<std::string>().rfind("/api/", 0) == 0) candidate_called = true;
@@ -149,6 +150,7 @@ TEST_F(CandidateTest, OnlyTheNamedTasksAndTheSampleAreShadowed) {
   auto none = make("rotation: {candidate: next, sample: 0}\n");
   ASSERT_TRUE(none.ok()) << none.status().to_string();
   for (int i = 0; i < 5; ++i) EXPECT_FALSE(route(**none).candidate.has_value());
+  EXPECT_FALSE(last_record()["stages"].contains("candidate"));
 
   // A share of requests, drawn from the request id: the same id is drawn the same way.
   auto half = make("rotation: {candidate: next, sample: 0.5}\n");
