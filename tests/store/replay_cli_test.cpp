@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../integration/process.h"
+#include "../integration/cli_fixture.h"  // kLadder, kModel
 
 namespace ladder::testing {
 namespace {
@@ -28,9 +28,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kSource = LADDER_SOURCE_DIR;
-const std::string kLadder = std::string(LADDER_BINARY_DIR) + "/ladder";
-const std::string kModel = kSource + "/models/gemma-3-270m-q4_k_m.gguf";
 const std::string kKeyEnv = "LADDER_TEST_REPLAY_KEY";
 const std::string kKey = "8f3c2a1b9d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a";
 const std::string kOtherKey = "1111111111111111111111111111111111111111111111111111111111111111";
