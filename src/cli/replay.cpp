@@ -167,11 +167,16 @@ int run_replay(const ReplayArgs& a) {
                                          " has no sealed input (written without audit.replay, or before it)");
   }
   const std::string sealed_key = sealed->is_object() ? str_field(*sealed, "key_id") : std::string();
+  if (sealed_key.empty()) {  // no key id to compare: the object itself was changed
+    if (auto r = record_access("tampered"); !r.ok()) return report_error(r.status());
+    return refuse("tampered",
+                  "decision " + std::to_string(stored.id) + ": the sealed input is not an AES-256-GCM object");
+  }
   if (sealed_key != key->id) {
     if (auto r = record_access("wrong_key"); !r.ok()) return report_error(r.status());
     return refuse("wrong_key", "decision " + std::to_string(stored.id) + " was sealed with key " +
-                                   (sealed_key.empty() ? "(none)" : sanitize_utf8(sealed_key)) + "; " +
-                                   config.audit.replay_key_env + " holds key " + key->id);
+                                   sanitize_utf8(sealed_key) + "; " + config.audit.replay_key_env + " holds key " +
+                                   key->id);
   }
   auto access_id = record_access("opened");
   if (!access_id.ok()) return report_error(access_id.status());

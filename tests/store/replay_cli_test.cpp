@@ -193,23 +193,29 @@ TEST_F(RotationReplayCliTest, ReplayRoundTripAndEveryRefusalIsRecorded) {
   EXPECT_EQ(tampered.exit_code, 2);
   EXPECT_NE(tampered.err.find("error: tampered:"), std::string::npos) << tampered.err;
 
+  // A sealed input that is not a sealed object at all.
+  sql("UPDATE decisions SET record = json_set(record, '$.sealed_input', 'junk') WHERE id = 2");
+  RunResult junk = replay(policy, "req_old");
+  EXPECT_EQ(junk.exit_code, 2);
+  EXPECT_NE(junk.err.find("error: tampered:"), std::string::npos) << junk.err;
+
   const json log = access_log(policy);
-  ASSERT_EQ(log.size(), 6u) << log.dump(2);
+  ASSERT_EQ(log.size(), 7u) << log.dump(2);
   std::vector<std::string> outcomes, who;
   for (const auto& a : log) {
     outcomes.push_back(a["outcome"]);
     who.push_back(a["who"]);
   }
   EXPECT_EQ(outcomes, (std::vector<std::string>{"replayed", "replayed", "not_found", "no_sealed_input", "wrong_key",
-                                                "tampered"}));
-  EXPECT_EQ(who, (std::vector<std::string>{"alice", "alice", "bob", "alice", "mallory", "alice"}));
+                                                "tampered", "tampered"}));
+  EXPECT_EQ(who, (std::vector<std::string>{"alice", "alice", "bob", "alice", "mallory", "alice", "alice"}));
   EXPECT_EQ(log[0]["request_id"], request_id);
   EXPECT_EQ(log[0]["why"], "incident 42: wrong label");
   EXPECT_EQ(log[2]["request_id"], "999");
   EXPECT_EQ(log[4]["key_id"].get<std::string>().size(), 16u);
   EXPECT_NE(log[4]["key_id"], log[0]["key_id"]) << "the wrong key's id is recorded";
   EXPECT_EQ(access_log(policy, {"--id", "1"}).size(), 4u);  // the accesses to decision 1's request
-  EXPECT_EQ(access_log(policy, {"--id", "req_old"}).size(), 1u);
+  EXPECT_EQ(access_log(policy, {"--id", "req_old"}).size(), 2u);
 
   // The raw input is in the store and the log only sealed.
   for (const std::string& file : {db(), db() + "-wal", (dir_ / "audit.jsonl").string()})
