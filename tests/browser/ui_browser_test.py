@@ -10,6 +10,7 @@ Run: .deps/venv/bin/python tests/browser/ui_browser_test.py --ladder build/ladde
 """
 
 import http.client
+import shutil
 import subprocess
 import urllib.request
 import json
@@ -39,7 +40,8 @@ def parse_args():
 
 
 ARGS = parse_args()
-websockets_sync_client = require("websockets.sync.client")
+require("websockets")  # a missing package fails loudly
+import websockets.sync.client as websockets_sync_client  # noqa: E402
 
 ADMIN = "admin-token-for-the-ui-test"
 LOGS = [
@@ -56,7 +58,7 @@ LOGS = [
 CHARTS_WITH_DATA = ["Local acceptance rate", "Escalation rate by task", "Cost per successful task", "Cost and saving",
                     "Escalations by reason per task", "Latency per stage", "Local answer defect rate",
                     "Reliability diagram", "Argument drift"]
-STALE_REQUEST = "Find issues in acme/checkout with no activity for 90 days and close them"
+STALE_REQUEST = "Find issues in acme/checkout with no activity for 90 days and label them stale"
 
 
 class FakeGithub:
@@ -83,12 +85,17 @@ class UiBrowserTest(unittest.TestCase):
     def setUpClass(cls):
         os.environ["ANTHROPIC_API_KEY"] = "sk-ant-test-key-not-secret"
         os.environ["LADDER_UI_TEST_ADMIN"] = ADMIN
+        # Each process is stopped even when a later step of the set-up fails.
         cls.fake = Fake(ARGS.source)
+        cls.addClassCleanup(cls.fake.stop)
         cls.github = FakeGithub(ARGS.source)
+        cls.addClassCleanup(cls.github.stop)
         os.environ["LADDER_GITHUB_API_URL"] = cls.github.url
         cls.folder = temp_dir()
+        cls.addClassCleanup(shutil.rmtree, cls.folder, True)
         policy = write_policy(ARGS.source, cls.folder, cls.fake.port)
         cls.serve = Serve(ARGS.ladder, policy, cls.folder, extra=["--admin-token-env", "LADDER_UI_TEST_ADMIN"])
+        cls.addClassCleanup(cls.serve.stop)
         cls.host = "127.0.0.1:%d" % cls.serve.port
         cls.base = "http://" + cls.host
         for log in LOGS:
@@ -109,15 +116,8 @@ class UiBrowserTest(unittest.TestCase):
                                    {"label": "accept", "note": "seeded by the browser test"})
         assert status == 200, body
         cls.browser = Browser(websockets_sync_client)
+        cls.addClassCleanup(cls.browser.close)
         cls.shots = []
-
-    @classmethod
-    def tearDownClass(cls):
-        if hasattr(cls, "browser"):
-            cls.browser.close()
-        cls.serve.stop()
-        cls.fake.stop()
-        cls.github.stop()
 
     @classmethod
     def call(cls, method, path, body=None, token=ADMIN, headers=None, raw=None):
