@@ -92,8 +92,11 @@ export function stackedBars({ name, sub, buckets, keys }) {
   const totals = buckets.map((b) => keys.reduce((a, k) => a + (b.values[k] || 0), 0));
   if (!totals.some((t) => t > 0)) return empty(name, sub);
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": name });
-  const x0 = buckets[0].t, x1 = buckets[buckets.length - 1].t;
-  const { sx, sy } = frame(root, x0, x1, niceMax(Math.max(...totals)), (v) => String(Math.round(v)));
+  // Half a bucket of room at each end, so that the first and last bars are whole.
+  const step = buckets.length > 1 ? buckets[1].t - buckets[0].t : 1;
+  const x0 = buckets[0].t - step / 2, x1 = buckets[buckets.length - 1].t + step / 2;
+  const top = Math.max(4, Math.ceil(Math.max(...totals) / 4) * 4);  // counts: four whole-number ticks
+  const { sx, sy } = frame(root, x0, x1, top, (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)));
   const bw = Math.max(2, ((W - M.l - M.r) / buckets.length) * 0.7);
   buckets.forEach((b) => {
     let acc = 0;
@@ -139,14 +142,14 @@ export function hBars({ name, sub, rows, keys, fmt = (v) => String(v) }) {
 export function reliabilityDiagram({ name, sub, bins }) {
   const used = bins.filter((b) => b.n > 0);
   if (!used.length) return empty(name, sub, "No reviewed local answers with a confidence yet (label some on the Decisions page).");
-  const S = 240, m = 34;
-  const root = svg("svg", { viewBox: `0 0 ${S + m + 10} ${S + m + 10}`, role: "img", "aria-label": name, class: "square" });
-  const sc = (v) => m + v * S, sy = (v) => S - v * S + 6;
+  const S = 240, m = 34, pad = 14;
+  const root = svg("svg", { viewBox: `0 0 ${S + m + pad} ${S + m + pad}`, role: "img", "aria-label": name, class: "square" });
+  const sc = (v) => m + v * S, sy = (v) => S - v * S + pad;
   for (let i = 0; i <= 4; i++) {
     const v = i / 4;
     root.append(svg("line", { class: "gridline", x1: sc(0), x2: sc(1), y1: sy(v), y2: sy(v) }));
     root.append(label(m - 6, sy(v) + 3, v.toFixed(2), "end"));
-    root.append(label(sc(v), S + 20, v.toFixed(2)));
+    root.append(label(sc(v), S + pad + 14, v.toFixed(2)));
   }
   root.append(svg("line", { x1: sc(0), y1: sy(0), x2: sc(1), y2: sy(1), stroke: "#98a2b3", "stroke-dasharray": "4 3" }));
   const maxN = Math.max(...used.map((b) => b.n));
@@ -154,6 +157,6 @@ export function reliabilityDiagram({ name, sub, bins }) {
     root.append(svg("circle", { cx: sc(b.mean_confidence), cy: sy(b.accuracy), r: 3 + 7 * Math.sqrt(b.n / maxN),
       fill: PALETTE[0], "fill-opacity": 0.75, "data-point": "1" },
       title(`confidence ${b.lo.toFixed(1)}–${b.hi.toFixed(1)}: mean ${b.mean_confidence.toFixed(2)}, accuracy ${(b.accuracy * 100).toFixed(0)}% of ${b.n}`)));
-  root.append(label(sc(0.5), S + 34, "confidence"));
+  root.append(label(sc(0.5), S + pad + 28, "confidence"));
   return card(name, sub, root);
 }
