@@ -29,6 +29,15 @@ class Browser:
              "--disable-sync", "--metrics-recording-only", "--remote-debugging-port=0",
              "--user-data-dir=" + self.profile, "--window-size=%d,%d" % (width, height), "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            self._connect(websockets_sync, width, height)
+        except BaseException:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+            shutil.rmtree(self.profile, ignore_errors=True)
+            raise
+
+    def _connect(self, websockets_sync, width, height):
         # Chromium says where its DevTools listen on stderr, once it does.
         port = None
         for line in self.proc.stderr:
