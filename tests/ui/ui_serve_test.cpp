@@ -52,6 +52,8 @@ class UiServeTest : public ::testing::Test {
     write_file(*dir_ + "/keys.yaml", "alice: " + kAliceKey + "\n");
     std::string policy = example_policy_text(kModel);
     replace_all(policy, "http://127.0.0.1:8089", "http://127.0.0.1:" + std::to_string(fake_->port));
+    // One decode thread: two wait on each other at every step when the other core is busy.
+    replace_all(policy, "    threads: 2\n", "    threads: 1\n");
     write_file(*dir_ + "/policy.yaml", policy);  // no store: section: ladder.db beside it
     serve_ = new Serve({"--health-interval-ms", "0", "--audit", *dir_ + "/audit.jsonl", "--admin-token-env",
                         "LADDER_UI_TEST_ADMIN", "--api-keys-file", *dir_ + "/keys.yaml"},
