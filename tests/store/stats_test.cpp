@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "config/loader.h"
+#include "stats_policy.h"
 #include "store/stats.h"
 #include "store/store.h"
 
@@ -15,34 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kPolicy = R"(version: 1
-models:
-  small:
-    backend: embedded
-    path: models/small.gguf
-  big:
-    backend: openai
-    base_url: http://127.0.0.1:9000/v1
-    model: gpt-big
-tiers:
-  - name: local
-    models: [small]
-  - name: frontier
-    models: [big]
-tasks:
-  triage:
-    kind: classify
-    labels: [build, other]
-    min_confidence: 0.4
-  review:
-    kind: classify
-    labels: [ok, bad]
-    min_confidence: 0.4
-costs:
-  local_per_second: 0.01
-  models:
-    big: {prompt_per_million: 1000, completion_per_million: 2000}
-)";
+const std::string& kPolicy = testing::kStatsPolicy;
 
 json tier(const std::string& model, double ms, int prompt, int completion) {
   return {{"model_name", model}, {"latency_ms", ms}, {"prompt_tokens", prompt}, {"completion_tokens", completion}};

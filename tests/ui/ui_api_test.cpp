@@ -10,6 +10,7 @@
 
 #include "config/loader.h"
 #include "store/stats.h"
+#include "store/stats_policy.h"
 #include "store/store.h"
 #include "ui/assets.h"
 #include "ui/ui_api.h"
@@ -20,34 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kPolicy = R"(version: 1
-models:
-  small:
-    backend: embedded
-    path: models/small.gguf
-  big:
-    backend: openai
-    base_url: http://127.0.0.1:9000/v1
-    model: gpt-big
-tiers:
-  - name: local
-    models: [small]
-  - name: frontier
-    models: [big]
-tasks:
-  triage:
-    kind: classify
-    labels: [build, other]
-    min_confidence: 0.4
-  review:
-    kind: classify
-    labels: [ok, bad]
-    min_confidence: 0.4
-costs:
-  local_per_second: 0.01
-  models:
-    big: {prompt_per_million: 1000, completion_per_million: 2000}
-)";
+const std::string& kPolicy = testing::kStatsPolicy;
 
 json tier(int index, const std::string& model, double ms, bool ok = true) {
   return {{"tier", index},          {"tier_name", index == 0 ? "local" : "frontier"},
