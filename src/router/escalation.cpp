@@ -20,6 +20,20 @@ constexpr int kUnknownTaskMaxTokens = 1024;
 
 }  // namespace
 
+nlohmann::json escalation_packet_for(const RouteRequest& req, const RoutePlan& plan) {
+  const Decision& d = plan.d;
+  const TaskConfig* task = plan.task;
+  const nlohmann::json* schema = task && task->output_schema ? &*task->output_schema : nullptr;
+  // Secrets never leave in a packet: the frontier gets every client-supplied string (the
+  // task name too) with tokens masked. A reduced input goes up reduced: the frontier
+  // reads the decisive lines, not the whole log.
+  nlohmann::json packet = escalation_packet(
+      task, redact_secrets(req.task), redact_secrets(d.reduction ? d.reduction->text : req.input),
+      redact_secrets(d.local_answer_text), d.reason ? std::string(reason_name(*d.reason)) : "", schema);
+  if (d.reduction) describe_reduction(packet, *d.reduction);
+  return packet;
+}
+
 struct Router::Escalation {
   const RouteRequest* req = nullptr;
   RoutePlan* plan = nullptr;
@@ -47,17 +61,10 @@ std::shared_ptr<Router::Escalation> Router::begin_escalation(const RouteRequest&
   e->plan = &plan;
   e->t0 = Clock::now();
   if (task && task->output_schema) e->schema = &*task->output_schema;
-  const std::string reason = d.reason ? std::string(reason_name(*d.reason)) : "";
-  // Secrets never leave in a packet: the frontier gets every client-supplied string (the
-  // task name too) with tokens masked. A reduced input goes up reduced: the frontier
-  // reads the decisive lines, not the whole log.
-  nlohmann::json packet =
-      escalation_packet(task, redact_secrets(req.task), redact_secrets(d.reduction ? d.reduction->text : req.input),
-                        redact_secrets(d.local_answer_text), reason, e->schema);
+  const nlohmann::json packet = escalation_packet_for(req, plan);
   if (from_tier + 1 >= config_->tiers.size())
     d.frontier_error =
         make_error(ErrorCode::kUnavailable, "the policy has no tier above '" + config_->tiers.at(from_tier).name + "'");
-  if (d.reduction) describe_reduction(packet, *d.reduction);
   e->up.messages = {{"system", escalation_system_prompt()},
                     {"user", packet.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)}};
   if (e->schema) e->up.json_schema = *e->schema;

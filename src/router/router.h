@@ -66,6 +66,11 @@ struct RoutePlan {
   bool local_pending = false;  // run_local_tiers() is still to run (it calls a model)
 };
 
+// The packet the tier above reads for this plan's request: task, input (reduced when the
+// task reduces) and the local answer with every client-supplied string's secrets masked,
+// the reason, the output schema. The escalation sends it; the UI's playground shows it.
+nlohmann::json escalation_packet_for(const RouteRequest& request, const RoutePlan& plan);
+
 struct RouterOptions {
   // Build the backend for a model entry (tests may point models at fakes through config;
   // this hook exists for wiring, not for mocking ladder's own parts).

@@ -4,11 +4,7 @@
 #include <chrono>
 #include <memory>
 
-#include "audit/redact.h"
-#include "ladder/reason.h"
 #include "router/decision_json.h"
-#include "router/input_reduction.h"
-#include "router/prompt.h"
 #include "server/openai_api.h"
 #include "server/sse.h"
 #include "server/task_classifier.h"
@@ -28,19 +24,6 @@ constexpr std::size_t kMaxShownInputChars = 8000;
 Reply secured(Reply r) {
   for (auto& h : security_headers()) r.headers.push_back(std::move(h));
   return r;
-}
-
-// The packet the next tier reads, as the router builds it (src/router/escalation.cpp):
-// secrets masked, the reduced input when the task reduces.
-json escalation_packet_of(const RouteRequest& req, const RoutePlan& plan) {
-  const Decision& d = plan.d;
-  const TaskConfig* task = plan.task;
-  const json* schema = task && task->output_schema ? &*task->output_schema : nullptr;
-  json packet = escalation_packet(
-      task, redact_secrets(req.task), redact_secrets(d.reduction ? d.reduction->text : req.input),
-      redact_secrets(d.local_answer_text), d.reason ? std::string(reason_name(*d.reason)) : "", schema);
-  if (d.reduction) describe_reduction(packet, *d.reduction);
-  return packet;
 }
 
 // One stage's event: its name, the milliseconds since the request began, and the decision
@@ -75,7 +58,7 @@ void route_in_steps(server::ServerContext& ctx, server::Job& job, const std::sha
   auto from = router->settle(request, plan);
   job.push(stage_event("validate", plan, {{"escalates", from.has_value()}}));
   if (from && !job.cancelled.load()) {
-    job.push(stage_event("escalating", plan, {{"from_tier", *from}, {"packet", escalation_packet_of(request, plan)}}));
+    job.push(stage_event("escalating", plan, {{"from_tier", *from}, {"packet", escalation_packet_for(request, plan)}}));
     router->escalate(request, plan, *from);
     job.push(stage_event("escalate", plan));
   }
