@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "ladder/utf8.h"
+#include "store/record_fields.h"
 #include "store/stats.h"
 
 namespace ladder::cli {
@@ -79,11 +80,6 @@ std::string bad_text(const std::string& flag, const std::string& text, std::size
 nlohmann::json text_or_null(const nlohmann::json& record, const char* key) {
   const auto it = record.find(key);
   return it != record.end() && it->is_string() ? *it : nlohmann::json(nullptr);
-}
-
-std::string str_field(const nlohmann::json& record, const char* key, const std::string& fallback = "") {
-  const auto it = record.find(key);
-  return it != record.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
 nlohmann::json stored_summary(const nlohmann::json& r) {
@@ -159,14 +155,14 @@ int run_replay(const ReplayArgs& a) {
   }
   const store::StoredDecision& stored = found->back();  // a request id seen twice: the newest
   const nlohmann::json& record = stored.record;
-  access.request_id = str_field(record, "request_id", a.id);
+  access.request_id = store::string_field(record, "request_id", a.id);
   const auto sealed = record.find("sealed_input");
   if (sealed == record.end() || sealed->is_null()) {
     if (auto r = record_access("no_sealed_input"); !r.ok()) return report_error(r.status());
     return refuse("no_sealed_input", "decision " + std::to_string(stored.id) +
                                          " has no sealed input (written without audit.replay, or before it)");
   }
-  const std::string sealed_key = sealed->is_object() ? str_field(*sealed, "key_id") : std::string();
+  const std::string sealed_key = sealed->is_object() ? store::string_field(*sealed, "key_id") : std::string();
   if (sealed_key.empty()) {  // no key id to compare: the object itself was changed
     if (auto r = record_access("tampered"); !r.ok()) return report_error(r.status());
     return refuse("tampered",
@@ -199,7 +195,7 @@ int run_replay(const ReplayArgs& a) {
     return report_error(router.status());
   }
   RouteRequest req;
-  req.task = str_field(record, "task");
+  req.task = store::string_field(record, "task");
   req.input = std::move(input).value();
   const auto local_only = record.find("local_only");
   req.options.privacy = local_only != record.end() && local_only->is_boolean() && local_only->get<bool>();
@@ -243,7 +239,7 @@ int run_log(const LogArgs& a) {
       filter.id = id->decision_id;
       auto found = opened->store->query(filter);
       if (!found.ok()) return report_error(found.status());
-      if (!found->empty()) request_id = str_field(found->back().record, "request_id", a.id);
+      if (!found->empty()) request_id = store::string_field(found->back().record, "request_id", a.id);
     }
   }
   auto accesses = opened->store->replay_accesses(request_id);

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "ladder/utf8.h"
+#include "store/record_fields.h"
 #include "store/stats.h"
 
 namespace ladder::cli {
@@ -22,11 +23,6 @@ struct ReviewArgs {
   std::string label;
   std::string note;
 };
-
-std::string field(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 Result<PolicyStore> open_for(const ReviewArgs& a, store::DecisionFilter& filter) {
   auto opened = open_policy_store(a.policy);
@@ -48,7 +44,7 @@ int run_sample(const ReviewArgs& a) {
   if (!decisions.ok()) return report_error(decisions.status());
   std::vector<const store::StoredDecision*> pool;
   for (const auto& d : *decisions)
-    if (d.review.empty() && field(d.record, "route") == "local") pool.push_back(&d);
+    if (d.review.empty() && store::string_field(d.record, "route") == "local") pool.push_back(&d);
   std::mt19937 rng(a.seed);
   std::shuffle(pool.begin(), pool.end(), rng);
   pool.resize(std::min(pool.size(), static_cast<std::size_t>(a.n)));
@@ -96,11 +92,12 @@ int run_export(const ReviewArgs& a) {
   for (const auto& d : *decisions) {
     if (d.review.empty()) continue;
     const nlohmann::json& r = d.record;
-    const std::string input = r.contains("raw_prompt") ? field(r, "raw_prompt") : field(r, "preview");
+    const std::string input =
+        r.contains("raw_prompt") ? store::string_field(r, "raw_prompt") : store::string_field(r, "preview");
     nlohmann::json expect = {{"route", d.review == "accept" ? "local" : "frontier"}};
     if (d.review == "accept" && r.contains("label") && r["label"].is_string()) expect["label"] = r["label"];
     nlohmann::json line = {{"id", "review-" + std::to_string(d.id)},
-                           {"task", field(r, "task")},
+                           {"task", store::string_field(r, "task")},
                            {"input", input},
                            {"expect", expect},
                            {"review", d.review}};

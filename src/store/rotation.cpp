@@ -1,12 +1,9 @@
 #include "store/rotation.h"
 
+#include "store/record_fields.h"
+
 namespace ladder::store {
 namespace {
-
-std::string text(const nlohmann::json& j, const char* key) {
-  const auto it = j.find(key);
-  return (it != j.end() && it->is_string()) ? it->get<std::string>() : std::string();
-}
 
 std::optional<double> share(std::int64_t n, std::int64_t of) {
   if (of == 0) return std::nullopt;
@@ -25,16 +22,17 @@ std::map<std::string, RotationTask> compute_rotation(const std::vector<StoredDec
   for (const auto& d : decisions) {
     const auto c = d.record.find("candidate");
     if (c == d.record.end() || !c->is_object()) continue;
-    const std::string task = text(d.record, "task");
+    const std::string task = string_field(d.record, "task");
     RotationTask& t = out[task];
-    t.candidate_model = text(*c, "model");
+    t.candidate_model = string_field(*c, "model");
     t.shadowed++;
-    const std::string live_label = text(d.record, "label"), cand_label = text(*c, "label");
-    const std::string live_hash = text(d.record, "local_answer_sha256"), cand_hash = text(*c, "answer_sha256");
+    const std::string live_label = string_field(d.record, "label"), cand_label = string_field(*c, "label");
+    const std::string live_hash = string_field(d.record, "local_answer_sha256"),
+                      cand_hash = string_field(*c, "answer_sha256");
     if ((!live_label.empty() && live_label == cand_label) ||
         (live_label.empty() && !live_hash.empty() && live_hash == cand_hash))
       t.agreed++;
-    const bool live_local = text(d.record, "route") == "local";
+    const bool live_local = string_field(d.record, "route") == "local";
     const bool cand_accept = c->value("would_accept", false);
     if (live_local) t.live_accepted++;
     if (cand_accept) t.candidate_accepted++;

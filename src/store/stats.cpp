@@ -6,13 +6,11 @@
 #include <cstdio>
 #include <ctime>
 
+#include "store/record_fields.h"
+
 namespace ladder::store {
 namespace {
 
-std::string str(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 double num(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
@@ -61,8 +59,8 @@ StatsReport compute_stats(const std::vector<StoredDecision>& decisions, const Co
   const CostConfig::Price* top = frontier_price(config);
   for (const auto& d : decisions) {
     const nlohmann::json& rec = d.record;
-    const std::string route = str(rec, "route");
-    const std::string task = str(rec, "task");
+    const std::string route = string_field(rec, "route");
+    const std::string task = string_field(rec, "task");
     ++r.decisions;
     TaskCounts& t = r.by_task[task];
     ++t.decisions;
@@ -72,14 +70,14 @@ StatsReport compute_stats(const std::vector<StoredDecision>& decisions, const Co
       ++t.local;
     } else {
       ++t.escalated;
-      const std::string reason = str(rec, "reason");
+      const std::string reason = string_field(rec, "reason");
       ++r.escalation_reasons[reason.empty() ? "none" : reason];
     }
     if (auto v = rec.find("validators"); v != rec.end() && v->is_array())
       for (const auto& val : *v)
         if (val.is_object() && val.contains("passed") && val["passed"] == false) {
-          const std::string reason = str(val, "reason");
-          ++r.failure_reasons[reason.empty() ? str(val, "validator") : reason];
+          const std::string reason = string_field(val, "reason");
+          ++r.failure_reasons[reason.empty() ? string_field(val, "validator") : reason];
         }
     if (local && !d.review.empty()) {
       ++r.reviewed_local;
@@ -95,7 +93,7 @@ StatsReport compute_stats(const std::vector<StoredDecision>& decisions, const Co
       for (const auto& tier : *tiers) {
         if (!tier.is_object()) continue;
         const double prompt = num(tier, "prompt_tokens"), completion = num(tier, "completion_tokens");
-        auto price = config.costs.models.find(str(tier, "model_name"));
+        auto price = config.costs.models.find(string_field(tier, "model_name"));
         if (price != config.costs.models.end()) {
           const double c = token_cost(price->second, prompt, completion);
           r.cost += c;

@@ -6,6 +6,7 @@
 #include "ladder/reason.h"
 #include "ladder/utf8.h"
 #include "server/openai_api.h"
+#include "store/record_fields.h"
 #include "store/stats.h"
 
 namespace ladder::ui {
@@ -16,11 +17,6 @@ namespace {
 
 constexpr std::size_t kMaxQueryBytes = 2048;
 constexpr std::size_t kMaxNoteBytes = 4000;
-
-std::string str(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 json field_or_null(const json& j, const char* key) {
   auto it = j.find(key);
@@ -97,14 +93,14 @@ std::string answering_model(const json& record) {
   std::string model;
   if (auto tiers = record.find("tiers"); tiers != record.end() && tiers->is_array())
     for (const auto& t : *tiers)
-      if (t.is_object() && t.value("ok", false)) model = str(t, "model_name");
+      if (t.is_object() && t.value("ok", false)) model = store::string_field(t, "model_name");
   return model;
 }
 
 bool tried_model(const json& record, const std::string& model) {
   if (auto tiers = record.find("tiers"); tiers != record.end() && tiers->is_array())
     for (const auto& t : *tiers)
-      if (t.is_object() && str(t, "model_name") == model) return true;
+      if (t.is_object() && store::string_field(t, "model_name") == model) return true;
   return false;
 }
 
@@ -266,11 +262,11 @@ store::DecisionFilter store_filter(const DecisionQuery& q) {
 
 bool matches(const store::StoredDecision& d, const DecisionQuery& q) {
   const json& r = d.record;
-  const std::string route = str(r, "route");
+  const std::string route = store::string_field(r, "route");
   if (route == "pass_through" || route.empty()) return false;
-  if (!q.task.empty() && str(r, "task") != q.task) return false;
+  if (!q.task.empty() && store::string_field(r, "task") != q.task) return false;
   if (!q.route.empty() && route != q.route) return false;
-  if (!q.reason.empty() && str(r, "reason") != q.reason) return false;
+  if (!q.reason.empty() && store::string_field(r, "reason") != q.reason) return false;
   if (!q.model.empty() && !tried_model(r, q.model)) return false;
   return true;
 }
@@ -295,7 +291,7 @@ json decision_detail(const store::StoredDecision& d) {
   const json tiers = r.contains("tiers") && r["tiers"].is_array() ? r["tiers"] : json::array();
   json local_tiers = json::array(), escalations = json::array();
   for (const auto& t : tiers) (t.value("tier", 0) == 0 ? local_tiers : escalations).push_back(t);
-  const bool escalated = str(r, "route") != "local";
+  const bool escalated = store::string_field(r, "route") != "local";
   // What the escalation packet carried (escalation_packet(), src/router/prompt.h): the
   // record keeps digests and sizes, never the packet's text.
   json packet = nullptr;

@@ -7,6 +7,7 @@
 
 #include "calibration/metrics.h"
 #include "store/drift.h"
+#include "store/record_fields.h"
 #include "store/stats.h"
 #include "ui/ui_api.h"
 
@@ -17,11 +18,6 @@ using nlohmann::json;
 namespace {
 
 constexpr std::int64_t kMaxBuckets = 500;
-
-std::string str(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 json opt(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
@@ -66,9 +62,9 @@ json stage_latency(const std::vector<store::StoredDecision>& decisions) {
 json escalations_by_task(const std::vector<store::StoredDecision>& decisions) {
   json out = json::object();
   for (const auto& d : decisions) {
-    if (str(d.record, "route") == "local") continue;
-    const std::string reason = str(d.record, "reason");
-    json& task = out[str(d.record, "task")];
+    if (store::string_field(d.record, "route") == "local") continue;
+    const std::string reason = store::string_field(d.record, "reason");
+    json& task = out[store::string_field(d.record, "task")];
     if (!task.is_object()) task = json::object();
     const std::string key = reason.empty() ? "none" : reason;
     task[key] = task.value(key, 0) + 1;
@@ -81,7 +77,7 @@ json escalations_by_task(const std::vector<store::StoredDecision>& decisions) {
 json reliability_json(const std::vector<store::StoredDecision>& decisions) {
   std::vector<calibration::Sample> samples;
   for (const auto& d : decisions) {
-    if (d.review.empty() || str(d.record, "route") != "local") continue;
+    if (d.review.empty() || store::string_field(d.record, "route") != "local") continue;
     auto c = d.record.find("confidence");
     if (c == d.record.end() || !c->is_number()) continue;
     samples.push_back({std::clamp(c->get<double>(), 0.0, 1.0), d.review == "accept"});
@@ -136,10 +132,10 @@ json dashboard_json(const std::vector<store::StoredDecision>& decisions, const C
   std::vector<store::StoredDecision> routed;
   std::map<std::int64_t, std::vector<store::StoredDecision>> buckets;
   for (const auto& d : decisions) {
-    const std::string route = str(d.record, "route");
+    const std::string route = store::string_field(d.record, "route");
     if (route.empty() || route == "pass_through") continue;
-    if (!q.task.empty() && str(d.record, "task") != q.task) continue;
-    auto secs = store::epoch_seconds(str(d.record, "ts"));
+    if (!q.task.empty() && store::string_field(d.record, "task") != q.task) continue;
+    auto secs = store::epoch_seconds(store::string_field(d.record, "ts"));
     if (!secs || *secs < from) continue;
     routed.push_back(d);
     buckets[std::clamp(*secs / width, first, last)].push_back(d);
