@@ -1,5 +1,7 @@
 // ladder serve --policy FILE [--host H] [--port P] ...: the OpenAI-compatible gateway.
 // Prints "listening on HOST:PORT" as its first line of standard output once it accepts.
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -185,7 +187,15 @@ Command add_serve_command(CLI::App& app) {
       ->check(CLI::Range(0, 3600000));
   sub->add_option("--audit", args->audit, "audit JSONL file (default: the policy's, else ./ladder-audit.jsonl)");
   sub->add_option("--replica-id", args->replica_id,
-                  "this replica's name in the shared state (postgres store; default HOST:PID)");
+                  "this replica's name in the shared state (postgres store; default HOST:PID)")
+      ->check(
+          [](const std::string& id) -> std::string {
+            const bool ok = !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](unsigned char c) {
+              return std::isalnum(c) || c == '_' || c == '.' || c == ':' || c == '-';
+            });
+            return ok ? std::string() : "expected 1 to 128 of letters, digits, _ . : -";
+          },
+          "REPLICA");
   sub->add_option("--shared-sync-ms", args->shared_sync_ms,
                   "how often client quotas are synchronised with the other replicas (postgres store)")
       ->capture_default_str()

@@ -243,6 +243,25 @@ TEST_F(ServeReplicasTest, PostgresDownAtStartIsAClearErrorNamingTheVariable) {
   EXPECT_EQ(r.out.find("listening on"), std::string::npos);
 }
 
+TEST_F(ServeReplicasTest, MalformedReplicaIdOrSyncIntervalIsRefusedBeforeStart) {
+  for (const std::string& bad : {std::string(), std::string("a b"), std::string("rep\xff"), std::string(129, 'r')}) {
+    RunResult r =
+        run_process({kLadder, "serve", "--policy", dir_ / "policy.yaml", "--port", "0", "--replica-id", bad}, "", 60);
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.err.find("--replica-id"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("listening on"), std::string::npos);
+  }
+  for (const char* bad : {"5", "0", "soon", "70000"}) {
+    RunResult r = run_process(
+        {kLadder, "serve", "--policy", dir_ / "policy.yaml", "--port", "0", "--shared-sync-ms", bad}, "", 60);
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.err.find("--shared-sync-ms"), std::string::npos) << r.err;
+  }
+  Pg pg(dsn_);
+  EXPECT_EQ(pg.column("SELECT count(*) FROM information_schema.tables WHERE table_name = 'decisions'")[0], "0")
+      << "refused before the store was opened";
+}
+
 TEST_F(ServeReplicasTest, PostgresRestartedUnderRunningReplicasIsSurvived) {
   start_both();
   ASSERT_EQ(a_->admin("/admin/kill-switch", {{"enabled", true}, {"task", "classify_issue"}}).status, 200);
