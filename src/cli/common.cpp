@@ -7,6 +7,7 @@
 
 #include "config/loader.h"
 #include "router/decision_json.h"
+#include "store/stats.h"
 #include "store/store.h"
 
 namespace ladder::cli {
@@ -85,6 +86,14 @@ int report_error(const Status& status) {
     default:
       return 1;
   }
+}
+
+Status apply_since(const std::optional<std::string>& since, store::DecisionFilter& filter) {
+  if (!since) return Status::ok_status();
+  auto seconds = store::parse_duration_seconds(*since);
+  if (!seconds.ok()) return make_error(seconds.status().code(), "--since: " + seconds.status().message());
+  filter.since_ts = store::rfc3339_seconds_ago(*seconds);
+  return Status::ok_status();
 }
 
 }  // namespace ladder::cli

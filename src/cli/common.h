@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ladder/config.h"
@@ -42,5 +43,10 @@ macros::ClassifyFn classify_with(Router& router);
 // Prints "error: <name>: <message>" to stderr and returns the exit code for it
 // (2 for bad input or config, 3 for unavailable backends, 1 otherwise).
 int report_error(const Status& status);
+
+// --since DURATION of the commands that read the store (stats, rotate report): sets
+// filter.since_ts to now minus it; unset leaves the filter alone. A value that is not a
+// duration (an empty one too) is kInvalidArgument naming --since.
+Status apply_since(const std::optional<std::string>& since, store::DecisionFilter& filter);
 
 }  // namespace ladder::cli

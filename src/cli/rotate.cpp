@@ -15,7 +15,7 @@ namespace {
 
 struct RotateArgs {
   std::string policy;
-  std::string since;
+  std::optional<std::string> since;  // unset: every decision
   std::string task;
   bool json = false;
 };
@@ -29,12 +29,7 @@ std::string percent(const std::optional<double>& v) {
 
 int run_report(const RotateArgs& a) {
   store::DecisionFilter filter;
-  if (!a.since.empty()) {
-    auto seconds = store::parse_duration_seconds(a.since);
-    if (!seconds.ok())
-      return report_error(make_error(seconds.status().code(), "--since: " + seconds.status().message()));
-    filter.since_ts = store::rfc3339_seconds_ago(*seconds);
-  }
+  if (Status s = apply_since(a.since, filter); !s.ok()) return report_error(s);
   auto opened = open_policy_store(a.policy);
   if (!opened.ok()) return report_error(opened.status());
   if (!a.task.empty()) {

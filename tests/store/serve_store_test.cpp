@@ -290,6 +290,7 @@ costs:
   const std::vector<Bad> bad = {
       {{"stats", "--policy", policy, "--task", "nope"}, "no task 'nope'"},
       {{"stats", "--policy", policy, "--since", "5x"}, "--since"},
+      {{"stats", "--policy", policy, "--since", ""}, "--since"},
       {{"review", "label", "abc", "accept", "--policy", policy}, "positive integer"},
       {{"review", "label", "999", "accept", "--policy", policy}, "no decision with id 999"},
       {{"review", "label", "1", "maybe", "--policy", policy}, "maybe"},
@@ -423,6 +424,11 @@ store: {kind: sqlite, path: decisions.db}
   RunResult text = run_process({kLadder, "rotate", "report", "--policy", policy});
   EXPECT_NE(text.out.find("agreement: 75.0%"), std::string::npos) << text.out;
   EXPECT_EQ(run_process({kLadder, "rotate", "report", "--policy", policy, "--task", "nope"}).exit_code, 2);
+  for (const char* bad : {"soon", "-1d", "7x", ""}) {
+    RunResult r = run_process({kLadder, "rotate", "report", "--policy", policy, "--since", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.err.find("since"), std::string::npos) << bad << ": " << r.err;
+  }
   fs::remove_all(dir);
 }
 
