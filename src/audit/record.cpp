@@ -221,4 +221,19 @@ nlohmann::json make_pass_through_record(const PassThroughCall& call, const nlohm
   return record;
 }
 
+nlohmann::json make_refused_record(const RefusedRequest& refused, const nlohmann::json& extra) {
+  nlohmann::json record = {{"ts", rfc3339_now()},
+                           {"request_id", refused.request_id},
+                           {"route", "rejected"},
+                           {"endpoint", refused.endpoint},
+                           {"ok", false},
+                           {"reason", refused.reason},
+                           {"limit", refused.limit},
+                           {"retry_after_s", refused.retry_after_s},
+                           {"error", refused.message}};
+  if (extra.is_object()) record.update(extra);
+  scrub_strings(record);
+  return record;
+}
+
 }  // namespace ladder

@@ -45,6 +45,20 @@ struct PassThroughCall {
 // tokens or error; `extra` merged in; every string scrubbed as in make_audit_record.
 nlohmann::json make_pass_through_record(const PassThroughCall& call, const nlohmann::json& extra = {});
 
+// A request refused before any work because its client is over one of its limits (the
+// server's per-key requests per minute, tokens per minute, spend per day).
+struct RefusedRequest {
+  std::string request_id;
+  std::string endpoint;   // the path it came to: "/v1/chat/completions", ...
+  std::string reason;     // one stable word: "rate_limited"
+  std::string limit;      // which limit refused it: "requests_per_minute", ...
+  int retry_after_s = 0;  // the Retry-After the client got
+  std::string message;    // ladder's words to the client
+};
+// Its record: route "rejected", ts, request_id, endpoint, ok (false), reason, limit,
+// retry_after_s, error; `extra` merged in; every string scrubbed as in make_audit_record.
+nlohmann::json make_refused_record(const RefusedRequest& refused, const nlohmann::json& extra = {});
+
 // Each local tier the request was put to: [{tier, tier_name, accepted, reason?,
 // confidence?, label?, macro?}], for the audit record and the decision JSON alike.
 nlohmann::json local_tries_json(const Decision& d);

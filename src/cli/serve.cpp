@@ -122,11 +122,13 @@ int run_serve(const ServeArgs& args) {
     spdlog::info("ladder serve: replica {} sharing admin state and client quotas", replica);
   }
 
-  server::RunApi run_api(**gateway);
+  // Made once the server is: the macros' HTTP steps go out on the server's own client.
+  std::unique_ptr<server::RunApi> run_api;
   so.run_handler = [&run_api](const nlohmann::json& body, const server::ClientIdentity& client) {
-    return run_api.handle(body, client);
+    return run_api->handle(body, client);
   };
   server::HttpServer http(std::move(so), **gateway);
+  run_api = std::make_unique<server::RunApi>(**gateway, http.upstream());
   auto port = http.listen();
   if (!port.ok()) return report_error(port.status());
   std::cout << "listening on " << args.host << ":" << *port << std::endl;  // flushed: tests read it

@@ -19,12 +19,20 @@ class Transport {
   virtual Result<http::Response> send(const http::Request& request) = 0;
 };
 
+// Sends on an http::Client: one of its own (its own event loop and thread for the
+// transport's life: `ladder run`, `ladder macro`), or one it borrows, which must outlive
+// it (`ladder serve`: the server's one client on its I/O loop, whose pooled connections
+// the backends share). send() blocks, so it must not run on the borrowed client's loop
+// (the client answers kInternal there); the server runs macros on its workers.
 class NetworkTransport : public Transport {
  public:
+  NetworkTransport() : owned_(std::make_unique<http::Client>()), client_(*owned_) {}
+  explicit NetworkTransport(const http::Client& client) : client_(client) {}
   Result<http::Response> send(const http::Request& request) override { return client_.send(request); }
 
  private:
-  http::Client client_;
+  std::unique_ptr<http::Client> owned_;  // null when borrowed
+  const http::Client& client_;
 };
 
 // Answers from recorded exchanges ({request:{method,url,body?}, response:{status,headers,

@@ -34,9 +34,11 @@ struct HttpServer::Impl {
   std::size_t open_total = 0;
   std::map<asio::ip::address, std::size_t> open_per_client;
   asio::io_context ioc;
-  // Relays' upstream calls, on ioc (destroyed before it: its pooled connections close).
+  // The upstream calls (relays, network tiers, macro HTTP steps), on ioc (destroyed
+  // before it: its pooled connections close).
   ladder::http::Client upstream{ioc};
-  ui::UiState ui;  // the web UI's store connection (used from workers)
+  std::mutex upstream_metrics_mu;  // one metrics_reply at a time moves the upstream counters
+  ui::UiState ui;                  // the web UI's store connection (used from workers)
   tcp::acceptor acceptor{ioc};
   std::atomic<int> active{0};  // requests being handled
   std::mutex reload_mu;        // guards reload_threads
@@ -66,7 +68,39 @@ struct HttpServer::Impl {
         return unauthenticated("missing or wrong metrics token (send Authorization: Bearer <token>)");
     }
     ctx.gw.metrics().set("ladder_in_flight_requests", {}, static_cast<double>(ctx.workers.in_flight()));
+    upstream_metrics();
     return {200, ctx.gw.metrics().render(), "text/plain; version=0.0.4; charset=utf-8", {}};
+  }
+
+  // A request over one of its client's limits (`limit`): counted, audited without waiting
+  // for the store, answered 429 with Retry-After.
+  Reply over_limit(const ClientIdentity& client, const std::string& path, const std::string& limit, const Status& over,
+                   const ErrorFormat& format) {
+    ctx.gw.metrics().add("ladder_rejected_total", {{"cause", "client_" + limit}});
+    const auto wait_ms = over.retry_after() ? over.retry_after()->count() : 1000;
+    const int retry_after_s = static_cast<int>((wait_ms + 999) / 1000);
+    const RefusedRequest refused{new_request_id(), path, "rate_limited", limit, retry_after_s, over.message()};
+    std::shared_ptr<Router> router = ctx.gw.router();
+    router->write_audit_async(make_refused_record(refused, {{"client", client.name}, {"via", "server"}}),
+                              [this, keep = router](Status) mutable {
+                                // The last reference to the router goes on the loop, not the store's writer.
+                                asio::post(ioc, [keep = std::move(keep)] {});
+                              });
+    return api_error_reply(format.error(over, {}, retry_after_s));
+  }
+
+  // The upstream client's counters as of now (its own, monotonic: the counters follow).
+  void upstream_metrics() {
+    const ladder::http::ClientStats stats = upstream.stats();
+    auto& m = ctx.gw.metrics();
+    m.set("ladder_upstream_idle_connections", {}, static_cast<double>(stats.idle));
+    std::lock_guard lock(upstream_metrics_mu);
+    for (const auto& [name, value] : {std::pair{"ladder_upstream_connections_opened_total", stats.opened},
+                                      std::pair{"ladder_upstream_requests_reused_total", stats.reused},
+                                      std::pair{"ladder_upstream_stale_retries_total", stats.stale_retries}}) {
+      const double now = static_cast<double>(value);
+      if (const double shown = m.value(name, {}); now > shown) m.add(name, {}, now - shown);
+    }
   }
 
   // ---- dispatch -------------------------------------------------------------------------
@@ -94,11 +128,8 @@ struct HttpServer::Impl {
                                                            path == "/v1/route" || path == "/v1/run");
     if (model_call) {
       std::string limit;
-      if (Status over = ctx.gw.quotas().admit(*client, &limit); !over.ok()) {
-        ctx.gw.metrics().add("ladder_rejected_total", {{"cause", "client_" + limit}});
-        const auto wait_ms = over.retry_after() ? over.retry_after()->count() : 1000;
-        co_return api_error_reply(format.error(over, {}, static_cast<int>((wait_ms + 999) / 1000)));
-      }
+      if (Status over = ctx.gw.quotas().admit(*client, &limit); !over.ok())
+        co_return over_limit(*client, path, limit, over, format);
     }
     if (path == "/v1/chat/completions" && method == http::verb::post) {
       written = co_await chat_completions(ctx, conn, req, *client, t0);
@@ -369,8 +400,19 @@ void HttpServer::run() {
   for (int i = 1; i < s.ctx.opt.io_threads; ++i) extra.emplace_back([&s] { s.ioc.run(); });
   s.ioc.run();
   for (auto& t : extra) t.join();
+  // A worker may still wait on a call of `upstream` (a macro's HTTP step that outlived
+  // the drain): the loop runs on until the workers are done, so that every such call ends
+  // (at the latest at its own timeout) instead of waiting on a stopped loop.
+  s.ioc.restart();
+  auto work = asio::make_work_guard(s.ioc);
+  std::thread rest([&s] { s.ioc.run(); });
   s.ctx.workers.stop();
+  work.reset();
+  s.ioc.stop();
+  rest.join();
 }
+
+const ladder::http::Client& HttpServer::upstream() const { return impl_->upstream; }
 
 void HttpServer::request_stop() {
   asio::post(impl_->ioc, [this] { impl_->begin_stop(); });

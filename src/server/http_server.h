@@ -22,6 +22,10 @@
 #include "server/auth.h"
 #include "server/gateway.h"
 
+namespace ladder::http {
+class Client;
+}
+
 namespace ladder::server {
 
 // POST /v1/run: a natural-language request → a macro. Wired by the macro runtime; when
@@ -66,6 +70,10 @@ class HttpServer {
   void run();
   // Graceful stop from any thread.
   void request_stop();
+  // The server's one upstream HTTP client, on its I/O loop (relays, network tiers, macro
+  // HTTP steps); its blocking calls only from other threads (the workers). Its counters
+  // are in /metrics (ladder_upstream_*).
+  const ladder::http::Client& upstream() const;
 
  private:
   struct Impl;

@@ -189,6 +189,14 @@ void declare_server_metrics(MetricsRegistry& r) {
             "Connections closed by a timeout, by kind: idle (no whole request within --idle-timeout-ms), "
             "write (the client did not read its reply within --write-timeout-ms).");
   r.declare("ladder_in_flight_requests", MetricType::kGauge, "Model requests queued or running.");
+  r.declare("ladder_upstream_idle_connections", MetricType::kGauge,
+            "Idle kept-alive connections in the pool of the server's upstream HTTP client.");
+  r.declare("ladder_upstream_connections_opened_total", MetricType::kCounter,
+            "Connections the server's upstream HTTP client opened (backends, relays, macro HTTP steps).");
+  r.declare("ladder_upstream_requests_reused_total", MetricType::kCounter,
+            "Requests the server's upstream HTTP client sent on a kept-alive connection.");
+  r.declare("ladder_upstream_stale_retries_total", MetricType::kCounter,
+            "Requests sent again on a fresh connection after a kept-alive one was found closed.");
   r.declare("ladder_backend_healthy", MetricType::kGauge,
             "1 while the model is not marked down (real calls and probes).");
   r.declare("ladder_policy_reloads_total", MetricType::kCounter, "Policy reloads by outcome (ok, error).");

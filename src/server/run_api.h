@@ -11,6 +11,10 @@
 // "decision": {...} (when routed), "run": {...} (when a macro ran), "approval_token"
 // (when approval is required)}. Bad bodies, unknown macros and invalid arguments are
 // errors in OpenAI's shape (400/404) through the server's error funnel.
+//
+// A macro's HTTP steps go out on the HTTP client it is given: in `ladder serve` the
+// server's one client on its I/O loop (pooled, kept-alive connections shared with the
+// backends). handle() blocks on it: call it from a worker thread, never from that loop.
 #pragma once
 
 #include <memory>
@@ -20,6 +24,10 @@
 
 #include "ladder/status.h"
 #include "server/auth.h"
+
+namespace ladder::http {
+class Client;
+}
 
 namespace ladder::server {
 
@@ -41,7 +49,8 @@ Result<RunRequest> parse_run_request(const nlohmann::json& body);
 
 class RunApi {
  public:
-  explicit RunApi(Gateway& gateway);
+  // `http` carries the macros' HTTP steps and must outlive the RunApi's runs.
+  RunApi(Gateway& gateway, const http::Client& http);
   ~RunApi();
   Result<nlohmann::json> handle(const nlohmann::json& body, const ClientIdentity& client);
 

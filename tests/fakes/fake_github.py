@@ -40,7 +40,8 @@ Control endpoints (no auth, never recorded, never faulted):
   GET  /_health     {"status": "ok"}
   GET  /_requests   JSON list of every API request received, oldest first: {"method",
                     "path" (with query), "headers": {lower-case name: value},
-                    "body": parsed JSON or the raw text, or null}
+                    "body": parsed JSON or the raw text, or null, "peer_port": the
+                    client's TCP port, one per connection}
   POST /_reset      clears the log and the faults, reloads the world file, resets the clock
                     and the rate-limit counters
   POST /_fail       {"mode": "403"|"404"|"422"|"429"|"500"|"502"|"malformed"|"ratelimit"|
@@ -871,6 +872,7 @@ class Handler(BaseHTTPRequestHandler):
                 "path": self.path,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": body,
+                "peer_port": self.client_address[1],
             })
 
     # ---- auth, rate limit, faults ---------------------------------------------------
