@@ -341,5 +341,29 @@ TEST(RecordTest, CandidateFieldsForTheRotationReport) {
   EXPECT_FALSE(make_audit_record(d, "log", AuditConfig{}).contains("candidate"));
 }
 
+// A request refused over a client's limit: its fields as the server gives them, extra
+// merged in, every string scrubbed like the others'.
+TEST(RecordTest, RefusedRequestRecordNamesItsLimitAndIsScrubbed) {
+  const std::string secret = "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789";
+  RefusedRequest refused{"req_9",
+                         "/v1/chat/completions",
+                         "rate_limited",
+                         "tokens_per_minute",
+                         12,
+                         "client 'bob' is over its 5 tokens per minute"};
+  const json r = make_refused_record(refused, {{"client", "bob " + secret}, {"via", "server"}});
+  EXPECT_EQ(r["route"], "rejected");
+  EXPECT_EQ(r["request_id"], "req_9");
+  EXPECT_EQ(r["endpoint"], "/v1/chat/completions");
+  EXPECT_EQ(r["reason"], "rate_limited");
+  EXPECT_EQ(r["limit"], "tokens_per_minute");
+  EXPECT_EQ(r["retry_after_s"], 12);
+  EXPECT_EQ(r["ok"], false);
+  EXPECT_EQ(r["error"], refused.message);
+  EXPECT_EQ(r["via"], "server");
+  EXPECT_TRUE(r["ts"].is_string());
+  EXPECT_EQ(r.dump().find(secret), std::string::npos) << r.dump();
+}
+
 }  // namespace
 }  // namespace ladder
