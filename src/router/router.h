@@ -107,6 +107,15 @@ class Router {
   // shadow, after the live local tiers; its result goes to plan.d.candidate
   // (src/router/candidate.cpp) and never changes the decision.
   void run_local_tiers(const RouteRequest& request, RoutePlan& plan);
+  // Whether run_local_tiers_async() serves: every built model of the local tiers answers
+  // on an event loop (Backend::generates_async) from a chat request (no raw-prompt
+  // calibration calls), and no rotation candidate shadows the requests.
+  bool locals_async() const { return locals_async_; }
+  // run_local_tiers() on `client`'s event loop: the same steps, each model call
+  // Backend::generate_async. `done` runs once, on the loop (or here, when no call is
+  // made). `request` and `plan` must stay alive and untouched until then.
+  void run_local_tiers_async(const RouteRequest& request, RoutePlan& plan, const http::Client& client,
+                             std::function<void()> done);
   std::optional<std::size_t> settle(const RouteRequest& request, RoutePlan& plan);
   void escalate(const RouteRequest& request, RoutePlan& plan, std::size_t from_tier);
   Result<Decision> finish(const RouteRequest& request, RoutePlan&& plan);
@@ -147,6 +156,12 @@ class Router {
   // (kUnavailable with the time to its next trial as retry_after).
   Result<GenerationResult> generate_direct(const std::string& model_name, const GenerationRequest& request,
                                            const DeltaFn* on_delta = nullptr);
+  // generate_direct() on `client`'s event loop (Backend::generate_async; streamed through
+  // on_delta when set, which runs on the loop), health admitted and recorded the same way:
+  // false when the backend has no such path (nothing was done); else `done` runs once, on
+  // the loop or, when the model is refused at once, here.
+  bool generate_direct_async(const std::string& model_name, const GenerationRequest& request,
+                             const http::Client& client, DeltaFn on_delta, GenerateDoneFn done);
   // Whether the named model's backend relays requests of `api` as they are (forward_direct).
   bool forwards(const std::string& model_name, WireApi api) const;
   // generate_direct() for a relayed request (Backend::forward), under the same health rules.
@@ -167,20 +182,29 @@ class Router {
  private:
   Router() = default;
   struct LocalOutcome;
-  // `original`: the request's input when `input` is its reduction (grounding accepts both).
-  LocalOutcome run_local(std::size_t tier, const TaskConfig& task, const std::string& input, Decision& d,
-                         std::string_view original = {});
+  // One request's walk over the local tiers (local_tiers.cpp): its steps are the same
+  // whether each model call blocks or ends on an event loop.
+  struct LocalRun;
+  using LocalThen = std::function<void(Result<GenerationResult>)>;
+  // How a local step calls its tier's models: `then` gets the result at once (blocking)
+  // or later, on the loop. `req` and `d` stay alive until then.
+  using LocalCall = std::function<void(std::size_t tier, const GenerationRequest& req, Decision& d, LocalThen then)>;
+  void start_local_tiers(const RouteRequest& request, RoutePlan& plan, LocalCall call, std::function<void()> done);
+  void local_tier(const std::shared_ptr<LocalRun>& run);
+  void classify_call(const std::shared_ptr<LocalRun>& run);
+  void classify_answer(const std::shared_ptr<LocalRun>& run, Result<GenerationResult> gen);
+  void macro_choice_call(const std::shared_ptr<LocalRun>& run);
+  void macro_choice_answer(const std::shared_ptr<LocalRun>& run, Result<GenerationResult> pick);
+  void macro_args_answer(const std::shared_ptr<LocalRun>& run, Result<GenerationResult> args);
+  void local_tier_done(const std::shared_ptr<LocalRun>& run);
   // Clears what one local tier answered before the next local tier is asked (its outcome
   // stays in d.local_tries and its calls in d.tiers).
   static void restart_local(Decision& d);
-  void run_classify_like(const TaskConfig& task, const std::string& input, Decision& d, LocalOutcome& out);
-  void run_route_macro(const TaskConfig& task, const std::string& input, Decision& d, LocalOutcome& out);
   bool local_takes_prefix(std::size_t tier) const;
-  // A closed choice on tier 0: generate, rebuild a prompt-side prefix, calibrate.
-  Result<GenerationResult> generate_choice(std::size_t tier, const TaskConfig& task, const std::string& key,
-                                           const std::vector<std::string>& choices, const std::string& prefix,
-                                           const GenerationRequest& req,
-                                           const std::function<std::string(std::string_view)>& prompt_for, Decision& d);
+  // A closed choice's answer: the prompt-side prefix rebuilt, content-free calibration
+  // applied (raw-prompt models only: its prior calls block).
+  void finish_choice(const LocalRun& run, const std::string& key, const std::vector<std::string>& choices,
+                     const std::function<std::string(std::string_view)>& prompt_for, GenerationResult& g);
   // Runs the validator chain on a local answer and settles the outcome's reason.
   void validate_local(ValidationContext& ctx, Decision& d, LocalOutcome& out) const;
   // The fitted calibration of the tier-0 model that answered, for this task, if any.
@@ -190,10 +214,12 @@ class Router {
   bool calibrate_choice(std::size_t tier, const std::string& cache_key, const std::vector<std::string>& choices,
                         const std::string& prefix, const GenerationRequest& like,
                         const std::function<std::string(std::string_view)>& prompt_for, GenerationResult& g);
-  // With on_delta the call streams; *streamed tells whether a delta reached the caller
-  // (then no other model is tried after a failure).
-  Result<GenerationResult> generate_on_tier(std::size_t tier, const GenerationRequest& req, Decision& d,
-                                            const DeltaFn* on_delta = nullptr, bool* streamed = nullptr);
+  // One call on a local tier's models in order until one answers (blocking).
+  Result<GenerationResult> generate_on_tier(std::size_t tier, const GenerationRequest& req, Decision& d);
+  // generate_on_tier() on `client`'s loop, from the tier's model `model_index` on; `last`
+  // is the failure to report when no model is left.
+  void generate_on_tier_async(std::size_t tier, std::size_t model_index, const GenerationRequest& req, Decision& d,
+                              const http::Client& client, Status last, LocalThen then);
   // An escalation's progress over the tiers above the local ones, one model call at a
   // time (escalate() and escalate_async() drive the same steps).
   struct Escalation;
@@ -244,6 +270,7 @@ class Router {
   std::unique_ptr<AuditSink> audit_;
   RouterOptions options_;
   bool escalates_async_ = false;
+  bool locals_async_ = false;
   ChoicePriors priors_;  // content-free priors per task and choice key
   // Fitted calibrations (models' calibration_file), by model name and task.
   std::map<std::string, std::map<std::string, FittedCalibration>> fitted_;

@@ -45,6 +45,10 @@ void conclude(const std::shared_ptr<RoutedRun>& run) {
 
 bool escalates_on_loop(const RoutedRun& run) { return run.ctx.upstream != nullptr && run.router->escalates_async(); }
 
+// Whether the whole request runs on the loop: its local tiers (network models) and any
+// escalation alike, so that it never waits for a worker and holds none.
+bool stays_on_loop(const RoutedRun& run) { return escalates_on_loop(run) && run.router->locals_async(); }
+
 // The escalation, if the plan settles on one, then conclude(): on the loop when the
 // router escalates there, else here (a worker).
 void escalate_and_conclude(const std::shared_ptr<RoutedRun>& run) {
@@ -80,6 +84,16 @@ bool ServerContext::route(const std::shared_ptr<Job>& job, std::shared_ptr<Route
   if (!run->plan.local_pending && escalates_on_loop(*run)) {
     // Gates or a hard stop decided: no model of this machine is called, no worker is used.
     if (!run_guarded(*job, [&] { escalate_and_conclude(run); })) job->finish();
+    return true;
+  }
+  if (stays_on_loop(*run)) {
+    // The local tiers are network models: their calls end on the loop like an escalation's.
+    const bool started = run_guarded(*job, [&] {
+      run->router->run_local_tiers_async(run->request, run->plan, *upstream, [run] {
+        if (!run_guarded(*run->job, [&] { escalate_and_conclude(run); })) run->job->finish();
+      });
+    });
+    if (!started) job->finish();
     return true;
   }
   return submit_step(workers, job, [run] {

@@ -76,9 +76,9 @@ class ServeRelayTest : public ::testing::Test {
   static void hold_next_call(Fake& fake) {
     fake.control("/_fail", {{"mode", "hold"}, {"count", 1}, {"delay_ms", 20000}});
   }
-  // Returns once the fake holds a call.
-  static void wait_until_held(const Fake& fake) {
-    Response held = http(fake.port, "POST", "/_wait_held", json{{"count", 1}, {"timeout_ms", 10000}}.dump());
+  // Returns once the fake holds `count` calls at once.
+  static void wait_until_held(const Fake& fake, int count = 1) {
+    Response held = http(fake.port, "POST", "/_wait_held", json{{"count", count}, {"timeout_ms", 10000}}.dump());
     ASSERT_EQ(held.status, 200) << held.body;
   }
   void script(const json& replies) { local_.control("/_script", {{"replies", replies}}); }
@@ -434,6 +434,30 @@ TEST_F(ServeRelayTest, FrontierCallsDoNotHoldAWorker) {
   Response escalated = up.get();
   ASSERT_EQ(escalated.status, 200) << escalated.body;
   EXPECT_EQ(escalated.json_body()["decision"]["route"], "frontier") << escalated.body;
+}
+
+// A network local tier runs on the I/O threads like an escalation (docs/server.md,
+// Threads): with one worker, two routed requests are inside their tier-0 calls at once,
+// and both are then decided locally as before.
+TEST_F(ServeRelayTest, NetworkLocalTiersHoldNoWorker) {
+  ASSERT_NO_FATAL_FAILURE(serve_with_one_worker());
+  local_.control("/_fail", {{"mode", "hold"}, {"count", 2}, {"delay_ms", 20000}});
+  auto route = [&] {
+    return serve_->post("/v1/route", {{"task", "classify_issue"}, {"input", "make: *** [all] Error 2"}});
+  };
+  auto first = std::async(std::launch::async, route);
+  auto second = std::async(std::launch::async, route);
+  ASSERT_NO_FATAL_FAILURE(wait_until_held(local_, 2)) << "the second local call waited for the only worker";
+
+  local_.control("/_release", json::object());
+  for (auto* f : {&first, &second}) {
+    Response r = f->get();
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json decision = r.json_body()["decision"];
+    EXPECT_TRUE(decision.value("local_ran", false)) << r.body;
+    ASSERT_EQ(decision["local_tries"].size(), 1u) << r.body;
+    EXPECT_EQ(decision["local_tries"][0]["tier"], 0) << r.body;
+  }
 }
 
 }  // namespace
