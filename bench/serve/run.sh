@@ -125,6 +125,8 @@ up = {"backend": "openai", "base_url": "http://127.0.0.1:%s" % port, "model": "b
 p.pop("macro_files", None)  # no route_macro task here
 p.pop("macros", None)
 p["models"] = {"upstream": dict(up), "upstream-frontier": dict(up)}
+if "costs" in p:  # the example's frontier price, on the frontier stand-in
+    p["costs"]["models"] = {"upstream-frontier": next(iter(p["costs"].get("models", {}).values()), {})}
 p["tiers"] = [{"name": "local", "models": ["upstream"]}, {"name": "frontier", "models": ["upstream-frontier"]}]
 p["tasks"] = {"bench_summary": {
     "kind": "generate", "description": "Summarize a log line.", "max_input_chars": 8000, "max_tokens": 64,
