@@ -588,6 +588,8 @@ void Client::start_async(const Request& request, bool streaming, ChunkSinkFn on_
 }
 
 void Client::after(std::chrono::milliseconds delay, std::function<void()> fn) const {
+  // No wait: a plain post (a timer would arm and disarm the loop's timerfd each time).
+  if (delay.count() <= 0) return asio::post(impl_->engine.ioc(), std::move(fn));
   auto timer = std::make_shared<asio::steady_timer>(impl_->engine.ioc(), delay);
   timer->async_wait([timer, fn = std::move(fn)](const ErrorCodeB&) { fn(); });
 }
