@@ -2,7 +2,9 @@
 # Gateway overhead against the floor, in one run on this machine (loopback only):
 #   upstream   a fixed-latency OpenAI-compatible server (upstream.cpp), hit directly
 #   nginx      nginx proxy_pass in front of it (the floor for a proxy hop)
-#   pass       ladder serve, model named → pass-through to the upstream
+#   pass       ladder serve, model named → pass-through to the upstream (the policy's
+#              default decision store, SQLite beside it, and the JSONL audit log)
+#   pass-log   the same with `store: {kind: jsonl}`: the JSONL audit log alone
 #   policy     ladder serve, model ladder/bench_summary → gates, hard-stop scan of the
 #              input (the example policy's full rule set), the upstream as tier 0,
 #              validators (parse, json_schema), audit line, metrics
@@ -134,6 +136,8 @@ p["tasks"] = {"bench_summary": {
                       "properties": {"summary": {"type": "string"}}},
     "prompt": "Summarize this log in one sentence.\nLog:\n{{input}}\nSummary:"}}
 yaml.safe_dump(p, open(dst, "w"), sort_keys=False)
+p["store"] = {"kind": "jsonl"}  # the pass-log row: the JSONL audit log alone, no decision store
+yaml.safe_dump(p, open(dst.replace(".yaml", "-log.yaml"), "w"), sort_keys=False)
 PY
 "$ladder" policy check "$work/policy.yaml" > /dev/null
 "$ladder" serve --policy "$work/policy.yaml" --port 0 --threads 1 --workers 32 --max-queue 4096 \
@@ -142,6 +146,13 @@ lad_pid=$!
 pids+=($lad_pid)
 for _ in $(seq 100); do grep -q listening "$work/ladder.out" 2>/dev/null && break; sleep 0.1; done
 lad_port="$(head -1 "$work/ladder.out" | sed 's/.*://')"
+mkdir -p "$work/log"
+"$ladder" serve --policy "$work/policy-log.yaml" --port 0 --threads 1 --workers 32 --max-queue 4096 \
+  --health-interval-ms 0 --audit "$work/log/audit.jsonl" > "$work/ladder-log.out" 2> "$work/ladder-log.err" &
+log_pid=$!
+pids+=($log_pid)
+for _ in $(seq 100); do grep -q listening "$work/ladder-log.out" 2>/dev/null && break; sleep 0.1; done
+log_port="$(head -1 "$work/ladder-log.out" | sed 's/.*://')"
 sleep 0.5
 
 # ---- load ----------------------------------------------------------------------------
@@ -159,7 +170,7 @@ make_lua policy ladder/bench_summary
 make_lua direct upstream
 
 targets=("upstream direct $up_port $up_pid" "nginx direct $ngx_port $ngx_pid" "nginx-ka direct $ngx_ka_port $ngx_pid"
-  "pass pass $lad_port $lad_pid" "policy policy $lad_port $lad_pid")
+  "pass pass $lad_port $lad_pid" "pass-log pass $log_port $log_pid" "policy policy $lad_port $lad_pid")
 [ -n "$lite_skip" ] || targets+=("litellm direct $lite_port $lite_pid")
 
 # Check each target answers before loading it.
