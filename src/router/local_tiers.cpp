@@ -110,13 +110,22 @@ void Router::run_local_tiers(const RouteRequest& req, RoutePlan& p) {
 }
 
 void Router::run_local_tiers_async(const RouteRequest& req, RoutePlan& p, const http::Client& client,
-                                   std::function<void()> done) {
+                                   std::function<void()> done, std::function<void(std::exception_ptr)> failed) {
   if (!p.local_pending) return done();
   start_local_tiers(
       req, p,
-      [this, &client](std::size_t tier, const GenerationRequest& g, Decision& d, LocalThen then) {
+      [this, &client, failed = std::move(failed)](std::size_t tier, const GenerationRequest& g, Decision& d,
+                                                  LocalThen then) {
         generate_on_tier_async(tier, 0, g, d, client, make_error(ErrorCode::kUnavailable, "tier has no models"),
-                               std::move(then));
+                               [then = std::move(then), failed](Result<GenerationResult> result) {
+                                 // The steps after a call run on the loop: what they throw goes to
+                                 // the caller, never out of the loop's handler.
+                                 try {
+                                   then(std::move(result));
+                                 } catch (...) {
+                                   failed(std::current_exception());
+                                 }
+                               });
       },
       std::move(done));
 }

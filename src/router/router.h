@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -113,9 +114,11 @@ class Router {
   bool locals_async() const { return locals_async_; }
   // run_local_tiers() on `client`'s event loop: the same steps, each model call
   // Backend::generate_async. `done` runs once, on the loop (or here, when no call is
-  // made). `request` and `plan` must stay alive and untouched until then.
+  // made); or, when a step after a model call threw, `failed` does instead, with the
+  // exception (it never reaches the loop). `request` and `plan` must stay alive and
+  // untouched until then.
   void run_local_tiers_async(const RouteRequest& request, RoutePlan& plan, const http::Client& client,
-                             std::function<void()> done);
+                             std::function<void()> done, std::function<void(std::exception_ptr)> failed);
   std::optional<std::size_t> settle(const RouteRequest& request, RoutePlan& plan);
   void escalate(const RouteRequest& request, RoutePlan& plan, std::size_t from_tier);
   Result<Decision> finish(const RouteRequest& request, RoutePlan&& plan);

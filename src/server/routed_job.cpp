@@ -89,9 +89,15 @@ bool ServerContext::route(const std::shared_ptr<Job>& job, std::shared_ptr<Route
   if (stays_on_loop(*run)) {
     // The local tiers are network models: their calls end on the loop like an escalation's.
     const bool started = run_guarded(*job, [&] {
-      run->router->run_local_tiers_async(run->request, run->plan, *upstream, [run] {
-        if (!run_guarded(*run->job, [&] { escalate_and_conclude(run); })) run->job->finish();
-      });
+      run->router->run_local_tiers_async(
+          run->request, run->plan, *upstream,
+          [run] {
+            if (!run_guarded(*run->job, [&] { escalate_and_conclude(run); })) run->job->finish();
+          },
+          [run](std::exception_ptr thrown) {
+            run_guarded(*run->job, [&] { std::rethrow_exception(thrown); });
+            run->job->finish();
+          });
     });
     if (!started) job->finish();
     return true;
