@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/http/http_client.h"
 #include "test_support.h"
 
 namespace ladder {
@@ -23,8 +29,33 @@ GenerationRequest request() {
   return r;
 }
 
+// What one generate_async() call gave: its result and the deltas in order.
+struct AsyncOutcome {
+  Result<GenerationResult> result;
+  std::vector<std::string> deltas;
+};
+
 class OllamaBackendTest : public FakeFrontierTest {
  protected:
+  // generate_async() on the client's event loop (streamed when `stream`), waited for.
+  AsyncOutcome run_async(Backend& backend, const GenerationRequest& r, bool stream) {
+    auto deltas = std::make_shared<std::vector<std::string>>();  // the loop writes, until done
+    DeltaFn on_delta;
+    if (stream)
+      on_delta = [deltas](std::string_view d) {
+        deltas->emplace_back(d);
+        return true;
+      };
+    auto done = std::make_shared<std::promise<Result<GenerationResult>>>();
+    const bool started = backend.generate_async(
+        r, client_, on_delta, [done](Result<GenerationResult> result) { done->set_value(std::move(result)); });
+    if (!started) return {make_error(ErrorCode::kNotImplemented, "no asynchronous path"), {}};
+    auto future = done->get_future();
+    if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
+      return {make_error(ErrorCode::kTimeout, "generate_async never finished"), {}};
+    return {future.get(), *deltas};
+  }
+
   std::unique_ptr<Backend> make(ModelConfig model) {
     auto backend = make_ollama_backend(model, sleeps_.fn());
     EXPECT_TRUE(backend.ok()) << backend.status().to_string();
@@ -35,6 +66,8 @@ class OllamaBackendTest : public FakeFrontierTest {
     model.keep_alive = "15m";
     return make(model);
   }
+
+  http::Client client_;  // its own event loop
 };
 
 TEST_F(OllamaBackendTest, ChatHappyPathWithLogprobs) {
@@ -107,6 +140,107 @@ TEST_F(OllamaBackendTest, FailureClasses) {
   auto model = model_config("ollama", "gemma3:270m");
   model.base_url = down_url();
   EXPECT_EQ(make(model)->generate(request()).status().code(), ErrorCode::kUnavailable);
+}
+
+// generate_async() (ladder serve escalates and passes through on its event loop) reads
+// the answer as generate() and generate_stream() do: the same body but for "stream", the
+// same text, logprobs and usage.
+TEST_F(OllamaBackendTest, GenerateAsyncPlainAndStreamed) {
+  answer(R"({"label":"build"})");
+  auto backend = make();
+  ASSERT_TRUE(backend->generates_async());
+  auto plain = run_async(*backend, request(), /*stream=*/false);
+  ASSERT_TRUE(plain.result.ok()) << plain.result.status().to_string();
+  EXPECT_EQ(plain.result->text, R"({"label":"build"})");
+  ASSERT_TRUE(plain.result->has_logprobs);
+  EXPECT_EQ(plain.result->tokens[0].top.size(), 4u);
+  EXPECT_GT(plain.result->prompt_tokens, 0);
+  EXPECT_EQ(plain.result->completion_tokens, static_cast<int>(plain.result->tokens.size()));
+  EXPECT_EQ(plain.result->model, "gemma3:270m");
+  EXPECT_EQ(plain.result->finish_reason, "stop");
+  EXPECT_EQ(plain.result->attempts, 1);
+  EXPECT_TRUE(plain.deltas.empty());
+
+  answer("the build failed at the link step");
+  auto streamed = run_async(*backend, request(), /*stream=*/true);
+  ASSERT_TRUE(streamed.result.ok()) << streamed.result.status().to_string();
+  EXPECT_EQ(streamed.result->text, "the build failed at the link step");
+  ASSERT_GT(streamed.deltas.size(), 1u) << "the answer comes in pieces";
+  std::string joined;
+  for (const auto& d : streamed.deltas) joined += d;
+  EXPECT_EQ(joined, streamed.result->text);
+  EXPECT_EQ(streamed.result->finish_reason, "stop");
+  EXPECT_GT(streamed.result->prompt_tokens, 0);
+  EXPECT_GT(streamed.result->completion_tokens, 0);
+  EXPECT_TRUE(streamed.result->has_logprobs);
+
+  auto sent = requests();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0]["path"], "/api/chat");
+  EXPECT_EQ(sent[0]["body"]["stream"], false);
+  EXPECT_EQ(sent[0]["body"]["keep_alive"], "15m");
+  EXPECT_EQ(sent[0]["body"]["format"], kSchema);
+  EXPECT_EQ(sent[1]["body"]["stream"], true);
+  json same = sent[1]["body"];
+  same["stream"] = false;
+  EXPECT_EQ(same, sent[0]["body"]) << "the blocking and async forms send one body";
+}
+
+TEST_F(OllamaBackendTest, GenerateAsyncRawPromptStreamsFromGenerate) {
+  answer("continued text here");
+  GenerationRequest r;
+  r.prompt = "<start_of_turn>user\nhi<end_of_turn>\n";
+  r.want_logprobs = false;
+  auto out = run_async(*make(), r, /*stream=*/true);
+  ASSERT_TRUE(out.result.ok()) << out.result.status().to_string();
+  EXPECT_EQ(out.result->text, "continued text here");
+  EXPECT_FALSE(out.result->has_logprobs);
+  auto req = requests()[0];
+  EXPECT_EQ(req["path"], "/api/generate");
+  EXPECT_EQ(req["body"]["raw"], true);
+  EXPECT_EQ(req["body"]["stream"], true);
+}
+
+// A stream cut before its done line is kConnectionReset, an {"error": ...} line is the
+// upstream's error; neither is retried once a delta went out.
+TEST_F(OllamaBackendTest, GenerateAsyncStreamFaults) {
+  answer("one two three four five");
+  auto backend = make();
+  fail({{"mode", "stream_cut"}, {"count", 1}, {"after_chunks", 2}});
+  auto cut = run_async(*backend, request(), /*stream=*/true);
+  EXPECT_EQ(cut.result.status().code(), ErrorCode::kConnectionReset) << cut.result.status().to_string();
+  EXPECT_FALSE(cut.deltas.empty());
+
+  fail({{"mode", "stream_error"}, {"count", 1}, {"after_chunks", 1}});
+  auto in_band = run_async(*backend, request(), /*stream=*/true);
+  EXPECT_EQ(in_band.result.status().code(), ErrorCode::kUpstreamError) << in_band.result.status().to_string();
+  EXPECT_NE(in_band.result.status().message().find("stream failed in fake"), std::string::npos)
+      << in_band.result.status().to_string();
+  EXPECT_EQ(in_band.deltas.size(), 1u);
+  EXPECT_EQ(requests().size(), 2u) << "no retry after a delta went out";
+}
+
+// Failures map as for generate(); a retry waits on the loop's timer, not the sleep.
+TEST_F(OllamaBackendTest, GenerateAsyncFailuresAndRetriesOnATimer) {
+  auto backend = make();
+  fail({{"mode", "garbage"}, {"count", 1}});
+  EXPECT_EQ(run_async(*backend, request(), false).result.status().code(), ErrorCode::kBadResponse);
+  fail({{"mode", "badshape"}, {"count", 1}});
+  EXPECT_EQ(run_async(*backend, request(), false).result.status().code(), ErrorCode::kBadResponse);
+  fail({{"mode", "400"}, {"count", 1}});
+  EXPECT_EQ(run_async(*backend, request(), true).result.status().code(), ErrorCode::kUpstreamRejected);
+
+  const std::size_t before = requests().size();
+  fail({{"mode", "429"}, {"count", 1}});
+  auto retried = run_async(*backend, request(), /*stream=*/true);
+  ASSERT_TRUE(retried.result.ok()) << retried.result.status().to_string();
+  EXPECT_EQ(retried.result->attempts, 2);
+  EXPECT_EQ(requests().size(), before + 2);
+  EXPECT_EQ(sleeps_.count(), 0u) << "the wait between tries is a timer on the loop";
+
+  auto model = model_config("ollama", "gemma3:270m");
+  model.base_url = down_url();
+  EXPECT_EQ(run_async(*make(model), request(), false).result.status().code(), ErrorCode::kUnavailable);
 }
 
 TEST_F(OllamaBackendTest, HealthUsesTags) {

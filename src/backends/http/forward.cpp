@@ -50,6 +50,19 @@ bool relays_client_error(int status) {
   return status == 400 || status == 404 || status == 409 || status == 413 || status == 422;
 }
 
+Result<GenerateCall> generate_call(const JsonEndpoint& endpoint, const GenerationRequest& request,
+                                   Result<Headers> headers, std::string_view chat_path, std::string_view raw_path) {
+  GenerateCall call;
+  call.raw = request.messages.empty() && request.prompt.has_value();
+  if (request.messages.empty() && !call.raw) {
+    return endpoint.error(ErrorCode::kInvalidArgument, "request has neither messages nor a prompt");
+  }
+  if (!headers.ok()) return headers.status();
+  call.headers = std::move(headers).value();
+  call.path = call.raw ? raw_path : chat_path;
+  return call;
+}
+
 int json_int(const json& object, std::string_view key) {
   if (!object.is_object()) return 0;
   auto it = object.find(key);
@@ -129,7 +142,6 @@ class AttemptReader {
 
  private:
   bool on_line(std::string_view line) {
-    if (wire_.is_terminator(line)) finished_ = true;
     if (std::string_view data = sse_data(line); !data.empty() && data.front() == '{') {
       auto event = json::parse(data, nullptr, /*allow_exceptions=*/false);
       if (event.is_object()) wire_.read(event, /*streamed=*/true, out_);
@@ -141,6 +153,9 @@ class AttemptReader {
       out_.cancelled = true;
       return false;
     }
+    // After on_chunk: a reader of the lines (generate_exchange_async's) may be what
+    // decides that this line ended the stream.
+    if (wire_.is_terminator(line)) finished_ = true;
     return true;
   }
 
@@ -249,9 +264,10 @@ struct AsyncGeneration {
     if (state.finished) return true;
     if (!bytes.empty() && bytes.back() == '\n') bytes.remove_suffix(1);
     if (!bytes.empty() && bytes.back() == '\r') bytes.remove_suffix(1);
-    const bool go_on = feed_sse(sse, bytes, endpoint, wire.path, state, [this](const SseEvent& event) {
-      return wire.on_event(event, state, on_delta, delivered);
-    });
+    const bool go_on = wire.on_line ? wire.on_line(bytes, state, on_delta, delivered)
+                                    : feed_sse(sse, bytes, endpoint, wire.path, state, [this](const SseEvent& event) {
+                                        return wire.on_event(event, state, on_delta, delivered);
+                                      });
     return go_on || (state.finished && state.failure.ok() && !state.cancelled);
   }
 
@@ -304,8 +320,15 @@ void generate_exchange_async(const JsonEndpoint& endpoint, const Client& client,
   out.inter_token_timeout = request.inter_token_timeout;
   const bool stream = out.streams();
   auto state = std::make_shared<AsyncGeneration>(endpoint, std::move(*wire), std::move(on_delta));
+  std::function<bool(std::string_view)> is_terminator;
+  if (state->wire.on_line) {
+    // The line reader just said so (StreamState::finished): no line is parsed twice.
+    is_terminator = [state](std::string_view) { return state->state.finished; };
+  } else {
+    is_terminator = [terminator = state->wire.terminator](std::string_view line) { return line == terminator; };
+  }
   ForwardWire forward_wire{state->wire.path, state->wire.headers, [](const json&, bool, ForwardReply&) {},
-                           [terminator = state->wire.terminator](std::string_view line) { return line == terminator; }};
+                           std::move(is_terminator)};
   ChunkFn on_chunk;
   if (stream) on_chunk = [state](std::string_view bytes) { return state->line(bytes); };
   forward_exchange_async(endpoint, client, out, std::move(forward_wire), std::move(on_chunk),

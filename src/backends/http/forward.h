@@ -30,7 +30,8 @@ struct ForwardWire {
   // Reads usage, model, finish reason and tool calls from a whole reply or from the JSON
   // of one streamed event (`streamed` true), adding to what `reply` already holds.
   std::function<void(const nlohmann::json& object, bool streamed, ForwardReply& reply)> read;
-  // The line that ends a complete stream ("data: [DONE]", "event: message_stop").
+  // Whether `line`, once handed on, ended a complete stream ("data: [DONE]", "event:
+  // message_stop"; asked after the line went to on_chunk).
   std::function<bool(std::string_view line)> is_terminator;
 };
 
@@ -48,6 +49,21 @@ Result<ForwardReply> forward_exchange(const JsonEndpoint& endpoint, const Client
 void forward_exchange_async(const JsonEndpoint& endpoint, const Client& client, const ForwardRequest& request,
                             Result<ForwardWire> wire, ChunkFn on_chunk, ForwardDoneFn done);
 
+// A backend's generation request before it goes out (generate(), generate_stream() and
+// generate_async() alike): the chat API, or the backend's API for a raw prompt
+// (request.prompt and no messages). The backend fills `body`.
+struct GenerateCall {
+  bool raw = false;
+  std::string_view path;
+  nlohmann::json body;
+  Headers headers;
+};
+
+// The call's first steps: raw or chat (kInvalidArgument for a request with neither), its
+// path, and `headers` (their failure, a missing API key, as it is).
+Result<GenerateCall> generate_call(const JsonEndpoint& endpoint, const GenerationRequest& request,
+                                   Result<Headers> headers, std::string_view chat_path, std::string_view raw_path);
+
 // A generation request (Backend::generate_async) on the wire: the backend's own body
 // ("stream": true for a streamed answer) and its reading of the answer, the same steps
 // its blocking generate() and generate_stream() take.
@@ -55,12 +71,18 @@ struct GenerateWire {
   std::string_view path;
   Headers headers;
   nlohmann::json body;
-  std::string_view terminator;  // the line that ends a complete stream
+  // The line that ends a complete Server-Sent Events stream; with on_line, the words for
+  // what a complete stream ends with (its error message).
+  std::string_view terminator;
   // A whole 2xx reply into the result (nlohmann errors become kBadResponse).
   std::function<Result<GenerationResult>(const nlohmann::json& reply)> parse;
   // One event of a streamed answer folded into `state`, its text through `on_delta`
   // (StreamState::emit); false ends the stream.
   std::function<bool(const SseEvent& event, StreamState& state, const DeltaFn& on_delta, bool& delivered)> on_event;
+  // Instead of on_event, for a stream that is no event stream (Ollama's NDJSON): each
+  // line as it came (without its line end), the same contract; the stream is complete
+  // once a line set state.finished.
+  std::function<bool(std::string_view line, StreamState& state, const DeltaFn& on_delta, bool& delivered)> on_line = {};
 };
 
 // Backend::generate_async over forward_exchange_async: the same transport, retry loop and

@@ -16,45 +16,57 @@ constexpr std::string_view kChatPath = "/api/chat";
 constexpr std::string_view kGeneratePath = "/api/generate";
 constexpr std::string_view kTagsPath = "/api/tags";
 constexpr int kMaxTopLogprobs = 20;
+// What a complete stream ends with (for the message when one does not).
+constexpr std::string_view kStreamEnd = "a line with \"done\": true";
 
 class OllamaBackend final : public Backend {
  public:
   OllamaBackend(const ModelConfig& model, SleepFn sleep) : endpoint_("ollama", model, std::move(sleep)) {}
 
   Result<GenerationResult> generate(const GenerationRequest& request) override {
-    const bool raw = request.messages.empty() && request.prompt.has_value();
-    if (request.messages.empty() && !raw) {
-      return endpoint_.error(ErrorCode::kInvalidArgument, "request has neither messages nor a prompt");
-    }
-    auto headers = auth_headers();
-    if (!headers.ok()) return headers.status();
-    json body = build_body(request, raw);
-    const std::string_view path = raw ? kGeneratePath : kChatPath;
+    auto call = outgoing(request, /*stream=*/false);
+    if (!call.ok()) return call.status();
     return endpoint_.generate_with_retries(request.timeout, [&](milliseconds timeout) -> Result<GenerationResult> {
-      auto reply = endpoint_.call(path, &body, headers.value(), timeout);
+      auto reply = endpoint_.call(call->path, &call->body, call->headers, timeout);
       if (!reply.ok()) return reply.status();
-      return parse_reply(reply.value(), raw, path);
+      return parse_reply(reply.value(), call->raw, call->path);
     });
   }
 
   Result<GenerationResult> generate_stream(const GenerationRequest& request, const DeltaFn& on_delta) override {
-    const bool raw = request.messages.empty() && request.prompt.has_value();
-    if (request.messages.empty() && !raw) {
-      return endpoint_.error(ErrorCode::kInvalidArgument, "request has neither messages nor a prompt");
-    }
-    auto headers = auth_headers();
-    if (!headers.ok()) return headers.status();
-    json body = build_body(request, raw);
-    body["stream"] = true;
-    const std::string_view path = raw ? kGeneratePath : kChatPath;
+    auto call = outgoing(request, /*stream=*/true);
+    if (!call.ok()) return call.status();
     bool delivered = false;
     return http::stream_with_retries(
         endpoint_, request.timeout, delivered, [&](milliseconds timeout) -> Result<GenerationResult> {
-          return read_stream(raw, path, on_delta, delivered, [&](const http::LineFn& on_line) {
-            return http::stream_lines(endpoint_, client_, path, body, headers.value(), timeout,
+          return read_stream(call->raw, call->path, on_delta, delivered, [&](const http::LineFn& on_line) {
+            return http::stream_lines(endpoint_, client_, call->path, call->body, call->headers, timeout,
                                       request.inter_token_timeout, on_line);
           });
         });
+  }
+
+  bool generates_async() const override { return true; }
+  bool generate_async(const GenerationRequest& request, const http::Client& client, DeltaFn on_delta,
+                      GenerateDoneFn done) override {
+    auto call = outgoing(request, /*stream=*/static_cast<bool>(on_delta));
+    Result<http::GenerateWire> wire = call.status();
+    if (call.ok()) {
+      const bool raw = call->raw;
+      const std::string_view path = call->path;
+      wire = http::GenerateWire{
+          path,
+          std::move(call->headers),
+          std::move(call->body),
+          kStreamEnd,
+          [this, raw, path](const json& reply) { return parse_reply(reply, raw, path); },
+          {},
+          [this, raw, path](std::string_view line, http::StreamState& state, const DeltaFn& deltas, bool& delivered) {
+            return on_line(line, raw, path, state, deltas, delivered);
+          }};
+    }
+    http::generate_exchange_async(endpoint_, client, request, std::move(wire), std::move(on_delta), std::move(done));
+    return true;
   }
 
   // generate()'s or generate_stream()'s reading of an answer, without the network.
@@ -79,10 +91,17 @@ class OllamaBackend final : public Backend {
   // Ollama itself has no auth; a proxy in front of it may want a bearer token.
   Result<http::Headers> auth_headers() const { return endpoint_.bearer_headers(); }
 
-  json build_body(const GenerationRequest& request, bool raw) const {
+  // A generation request on the wire: the chat API, or the generate API for a raw prompt.
+  Result<http::GenerateCall> outgoing(const GenerationRequest& request, bool stream) const {
+    auto call = http::generate_call(endpoint_, request, auth_headers(), kChatPath, kGeneratePath);
+    if (call.ok()) call->body = build_body(request, call->raw, stream);
+    return call;
+  }
+
+  json build_body(const GenerationRequest& request, bool raw, bool stream) const {
     json body = json::object();
     body["model"] = endpoint_.model().model;
-    body["stream"] = false;
+    body["stream"] = stream;
     body["keep_alive"] = endpoint_.model().keep_alive;
     body["options"] = {{"temperature", request.temperature}, {"num_predict", request.max_tokens}};
     if (raw) {
@@ -113,7 +132,7 @@ class OllamaBackend final : public Backend {
     http::StreamState state;
     Status ended =
         transport([&](std::string_view line) { return on_line(line, raw, path, state, on_delta, delivered); });
-    return http::finish_stream(endpoint_, path, std::move(state), ended, "a line with \"done\": true");
+    return http::finish_stream(endpoint_, path, std::move(state), ended, kStreamEnd);
   }
 
   Result<GenerationResult> parse(const json& reply, bool raw) const {

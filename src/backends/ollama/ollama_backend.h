@@ -5,7 +5,9 @@
 // raw true. generate_stream(): stream true; NDJSON lines with message.content (chat) or
 // response (generate) as deltas until one with done true (done_reason, eval counts);
 // {"error": "..."} in the stream is kUpstreamError, a stream without its done line
-// kConnectionReset; retries only before the first delta. Usage from prompt_eval_count / eval_count. health(): GET
+// kConnectionReset; retries only before the first delta. Usage from prompt_eval_count /
+// eval_count. generate_async(): either form on an event loop (http::generate_exchange_async),
+// the same reading of the answer, retries waited out on timers. health(): GET
 // {base_url}/api/tags.
 #pragma once
 

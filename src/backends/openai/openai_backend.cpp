@@ -168,28 +168,16 @@ class OpenAiBackend final : public Backend {
   Result<http::Headers> auth_headers() const { return endpoint_.bearer_headers(); }
 
   // A generation request on the wire: the chat API, or the completion API for a raw prompt.
-  struct Outgoing {
-    bool raw = false;
-    std::string_view path;
-    json body;
-    http::Headers headers;
-  };
-  Result<Outgoing> outgoing(const GenerationRequest& request, bool stream) const {
-    Outgoing out;
-    out.raw = request.messages.empty() && request.prompt.has_value();
-    if (request.messages.empty() && !out.raw) {
-      return endpoint_.error(ErrorCode::kInvalidArgument, "request has neither messages nor a prompt");
-    }
-    auto headers = auth_headers();
-    if (!headers.ok()) return headers.status();
-    out.headers = std::move(headers).value();
+  Result<http::GenerateCall> outgoing(const GenerationRequest& request, bool stream) const {
+    auto call = http::generate_call(endpoint_, request, auth_headers(), kChatPath, kCompletionPath);
+    if (!call.ok()) return call;
+    http::GenerateCall& out = *call;
     out.body = out.raw ? completion_body(request) : chat_body(request);
-    out.path = out.raw ? kCompletionPath : kChatPath;
     if (stream) {
       out.body["stream"] = true;
       out.body["stream_options"] = {{"include_usage", true}};
     }
-    return out;
+    return call;
   }
 
   void common_fields(const GenerationRequest& request, json& body) const {
