@@ -162,11 +162,29 @@ Task<std::pair<int, bool>> chat_completions(ServerContext& ctx, Connection& conn
     g.want_logprobs = false;
     g.timeout = std::chrono::milliseconds(router->config().models.at(model_name).request_timeout_ms);
     g.inter_token_timeout = ctx.opt.inter_token_timeout;
-    accepted =
-        ctx.submit(job, [&ctx, job, router, g = std::move(g), on_delta, model_name, request_id, client, audit_fields] {
-          job->passed = ctx.gw.pass_through(router, model_name, g, on_delta ? &on_delta : nullptr, request_id, client,
-                                            audit_fields);
-        });
+    // On the I/O thread when the backend generates on an event loop (network models),
+    // else on a worker (the embedded model), as relay_request() does.
+    accepted = false;
+    if (ctx.upstream != nullptr) {
+      auto finish = [job](Result<PassThroughOutcome> passed) {
+        job->passed = std::move(passed);
+        job->finish();
+      };
+      try {
+        accepted = ctx.gw.pass_through_async(router, model_name, g, on_delta, request_id, client, audit_fields,
+                                             *ctx.upstream, std::move(finish));
+      } catch (const std::exception& e) {
+        job->crash(e.what());
+        job->finish();
+        accepted = true;
+      }
+    }
+    if (!accepted)
+      accepted = ctx.submit(
+          job, [&ctx, job, router, g = std::move(g), on_delta, model_name, request_id, client, audit_fields] {
+            job->passed = ctx.gw.pass_through(router, model_name, g, on_delta ? &on_delta : nullptr, request_id, client,
+                                              audit_fields);
+          });
   }
   if (!accepted) co_return co_await send_reply(ctx, conn, req, ctx.queue_full());
 

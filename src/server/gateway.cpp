@@ -281,12 +281,8 @@ Status Gateway::audit_pass_through(const std::shared_ptr<Router>& router, const 
   return written;  // not ok only under audit.on_failure: closed
 }
 
-Result<PassThroughOutcome> Gateway::pass_through(const std::shared_ptr<Router>& router, const std::string& model_name,
-                                                 const GenerationRequest& request, const DeltaFn* on_delta,
-                                                 const std::string& request_id, const ClientIdentity& client,
-                                                 const nlohmann::json& audit_fields) {
-  const auto t0 = std::chrono::steady_clock::now();
-  auto result = router->generate_direct(model_name, request, on_delta);
+PassThroughCall Gateway::direct_call(const std::string& model_name, const std::string& request_id,
+                                     std::chrono::steady_clock::time_point t0, const Result<GenerationResult>& result) {
   PassThroughCall call;
   call.request_id = request_id;
   call.model_name = model_name;
@@ -297,10 +293,65 @@ Result<PassThroughOutcome> Gateway::pass_through(const std::shared_ptr<Router>& 
     call.prompt_tokens = result->prompt_tokens;
     call.completion_tokens = result->completion_tokens;
   }
+  return call;
+}
+
+Result<PassThroughOutcome> Gateway::pass_through(const std::shared_ptr<Router>& router, const std::string& model_name,
+                                                 const GenerationRequest& request, const DeltaFn* on_delta,
+                                                 const std::string& request_id, const ClientIdentity& client,
+                                                 const nlohmann::json& audit_fields) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto result = router->generate_direct(model_name, request, on_delta);
+  const PassThroughCall call = direct_call(model_name, request_id, t0, result);
   if (Status s = audit_pass_through(router, call, client, audit_fields, result.ok() ? result->cached_prompt_tokens : 0);
       !s.ok())
     return s;
   return PassThroughOutcome{std::move(result).value(), model_name};
+}
+
+namespace {
+
+// What an audited call on the loop does last (pass_through_async, relay_async): the
+// record goes to the store without waiting (write_async); the outcome (the call's
+// failure, else the store's under on_failure: closed, else `result`) comes back to the
+// loop, so that the last reference to the router never goes on the store's writer.
+template <typename T>
+void audit_then_answer(const std::shared_ptr<Router>& router, nlohmann::json record, Status failure, Result<T> result,
+                       const ladder::http::Client& loop, std::function<void(Result<T>)> done) {
+  router->write_audit_async(std::move(record), [keep = router, failure = std::move(failure), result = std::move(result),
+                                                &loop, done](Status written) mutable {
+    Result<T> out = !failure.ok() ? Result<T>(failure) : !written.ok() ? Result<T>(written) : std::move(result);
+    loop.after(std::chrono::milliseconds(0), [keep = std::move(keep), out = std::move(out),
+                                              done = std::move(done)]() mutable { done(std::move(out)); });
+  });
+}
+
+}  // namespace
+
+bool Gateway::pass_through_async(const std::shared_ptr<Router>& router, const std::string& model_name,
+                                 const GenerationRequest& request, DeltaFn on_delta, const std::string& request_id,
+                                 const ClientIdentity& client, const nlohmann::json& audit_fields,
+                                 const ladder::http::Client& loop,
+                                 std::function<void(Result<PassThroughOutcome>)> done) {
+  const auto t0 = std::chrono::steady_clock::now();
+  // Runs on the loop: nothing may escape it (the record's building could throw).
+  auto finish = [this, router, model_name, request_id, client, audit_fields, t0, &loop,
+                 done = std::move(done)](Result<GenerationResult> result) mutable {
+    try {
+      const PassThroughCall call = direct_call(model_name, request_id, t0, result);
+      Status failure;
+      nlohmann::json record =
+          pass_through_record(call, client, audit_fields, result.ok() ? result->cached_prompt_tokens : 0, failure);
+      Result<PassThroughOutcome> outcome =
+          result.ok() ? Result<PassThroughOutcome>(PassThroughOutcome{std::move(result).value(), model_name})
+                      : Result<PassThroughOutcome>(result.status());
+      audit_then_answer(router, std::move(record), std::move(failure), std::move(outcome), loop, std::move(done));
+    } catch (const std::exception& e) {
+      spdlog::error("a pass-through request's completion threw: {}", e.what());
+      done(make_error(ErrorCode::kInternal, "ladder failed while finishing this request"));
+    }
+  };
+  return router->generate_direct_async(model_name, request, loop, std::move(on_delta), std::move(finish));
 }
 
 namespace {
@@ -377,14 +428,8 @@ bool Gateway::relay_async(const std::shared_ptr<Router>& router, const std::stri
           relayed_call(model_name, audit->stream, request_id, audit->t0, audit->sent, result, fields);
       Status failure;
       nlohmann::json record = pass_through_record(call, client, fields, 0, failure);
-      router->write_audit_async(
-          std::move(record), [keep = router, failure, result = std::move(result), &loop, done](Status written) mutable {
-            Result<ForwardReply> out = !failure.ok()   ? Result<ForwardReply>(failure)
-                                       : !written.ok() ? Result<ForwardReply>(written)
-                                                       : std::move(result);
-            loop.after(std::chrono::milliseconds(0), [keep = std::move(keep), out = std::move(out),
-                                                      done = std::move(done)]() mutable { done(std::move(out)); });
-          });
+      audit_then_answer(router, std::move(record), std::move(failure), std::move(result), loop,
+                        ForwardDoneFn(std::move(done)));
     } catch (const std::exception& e) {
       spdlog::error("a relayed request's completion threw: {}", e.what());
       done(make_error(ErrorCode::kInternal, "ladder failed while finishing this request"));

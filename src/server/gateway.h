@@ -113,6 +113,16 @@ class Gateway {
                                           const std::string& request_id, const ClientIdentity& client,
                                           const nlohmann::json& audit_fields = {});
 
+  // pass_through() on `loop`'s event loop (Router::generate_direct_async; no worker
+  // thread): false when the model's backend has no such path (nothing was done); else
+  // `done` gets what pass_through() would have returned, once, on the loop, the same
+  // record written without waiting for the store. `on_delta` (streamed when set) runs on
+  // the loop. `router` is kept alive until `done` ran.
+  bool pass_through_async(const std::shared_ptr<Router>& router, const std::string& model_name,
+                          const GenerationRequest& request, DeltaFn on_delta, const std::string& request_id,
+                          const ClientIdentity& client, const nlohmann::json& audit_fields,
+                          const ladder::http::Client& loop, std::function<void(Result<PassThroughOutcome>)> done);
+
   // A request relayed to a named model in the upstream's own API (Backend::forward),
   // audited as route "pass_through" with `relayed`, `stream`, `delivered` (false when the
   // client went away or the stream broke), `tool_calls`, `finish_reason` and
@@ -161,6 +171,9 @@ class Gateway {
  private:
   // A finished decision's outcome for the server: the decision metrics, the backend time.
   Result<RoutedOutcome> routed_outcome(Result<Decision> decision, const ClientIdentity& client);
+  // A direct generation (pass_through and pass_through_async) as a pass-through call.
+  static PassThroughCall direct_call(const std::string& model_name, const std::string& request_id,
+                                     std::chrono::steady_clock::time_point t0, const Result<GenerationResult>& result);
   // A relayed call as a pass-through call, its relay fields added to `fields`.
   static PassThroughCall relayed_call(const std::string& model_name, bool stream, const std::string& request_id,
                                       std::chrono::steady_clock::time_point t0, bool sent,

@@ -45,6 +45,16 @@ json agent_body(bool stream) {
   return body;
 }
 
+// The content deltas of a streamed chat answer's events, joined.
+std::string streamed_text(const std::vector<json>& events) {
+  std::string text;
+  for (const auto& e : events)
+    if (e.is_object() && e.contains("choices") && !e["choices"].empty() && e["choices"][0].contains("delta") &&
+        e["choices"][0]["delta"].contains("content") && e["choices"][0]["delta"]["content"].is_string())
+      text += e["choices"][0]["delta"]["content"].get<std::string>();
+  return text;
+}
+
 class ServeRelayTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -400,11 +410,7 @@ TEST_F(ServeRelayTest, EscalationsDoNotWaitBehindTheWorkers) {
   auto events = sse_events(up.body);
   ASSERT_FALSE(events.empty()) << up.body;
   EXPECT_EQ(events.back(), "[DONE]") << up.body;
-  std::string text;
-  for (const auto& e : events)
-    if (e.is_object() && e.contains("choices") && !e["choices"].empty() && e["choices"][0].contains("delta") &&
-        e["choices"][0]["delta"].contains("content") && e["choices"][0]["delta"]["content"].is_string())
-      text += e["choices"][0]["delta"]["content"].get<std::string>();
+  const std::string text = streamed_text(events);
   EXPECT_FALSE(text.empty()) << up.body;
   EXPECT_EQ(routed.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
       << "the routed request was still held when the escalation was answered";
@@ -457,6 +463,61 @@ TEST_F(ServeRelayTest, NetworkLocalTiersHoldNoWorker) {
     EXPECT_TRUE(decision.value("local_ran", false)) << r.body;
     ASSERT_EQ(decision["local_tries"].size(), 1u) << r.body;
     EXPECT_EQ(decision["local_tries"][0]["tier"], 0) << r.body;
+  }
+}
+
+// A model whose backend does not relay (ollama) is passed through on the I/O threads,
+// and an ollama frontier escalates there (Router::escalates_async): with one worker, two
+// streamed pass-through requests and two escalations are inside their ollama calls at
+// once (either kind on the worker would hold one of its pair back), and all are answered
+// and audited as before.
+TEST_F(ServeRelayTest, OllamaPassThroughAndEscalationHoldNoWorker) {
+  std::string policy = fake_tiers_policy_text(frontier_.port, local_.port);
+  replace_all(policy, "    backend: anthropic\n", "    backend: ollama\n");
+  replace_all(policy, "    model: claude-sonnet-4-5\n", "    model: llama-up\n");
+  write_file(dir_ / "policy.yaml", policy);
+  ASSERT_NO_FATAL_FAILURE(serve_with_one_worker());
+  frontier_.control("/_answer", {{"text", R"({"label":"build"})"}});
+  frontier_.control("/_fail", {{"mode", "hold"}, {"count", 4}, {"delay_ms", 20000}});
+  auto pass_through = [&] {
+    return serve_->post(
+        "/v1/chat/completions",
+        {{"model", "frontier"}, {"messages", {{{"role", "user"}, {"content", "Label: ld error"}}}}, {"stream", true}});
+  };
+  auto escalation = [&] {
+    return serve_->post("/v1/route",
+                        {{"task", "classify_issue"}, {"input", "make: *** [all] Error 2"}, {"force_frontier", true}});
+  };
+  std::future<Response> passed[] = {std::async(std::launch::async, pass_through),
+                                    std::async(std::launch::async, pass_through)};
+  std::future<Response> escalated[] = {std::async(std::launch::async, escalation),
+                                       std::async(std::launch::async, escalation)};
+  ASSERT_NO_FATAL_FAILURE(wait_until_held(frontier_, 4)) << "an ollama call waited for the only worker";
+  frontier_.control("/_release", json::object());
+
+  for (auto& f : passed) {
+    Response p = f.get();
+    ASSERT_EQ(p.status, 200) << p.body;
+    EXPECT_EQ(p.header("x-ladder-route"), "pass_through");
+    EXPECT_EQ(p.header("x-ladder-model"), "frontier");
+    auto events = sse_events(p.body);
+    ASSERT_FALSE(events.empty()) << p.body;
+    EXPECT_EQ(events.back(), "[DONE]") << p.body;
+    EXPECT_EQ(streamed_text(events), R"({"label":"build"})") << p.body;
+  }
+  for (auto& f : escalated) {
+    Response e = f.get();
+    ASSERT_EQ(e.status, 200) << e.body;
+    EXPECT_EQ(e.json_body()["decision"]["route"], "frontier") << e.body;
+    EXPECT_EQ(e.json_body()["answer"]["label"], "build") << e.body;
+  }
+
+  auto records = wait_for_records(2);
+  ASSERT_EQ(records.size(), 2u);
+  for (const auto& record : records) {
+    EXPECT_EQ(record["model_name"], "frontier");
+    EXPECT_EQ(record["ok"], true);
+    EXPECT_GT(record.value("completion_tokens", 0), 0) << record.dump();
   }
 }
 
