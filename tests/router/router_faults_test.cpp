@@ -6,9 +6,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "../backends/test_support.h"
+#include "backends/http/http_client.h"
 #include "config/loader.h"
 #include "router/decision_json.h"
 #include "router/router.h"
@@ -36,12 +38,12 @@ class RouterFaultsTest : public FakeFrontierTest {
 
   // Tier 0 on the fake as an OpenAI-compatible server, tier 1 the frontier on `frontier_url`
   // (the fake unless given); task `review` never runs locally. No retries.
-  std::unique_ptr<Router> make(const std::string& frontier_url = "", const std::string& extra = "") {
+  std::unique_ptr<Router> make(const std::string& frontier_url = "", const std::string& extra = "",
+                               const std::string& frontier_backend = "openai") {
     const std::string yaml =
         "version: 1\nmodels:\n  small:\n    backend: openai\n    base_url: " + base_url() +
-        "\n    model: small\n    retry: {max_retries: 0}\n  frontier:\n    backend: openai\n"
-        "    base_url: " +
-        (frontier_url.empty() ? base_url() : frontier_url) +
+        "\n    model: small\n    retry: {max_retries: 0}\n  frontier:\n    backend: " + frontier_backend +
+        "\n    base_url: " + (frontier_url.empty() ? base_url() : frontier_url) +
         "\n    model: big\n    connect_timeout_ms: 500\n    retry: {max_retries: 0}\n"
         "tiers:\n  - name: local\n    models: [small]\n  - name: frontier\n    models: [frontier]\n"
         "tasks:\n  review:\n    kind: generate\n    local: false\n" +
@@ -78,6 +80,24 @@ class RouterFaultsTest : public FakeFrontierTest {
 
   fs::path dir_;
 };
+
+// An ollama frontier answers on an event loop: the escalation runs there
+// (escalates_async), and so does a direct call (the server's pass-through).
+TEST_F(RouterFaultsTest, OllamaFrontierCallsRunOnTheLoop) {
+  auto router = make("", "", "ollama");
+  EXPECT_TRUE(router->escalates_async());
+  http::Client client;
+  GenerationRequest g;
+  g.messages = {{"user", "hi"}};
+  std::promise<Result<GenerationResult>> done;
+  ASSERT_TRUE(router->generate_direct_async("frontier", g, client, {},
+                                            [&](Result<GenerationResult> r) { done.set_value(std::move(r)); }));
+  auto result = done.get_future().get();
+  ASSERT_TRUE(result.ok()) << result.status().to_string();
+  EXPECT_EQ(result->text, R"({"label":"unknown"})");
+  EXPECT_EQ(requests().back()["path"], "/api/chat");
+  EXPECT_FALSE(router->generate_direct_async("no_such_model", g, client, {}, [](Result<GenerationResult>) {}));
+}
 
 // Item 8: a tier's failure is a typed Status (code, full message, retry-after), not a
 // string for the server to parse back.
