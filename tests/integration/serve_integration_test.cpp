@@ -497,20 +497,27 @@ class ServeLimitsTest : public ::testing::Test {
   std::unique_ptr<Serve> serve_;
 };
 
+// With network models everywhere, a macro run is what is left on the worker pool: the
+// only worker is held in a /v1/run's local tier call, and the next run finds no room.
 TEST_F(ServeLimitsTest, FullQueueGets429WithRetryAfter) {
-  frontier_.control("/_fail", {{"mode", "slow"}, {"count", 1}, {"delay_ms", 1500}});
-  auto slow = std::async(std::launch::async, [&] {
-    return serve_->post("/v1/chat/completions", chat_body("claude-sonnet-4-5", "slow one"));
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  Response busy = serve_->post("/v1/chat/completions", chat_body("claude-sonnet-4-5", "one too many"));
+  local_.control("/_fail", {{"mode", "hold"}, {"count", 1}, {"delay_ms", 20000}});
+  const json run = {{"request", "Triage the open issues of acme/widgets"}};
+  auto held = std::async(std::launch::async, [&] { return serve_->post("/v1/run", run); });
+  Response waited = http(local_.port, "POST", "/_wait_held", json{{"count", 1}, {"timeout_ms", 10000}}.dump());
+  ASSERT_EQ(waited.status, 200) << waited.body;
+
+  Response busy = serve_->post("/v1/run", run);
   EXPECT_EQ(busy.status, 429) << busy.body;
   EXPECT_EQ(busy.header("retry-after"), "1");
   EXPECT_EQ(busy.json_body()["error"]["type"], "rate_limit_error");
   EXPECT_EQ(busy.json_body()["error"]["code"], "rate_limited");
   EXPECT_EQ(http(serve_->port, "GET", "/healthz", "").status, 200) << "I/O stays responsive while workers are busy";
-  EXPECT_EQ(slow.get().status, 200);
-  EXPECT_EQ(serve_->post("/v1/chat/completions", chat_body("claude-sonnet-4-5", "now fine")).status, 200);
+  EXPECT_EQ(serve_->post("/v1/chat/completions", chat_body("claude-sonnet-4-5", "not on a worker")).status, 200)
+      << "a pass-through needs no worker";
+
+  local_.control("/_release", json::object());
+  EXPECT_NE(held.get().status, 429);
+  EXPECT_NE(serve_->post("/v1/run", run).status, 429) << "the worker is free again";
 }
 
 TEST_F(ServeLimitsTest, UnhealthyLocalBackendIsSkippedUntilItRecovers) {
