@@ -13,4 +13,12 @@ inline std::string string_field(const nlohmann::json& j, const char* key, const 
   return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
+// Whether a stored record is a routing decision (route local, frontier or refused), as
+// stats, the UI and drift count them: pass-through calls, macro runs and requests
+// refused at the edge (route rejected, over a per-key limit) are records, not decisions.
+inline bool is_routing_decision(const nlohmann::json& record) {
+  const std::string route = string_field(record, "route");
+  return route == "local" || route == "frontier" || route == "refused";
+}
+
 }  // namespace ladder::store

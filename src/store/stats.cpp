@@ -59,6 +59,7 @@ StatsReport compute_stats(const std::vector<StoredDecision>& decisions, const Co
   const CostConfig::Price* top = frontier_price(config);
   for (const auto& d : decisions) {
     const nlohmann::json& rec = d.record;
+    if (!is_routing_decision(rec)) continue;
     const std::string route = string_field(rec, "route");
     const std::string task = string_field(rec, "task");
     ++r.decisions;

@@ -262,8 +262,8 @@ store::DecisionFilter store_filter(const DecisionQuery& q) {
 
 bool matches(const store::StoredDecision& d, const DecisionQuery& q) {
   const json& r = d.record;
+  if (!store::is_routing_decision(r)) return false;
   const std::string route = store::string_field(r, "route");
-  if (route == "pass_through" || route.empty()) return false;
   if (!q.task.empty() && store::string_field(r, "task") != q.task) return false;
   if (!q.route.empty() && route != q.route) return false;
   if (!q.reason.empty() && store::string_field(r, "reason") != q.reason) return false;

@@ -132,8 +132,7 @@ json dashboard_json(const std::vector<store::StoredDecision>& decisions, const C
   std::vector<store::StoredDecision> routed;
   std::map<std::int64_t, std::vector<store::StoredDecision>> buckets;
   for (const auto& d : decisions) {
-    const std::string route = store::string_field(d.record, "route");
-    if (route.empty() || route == "pass_through") continue;
+    if (!store::is_routing_decision(d.record)) continue;
     if (!q.task.empty() && store::string_field(d.record, "task") != q.task) continue;
     auto secs = store::epoch_seconds(store::string_field(d.record, "ts"));
     if (!secs || *secs < from) continue;

@@ -118,6 +118,31 @@ TEST_F(StatsTest, FiltersByTaskAndTime) {
   EXPECT_TRUE(stats_json(none)["defect_rate"].is_null());
 }
 
+// A pass-through call, a macro run and a request refused over a per-key limit are stored
+// records, not routing decisions: the figures are those of the four decisions alone.
+TEST_F(StatsTest, RecordsThatAreNotDecisionsAreNotCounted) {
+  auto decisions = store_->query({});
+  ASSERT_TRUE(decisions.ok());
+  const json before = stats_json(compute_stats(*decisions, *config_));
+  const json others = json::array({
+      {{"ts", "2024-01-01T00:00:03.000Z"}, {"request_id", "p1"}, {"route", "pass_through"}, {"model_name", "big"}},
+      {{"ts", "2024-01-01T00:00:03.100Z"}, {"request_id", "m1"}, {"kind", "macro_run"}, {"macro", "triage_v1"}},
+      {{"ts", "2024-01-01T00:00:03.200Z"},
+       {"request_id", "r1"},
+       {"route", "rejected"},
+       {"reason", "rate_limited"},
+       {"limit", "requests_per_minute"}},
+  });
+  ASSERT_TRUE(store_->write_batch({others.begin(), others.end()}).ok());
+  auto all = store_->query({});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), decisions->size() + 3);
+  const json after = stats_json(compute_stats(*all, *config_));
+  EXPECT_EQ(after["decisions"], 4);
+  EXPECT_EQ(after, before) << after.dump(2);
+  EXPECT_FALSE(after["escalation_reasons"].contains("rate_limited"));
+}
+
 TEST_F(StatsTest, ReviewOfAnUnknownDecisionIsNotFound) {
   Status s = store_->put_review(999, "accept", "", "2024-01-02T00:00:00.000Z");
   EXPECT_EQ(s.code(), ErrorCode::kNotFound);
