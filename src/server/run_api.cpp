@@ -37,10 +37,10 @@ struct RunApi::Impl {
   macros::Approvals approvals;
   macros::Runner runner;
 
-  Impl(Gateway& g, const http::Client& http)
+  Impl(Gateway& g, const ladder::http::Client& upstream)
       : gateway(g),
         approvals(900, g.shared_state() ? g.shared_state()->approval_key() : std::string()),
-        runner(std::make_shared<macros::NetworkTransport>(http), macros::NativeRegistry::with_builtins(),
+        runner(std::make_shared<macros::NetworkTransport>(upstream), macros::NativeRegistry::with_builtins(),
                [this](const std::string& task, const std::string& input) -> Result<json> {
                  // Classify steps go through the current policy snapshot, routed and audited.
                  std::shared_ptr<Router> router = gateway.router();
@@ -53,7 +53,8 @@ struct RunApi::Impl {
                }) {}
 };
 
-RunApi::RunApi(Gateway& gateway, const http::Client& http) : impl_(std::make_unique<Impl>(gateway, http)) {}
+RunApi::RunApi(Gateway& gateway, const ladder::http::Client& upstream)
+    : impl_(std::make_unique<Impl>(gateway, upstream)) {}
 RunApi::~RunApi() = default;
 
 Result<RunRequest> parse_run_request(const json& body) {

@@ -49,8 +49,8 @@ Result<RunRequest> parse_run_request(const nlohmann::json& body);
 
 class RunApi {
  public:
-  // `http` carries the macros' HTTP steps and must outlive the RunApi's runs.
-  RunApi(Gateway& gateway, const http::Client& http);
+  // `upstream` carries the macros' HTTP steps and must outlive the RunApi's runs.
+  RunApi(Gateway& gateway, const ladder::http::Client& upstream);
   ~RunApi();
   Result<nlohmann::json> handle(const nlohmann::json& body, const ClientIdentity& client);
 
