@@ -1,8 +1,8 @@
 // Router::run_local_tiers and run_local_tiers_async: the reduction, then each local tier
 // in turn (a closed choice of label or macro, a macro's arguments, the validators), the
 // next tier asked only when this one was unsure. The steps are written once, in
-// continuation style: a step ends by calling its tier's models through LocalRun::call,
-// which hands the result to the next step at once (blocking) or later, on the loop.
+// continuation style: a step ends by calling its tier's models (call_local), which hand
+// the result to the next step at once (blocking) or later, on the loop.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -75,13 +75,15 @@ struct Router::LocalOutcome {
 };
 
 struct Router::LocalRun {
-  LocalRun(const RouteRequest& r, RoutePlan& p, LocalCall c, std::function<void()> d)
-      : req(r), plan(p), task(*p.task), call(std::move(c)), done(std::move(d)) {}
+  LocalRun(const RouteRequest& r, RoutePlan& p, const http::Client* c, std::function<void()> d,
+           std::function<void(std::exception_ptr)> f)
+      : req(r), plan(p), task(*p.task), client(c), done(std::move(d)), failed(std::move(f)) {}
   const RouteRequest& req;
   RoutePlan& plan;
   const TaskConfig& task;
-  LocalCall call;
+  const http::Client* client;  // the loop the model calls end on; null: they block
   std::function<void()> done;
+  std::function<void(std::exception_ptr)> failed;  // on the loop: a step after a call threw
   // What the local model reads: the reduction when the task reduces, else the input.
   const std::string& input() const { return plan.d.reduction ? plan.d.reduction->text : req.input; }
   std::size_t tier = 0;
@@ -95,12 +97,7 @@ struct Router::LocalRun {
 
 void Router::run_local_tiers(const RouteRequest& req, RoutePlan& p) {
   if (!p.local_pending) return;
-  start_local_tiers(
-      req, p,
-      [this](std::size_t tier, const GenerationRequest& g, Decision& d, const LocalThen& then) {
-        then(generate_on_tier(tier, g, d));
-      },
-      [] {});
+  start_local_tiers(req, p, nullptr, [] {}, {});
   // After the live tiers, not beside them: two in-process models computing at once slow
   // each other down, and the live one must not miss its budget for the candidate's sake.
   if (!shadows(p)) return;
@@ -112,30 +109,16 @@ void Router::run_local_tiers(const RouteRequest& req, RoutePlan& p) {
 void Router::run_local_tiers_async(const RouteRequest& req, RoutePlan& p, const http::Client& client,
                                    std::function<void()> done, std::function<void(std::exception_ptr)> failed) {
   if (!p.local_pending) return done();
-  start_local_tiers(
-      req, p,
-      [this, &client, failed = std::move(failed)](std::size_t tier, const GenerationRequest& g, Decision& d,
-                                                  LocalThen then) {
-        generate_on_tier_async(tier, 0, g, d, client, make_error(ErrorCode::kUnavailable, "tier has no models"),
-                               [then = std::move(then), failed](Result<GenerationResult> result) {
-                                 // The steps after a call run on the loop: what they throw goes to
-                                 // the caller, never out of the loop's handler.
-                                 try {
-                                   then(std::move(result));
-                                 } catch (...) {
-                                   failed(std::current_exception());
-                                 }
-                               });
-      },
-      std::move(done));
+  start_local_tiers(req, p, &client, std::move(done), std::move(failed));
 }
 
-void Router::start_local_tiers(const RouteRequest& req, RoutePlan& p, LocalCall call, std::function<void()> done) {
+void Router::start_local_tiers(const RouteRequest& req, RoutePlan& p, const http::Client* client,
+                               std::function<void()> done, std::function<void(std::exception_ptr)> failed) {
   p.local_pending = false;
   const auto t0 = Clock::now();
   p.d.reduction = reduce_task_input(*p.task, req.input);
   if (p.d.reduction) p.d.stages.push_back({"reduce", ms_since(t0)});
-  local_tier(std::make_shared<LocalRun>(req, p, std::move(call), std::move(done)));
+  local_tier(std::make_shared<LocalRun>(req, p, client, std::move(done), std::move(failed)));
 }
 
 void Router::local_tier(const std::shared_ptr<LocalRun>& run) {
@@ -173,30 +156,26 @@ void Router::local_tier_done(const std::shared_ptr<LocalRun>& run) {
   done();
 }
 
-Result<GenerationResult> Router::generate_on_tier(std::size_t tier_index, const GenerationRequest& req, Decision& d) {
-  const TierConfig& tier = config_->tiers.at(tier_index);
-  Status last = make_error(ErrorCode::kUnavailable, "tier '" + tier.name + "' has no models");
-  for (const auto& name : tier.models) {
-    TierAttempt attempt;
-    Status refused;
-    Backend* backend = begin_attempt(tier_index, name, attempt, refused);
-    if (backend == nullptr) {
-      last = refused;
-      d.tiers.push_back(std::move(attempt));
-      continue;
-    }
-    auto t0 = Clock::now();
-    auto result = backend->generate(req);
-    end_attempt(d.request_id, attempt, *backend, t0, result);
-    d.tiers.push_back(std::move(attempt));
-    if (result.ok()) return result;
-    last = result.status();
+void Router::call_local(const std::shared_ptr<LocalRun>& run, const GenerationRequest& req, LocalThen then) {
+  if (run->client != nullptr) {
+    // The steps after a call run on the loop: what they throw goes to the caller, never
+    // out of the loop's handler.
+    then = [then = std::move(then), failed = run->failed](Result<GenerationResult> result) {
+      try {
+        then(std::move(result));
+      } catch (...) {
+        failed(std::current_exception());
+      }
+    };
   }
-  return last;
+  generate_on_tier(
+      run->tier, 0, req, run->plan.d, run->client,
+      make_error(ErrorCode::kUnavailable, "tier '" + config_->tiers.at(run->tier).name + "' has no models"),
+      std::move(then));
 }
 
-void Router::generate_on_tier_async(std::size_t tier_index, std::size_t model_index, const GenerationRequest& req,
-                                    Decision& d, const http::Client& client, Status last, LocalThen then) {
+void Router::generate_on_tier(std::size_t tier_index, std::size_t model_index, const GenerationRequest& req,
+                              Decision& d, const http::Client* client, Status last, LocalThen then) {
   const TierConfig& tier = config_->tiers.at(tier_index);
   for (; model_index < tier.models.size(); ++model_index) {
     auto attempt = std::make_shared<TierAttempt>();
@@ -207,15 +186,15 @@ void Router::generate_on_tier_async(std::size_t tier_index, std::size_t model_in
       d.tiers.push_back(std::move(*attempt));
       continue;
     }
-    auto next = [this, tier_index, model_index, &req, &d, &client, attempt, backend, t0 = Clock::now(),
+    auto next = [this, tier_index, model_index, &req, &d, client, attempt, backend, t0 = Clock::now(),
                  then](Result<GenerationResult> result) mutable {
       end_attempt(d.request_id, *attempt, *backend, t0, result);
       d.tiers.push_back(std::move(*attempt));
       if (result.ok()) return then(std::move(result));
-      generate_on_tier_async(tier_index, model_index + 1, req, d, client, result.status(), std::move(then));
+      generate_on_tier(tier_index, model_index + 1, req, d, client, result.status(), std::move(then));
     };
-    // Not a backend of the loop (locals_async() was false): the blocking call.
-    if (!backend->generate_async(req, client, {}, next)) next(backend->generate(req));
+    // No loop, or not a backend of the loop (locals_async() was false): the blocking call.
+    if (client == nullptr || !backend->generate_async(req, *client, {}, next)) next(backend->generate(req));
     return;
   }
   then(std::move(last));
@@ -273,8 +252,7 @@ void Router::classify_call(const std::shared_ptr<LocalRun>& run) {
   }
   req.max_tokens = task.max_tokens;
   req.timeout = request_timeout(*config_, config_->tiers[run->tier]);
-  run->call(run->tier, req, run->plan.d,
-            [this, run](Result<GenerationResult> gen) { classify_answer(run, std::move(gen)); });
+  call_local(run, req, [this, run](Result<GenerationResult> gen) { classify_answer(run, std::move(gen)); });
 }
 
 void Router::classify_answer(const std::shared_ptr<LocalRun>& run, Result<GenerationResult> gen) {
@@ -338,8 +316,7 @@ void Router::macro_choice_call(const std::shared_ptr<LocalRun>& run) {
   choose.max_tokens = 48;
   choose.timeout = request_timeout(*config_, config_->tiers[run->tier]);
   run->out.prompt = *choose.prompt;
-  run->call(run->tier, choose, run->plan.d,
-            [this, run](Result<GenerationResult> pick) { macro_choice_answer(run, std::move(pick)); });
+  call_local(run, choose, [this, run](Result<GenerationResult> pick) { macro_choice_answer(run, std::move(pick)); });
 }
 
 void Router::macro_choice_answer(const std::shared_ptr<LocalRun>& run, Result<GenerationResult> pick) {
@@ -395,8 +372,7 @@ void Router::macro_choice_answer(const std::shared_ptr<LocalRun>& run, Result<Ge
   fill.timeout = run->gen.timeout;
   out.prompt = *fill.prompt;
   run->gen = std::move(fill);
-  run->call(run->tier, run->gen, d,
-            [this, run](Result<GenerationResult> args) { macro_args_answer(run, std::move(args)); });
+  call_local(run, run->gen, [this, run](Result<GenerationResult> args) { macro_args_answer(run, std::move(args)); });
 }
 
 void Router::macro_args_answer(const std::shared_ptr<LocalRun>& run, Result<GenerationResult> args) {

@@ -15,13 +15,7 @@
 #include "policy/hard_stops.h"
 #include "router/decision_json.h"
 #include "router/fitted_calibration.h"
-#include "router/grammar.h"
-#include "router/input_reduction.h"
-#include "router/prompt.h"
 #include "router/router_internal.h"
-#include "validators/confidence.h"
-#include "validators/json_schema.h"
-#include "validators/registry.h"
 
 namespace ladder {
 namespace {
@@ -86,22 +80,20 @@ Result<std::unique_ptr<Router>> Router::create(ConfigPtr config, std::unique_ptr
       }
     }
   }
-  router->escalates_async_ = true;
-  for (std::size_t tier = router->local_tiers_; tier < router->config_->tiers.size(); ++tier)
-    for (const auto& name : router->config_->tiers[tier].models) {
-      auto built = router->backends_.find(name);
-      if (built != router->backends_.end() && !built->second->generates_async()) router->escalates_async_ = false;
-    }
+  // Whether every built model of tiers [from, to) passes `pred`.
+  auto every_built = [&r = *router](std::size_t from, std::size_t to, auto pred) {
+    for (std::size_t tier = from; tier < to; ++tier)
+      for (const auto& name : r.config_->tiers[tier].models)
+        if (auto built = r.backends_.find(name); built != r.backends_.end() && !pred(*built->second)) return false;
+    return true;
+  };
+  router->escalates_async_ = every_built(router->local_tiers_, router->config_->tiers.size(),
+                                         [](const Backend& b) { return b.generates_async(); });
   // A raw-prompt model's content-free calibration calls block, and so does a candidate's
   // shadow run: those keep the local tiers off the loop.
-  router->locals_async_ = !router->candidate_;
-  for (std::size_t tier = 0; tier < router->local_tiers_; ++tier)
-    for (const auto& name : router->config_->tiers[tier].models) {
-      auto built = router->backends_.find(name);
-      if (built != router->backends_.end() &&
-          (!built->second->generates_async() || built->second->continues_raw_prompt()))
-        router->locals_async_ = false;
-    }
+  router->locals_async_ = !router->candidate_ && every_built(0, router->local_tiers_, [](const Backend& b) {
+    return b.generates_async() && !b.continues_raw_prompt();
+  });
   return router;
 }
 

@@ -189,10 +189,12 @@ class Router {
   // whether each model call blocks or ends on an event loop.
   struct LocalRun;
   using LocalThen = std::function<void(Result<GenerationResult>)>;
-  // How a local step calls its tier's models: `then` gets the result at once (blocking)
-  // or later, on the loop. `req` and `d` stay alive until then.
-  using LocalCall = std::function<void(std::size_t tier, const GenerationRequest& req, Decision& d, LocalThen then)>;
-  void start_local_tiers(const RouteRequest& request, RoutePlan& plan, LocalCall call, std::function<void()> done);
+  // `client` null: each model call blocks; else it ends on the client's loop.
+  void start_local_tiers(const RouteRequest& request, RoutePlan& plan, const http::Client* client,
+                         std::function<void()> done, std::function<void(std::exception_ptr)> failed);
+  // A local step's call on its tier's models: `then` gets the result at once (blocking)
+  // or later, on the run's loop. `req` stays alive until then.
+  void call_local(const std::shared_ptr<LocalRun>& run, const GenerationRequest& req, LocalThen then);
   void local_tier(const std::shared_ptr<LocalRun>& run);
   void classify_call(const std::shared_ptr<LocalRun>& run);
   void classify_answer(const std::shared_ptr<LocalRun>& run, Result<GenerationResult> gen);
@@ -217,12 +219,11 @@ class Router {
   bool calibrate_choice(std::size_t tier, const std::string& cache_key, const std::vector<std::string>& choices,
                         const std::string& prefix, const GenerationRequest& like,
                         const std::function<std::string(std::string_view)>& prompt_for, GenerationResult& g);
-  // One call on a local tier's models in order until one answers (blocking).
-  Result<GenerationResult> generate_on_tier(std::size_t tier, const GenerationRequest& req, Decision& d);
-  // generate_on_tier() on `client`'s loop, from the tier's model `model_index` on; `last`
-  // is the failure to report when no model is left.
-  void generate_on_tier_async(std::size_t tier, std::size_t model_index, const GenerationRequest& req, Decision& d,
-                              const http::Client& client, Status last, LocalThen then);
+  // One call on a local tier's models in order, from `model_index` on, until one answers:
+  // blocking when `client` is null, else on its loop. `last` is the failure to report
+  // when no model is left.
+  void generate_on_tier(std::size_t tier, std::size_t model_index, const GenerationRequest& req, Decision& d,
+                        const http::Client* client, Status last, LocalThen then);
   // An escalation's progress over the tiers above the local ones, one model call at a
   // time (escalate() and escalate_async() drive the same steps).
   struct Escalation;
