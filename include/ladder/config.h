@@ -77,6 +77,11 @@ struct AnswerChecks {
   double confidence_quantile = 0.1;  // token-probability quantile compared to min_confidence
 };
 
+struct HardStopRule {
+  std::string id;       // stable rule id, reported in the audit record
+  std::string pattern;  // RE2 syntax, matched case-insensitively
+};
+
 struct TaskConfig {
   std::string name;
   TaskKind kind = TaskKind::kGenerate;
@@ -97,11 +102,10 @@ struct TaskConfig {
   std::string calibration = "none";
   std::optional<ReduceConfig> reduce;
   AnswerChecks checks;
-};
-
-struct HardStopRule {
-  std::string id;       // stable rule id, reported in the audit record
-  std::string pattern;  // RE2 syntax, matched case-insensitively
+  // classify: `evidence:` label → rules (same shape as hard stops) marking what a log of
+  // that label shows. When set, a local label is accepted only when the input shows
+  // evidence for it and for no other label.
+  std::map<std::string, std::vector<HardStopRule>> evidence;
 };
 
 enum class HardStopCategory { kSecurity, kAccess, kProduction };

@@ -18,6 +18,7 @@
 namespace ladder {
 
 class HardStopScanner;
+class EvidenceScanner;
 
 // A mapping fitted by `ladder calibrate` for one task on the local model that answered:
 // measured confidence → calibrated confidence, and per decisive value (the label of a
@@ -38,6 +39,7 @@ struct ValidationContext {
   const GenerationResult* generation = nullptr;  // the local tier's raw answer
   const nlohmann::json* schema = nullptr;        // schema the answer must match
   const HardStopScanner* scanner = nullptr;
+  const EvidenceScanner* evidence = nullptr;  // classify tasks with `evidence:` rules
 
   // Filled by the "parse" validator; later validators skip when it is empty.
   std::optional<nlohmann::json> answer;

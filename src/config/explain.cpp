@@ -57,6 +57,15 @@ std::string explain_policy(const Config& config) {
     if (task.kind == TaskKind::kClassify) {
       out << "    labels: " << join(task.labels) << "\n";
       out << "    escalate labels: " << join(task.escalate_labels) << "\n";
+      if (!task.evidence.empty()) {
+        out << "    evidence (a local label needs its own and no other's):";
+        const char* sep = " ";
+        for (const auto& [label, rules] : task.evidence) {
+          out << sep << label << " " << rules.size() << " rules";
+          sep = ", ";
+        }
+        out << "\n";
+      }
     }
     out << "    min_confidence " << task.min_confidence << ", max_input_chars " << task.max_input_chars
         << ", max_tokens " << task.max_tokens << ", examples " << task.examples.size() << ", answer scan "

@@ -59,9 +59,9 @@ const std::vector<std::string> kAllModelKeys = {"backend",
                                                 "keep_alive",
                                                 "anthropic_version"};
 const std::vector<std::string> kTaskKeys = {
-    "kind",           "description",     "local",       "labels",        "escalate_labels",
-    "min_confidence", "max_input_chars", "max_tokens",  "output_schema", "prompt",
-    "examples",       "scan_answer",     "calibration", "reduce",        "checks"};
+    "kind",       "description",   "local",  "labels",   "escalate_labels", "min_confidence", "max_input_chars",
+    "max_tokens", "output_schema", "prompt", "examples", "scan_answer",     "calibration",    "reduce",
+    "checks",     "evidence"};
 const std::vector<std::string> kPlaceholders = {"input", "labels", "examples", "macros"};
 
 std::string resolve_path(const std::string& base_dir, const std::string& path) {
@@ -98,8 +98,9 @@ class PolicyParser {
   void parse_reduce(const At& at, ReduceConfig& reduce);
   void parse_checks(const At& at, const TaskConfig& task, AnswerChecks& checks);
   void parse_hard_stops(const At& at, HardStopConfig& config);
+  void parse_evidence(const At& at, TaskConfig& task);
   void parse_rules(const At& at, const std::string& category, std::vector<HardStopRule>& out,
-                   std::map<std::string, std::string>& ids);
+                   std::map<std::string, std::string>& ids, const std::string& what = "hard-stop");
   void parse_capabilities(const At& at, CapabilityConfig& caps);
   void parse_audit(const At& at, AuditConfig& audit);
   void parse_health(const At& at, HealthConfig& health);
@@ -459,6 +460,7 @@ bool PolicyParser::parse_task(const std::string& name, const At& at, TaskConfig&
     parse_reduce(f->at("reduce"), reduce);
     task.reduce = reduce;
   }
+  if (f->count("evidence")) parse_evidence(f->at("evidence"), task);
   if (f->count("checks")) {
     const At& c = f->at("checks");
     if (task.kind != TaskKind::kGenerate)
@@ -547,8 +549,25 @@ void PolicyParser::parse_hard_stops(const At& at, HardStopConfig& config) {
   }
 }
 
+void PolicyParser::parse_evidence(const At& at, TaskConfig& task) {
+  if (task.kind != TaskKind::kClassify) {
+    r_.error(at.line, at.path, "only classify tasks take evidence (rules per label)");
+    return;
+  }
+  auto entries = r_.entries(at);
+  if (!entries) return;
+  std::map<std::string, std::string> ids;  // rule id -> label
+  for (const auto& [label, rules] : *entries) {
+    if (!contains(task.labels, label)) {
+      r_.error(rules.line, rules.path, "evidence label " + quote(label) + " is not in labels");
+      continue;
+    }
+    parse_rules(rules, label, task.evidence[label], ids, "evidence");
+  }
+}
+
 void PolicyParser::parse_rules(const At& at, const std::string& category, std::vector<HardStopRule>& out,
-                               std::map<std::string, std::string>& ids) {
+                               std::map<std::string, std::string>& ids, const std::string& what) {
   auto list = r_.items(at);
   if (!list) return;
   for (const auto& item : *list) {
@@ -561,7 +580,7 @@ void PolicyParser::parse_rules(const At& at, const std::string& category, std::v
       if (auto id = r_.get_string(i)) {
         auto [it, inserted] = ids.emplace(*id, category);
         if (!inserted) {
-          r_.error(i.line, i.path, "duplicate hard-stop id " + quote(*id) + " (already used in " + it->second + ")");
+          r_.error(i.line, i.path, "duplicate " + what + " id " + quote(*id) + " (already used in " + it->second + ")");
           ok = false;
         }
         rule.id = *id;

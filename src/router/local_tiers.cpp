@@ -275,6 +275,7 @@ void Router::classify_answer(const std::shared_ptr<LocalRun>& run, Result<Genera
   ctx.generation = &gen.value();
   ctx.schema = task.output_schema ? &*task.output_schema : nullptr;
   ctx.scanner = scanner_.get();
+  if (auto e = evidence_.find(task.name); e != evidence_.end()) ctx.evidence = e->second.get();
   if (task.kind == TaskKind::kClassify) ctx.confidence = json_value_confidence(*gen, "label");
 
   validate_local(ctx, d, out);

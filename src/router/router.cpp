@@ -12,6 +12,7 @@
 #include "audit/redact.h"
 #include "backends/factory.h"
 #include "ladder/utf8.h"
+#include "policy/evidence.h"
 #include "policy/hard_stops.h"
 #include "router/decision_json.h"
 #include "router/fitted_calibration.h"
@@ -45,6 +46,12 @@ Result<std::unique_ptr<Router>> Router::create(ConfigPtr config, std::unique_ptr
   auto scanner = HardStopScanner::create(router->config_->hard_stops);
   if (!scanner.ok()) return scanner.status();
   router->scanner_ = std::move(scanner).value();
+  for (const auto& [name, task] : router->config_->tasks) {
+    if (task.evidence.empty()) continue;
+    auto evidence = EvidenceScanner::create(task);
+    if (!evidence.ok()) return evidence.status();
+    router->evidence_.emplace(name, std::move(evidence).value());
+  }
   while (router->local_tiers_ < router->config_->tiers.size() && router->config_->tiers[router->local_tiers_].local)
     ++router->local_tiers_;
   router->local_tiers_ = std::max<std::size_t>(router->local_tiers_, 1);

@@ -27,6 +27,7 @@
 namespace ladder {
 
 class HardStopScanner;
+class EvidenceScanner;
 
 // "req_" and 16 random hex digits: the id of a request that came without one (the router
 // and ladder serve's relays use the same).
@@ -259,6 +260,8 @@ class Router {
   ConfigPtr config_;
   std::size_t local_tiers_ = 0;  // tiers [0, local_tiers_) are local
   std::unique_ptr<HardStopScanner> scanner_;
+  // Per classify task with `evidence:` rules, compiled once (the "evidence" validator).
+  std::map<std::string, std::unique_ptr<EvidenceScanner>> evidence_;
   std::map<std::string, std::unique_ptr<Backend>> backends_;
   std::map<std::string, Status> backend_errors_;
   // Health per built backend (keys fixed at construction; each guards its own state).

@@ -16,6 +16,7 @@ constexpr ValidatorFactory kValidatorTable[] = {
     make_labels_validator,            // labels
     make_escalate_labels_validator,   // escalate_labels
     make_confidence_validator,        // confidence
+    make_evidence_validator,          // evidence
     make_grounding_validator,         // grounding
     make_pairing_validator,           // pairing
     make_quote_grounding_validator,   // quotes_grounded

@@ -17,6 +17,7 @@ std::unique_ptr<Validator> make_parse_validator();
 std::unique_ptr<Validator> make_json_schema_validator();
 std::unique_ptr<Validator> make_labels_validator();
 std::unique_ptr<Validator> make_escalate_labels_validator();
+std::unique_ptr<Validator> make_evidence_validator();
 std::unique_ptr<Validator> make_confidence_validator();
 std::unique_ptr<Validator> make_grounding_validator();
 std::unique_ptr<Validator> make_pairing_validator();

@@ -26,6 +26,7 @@ TEST(ExplainTest, ExamplePolicySummary) {
   EXPECT_THAT(text, HasSubstr("security_review [generate, frontier only]"));
   EXPECT_THAT(text, HasSubstr("route_macro [route_macro, local first]"));
   EXPECT_THAT(text, HasSubstr("escalate labels: security, access, unknown"));
+  EXPECT_THAT(text, HasSubstr("evidence (a local label needs its own and no other's): build "));
   EXPECT_THAT(text, HasSubstr("hard stops: security " + std::to_string(c.hard_stops.security.size()) +
                               " rules, access " + std::to_string(c.hard_stops.access.size()) + " rules, production " +
                               std::to_string(c.hard_stops.production.size()) + " rules"));

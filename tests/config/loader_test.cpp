@@ -478,6 +478,31 @@ TEST(LoaderTest, DuplicateKeysAreErrors) {
               HasSubstr("tasks.t.output_schema.type: duplicate key"));
 }
 
+TEST(LoaderTest, EvidenceRulesPerLabel) {
+  const std::string task = kTask + "    evidence:\n      build:\n        - {id: diag, pattern: 'error TS\\d+'}\n";
+  auto result = load(kHead + task);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  const auto& evidence = (*result)->find_task("triage")->evidence;
+  ASSERT_EQ(evidence.size(), 1u);
+  ASSERT_EQ(evidence.at("build").size(), 1u);
+  EXPECT_EQ(evidence.at("build")[0].id, "diag");
+  EXPECT_EQ(evidence.at("build")[0].pattern, "error TS\\d+");
+
+  EXPECT_THAT(fail(kHead + kTask + "    evidence:\n      lint:\n        - {id: a, pattern: x}\n"),
+              HasSubstr("tasks.triage.evidence.lint: evidence label \"lint\" is not in labels"));
+  EXPECT_THAT(fail(kHead + kTask + "    evidence:\n      build:\n        - {id: a, pattern: '(x'}\n"),
+              HasSubstr("pattern of rule \"a\" does not compile"));
+  EXPECT_THAT(fail(kHead + kTask +
+                   "    evidence:\n      build:\n        - {id: a, pattern: x}\n      test:\n"
+                   "        - {id: a, pattern: y}\n"),
+              HasSubstr("duplicate evidence id \"a\" (already used in build)"));
+  EXPECT_THAT(fail(kHead + kTask + "    evidence: [build]\n"), HasSubstr("tasks.triage.evidence: expected a mapping"));
+  EXPECT_THAT(fail(kHead + kTask + "    evidence:\n      build: lint\n"),
+              HasSubstr("tasks.triage.evidence.build: expected a sequence"));
+  EXPECT_THAT(fail(kHead + "tasks:\n  write:\n    kind: generate\n    evidence:\n      build: []\n"),
+              HasSubstr("only classify tasks take evidence"));
+}
+
 TEST(LoaderTest, HardStopRules) {
   std::string ok_yaml = kHead + kTask +
                         "hard_stops:\n  security:\n    - {id: cve, pattern: '\\bcve-\\d+'}\n"

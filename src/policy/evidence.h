@@ -1,0 +1,32 @@
+// Evidence for classify labels: per label, RE2 rules that mark what a log of that kind
+// shows (a compiler diagnostic, a failed-test summary, a resolver conflict, a lost
+// runner). The "evidence" validator accepts a local label only when the input shows
+// evidence for it and for no other label.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ladder/config.h"
+#include "ladder/status.h"
+#include "policy/rule_set.h"
+
+namespace ladder {
+
+class EvidenceScanner {
+ public:
+  // kConfigInvalid when a pattern does not compile (message names the task, label and rule).
+  static Result<std::unique_ptr<EvidenceScanner>> create(const TaskConfig& task);
+
+  // label → ids of its rules that match `text`, in rule order; labels with none are absent.
+  std::map<std::string, std::vector<std::string>> scan(std::string_view text) const;
+
+ private:
+  EvidenceScanner() = default;
+  std::map<std::string, std::unique_ptr<RuleSet>> labels_;
+};
+
+}  // namespace ladder

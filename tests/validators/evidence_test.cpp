@@ -1,0 +1,142 @@
+// The "evidence" validator: a classify label stays local only when the input shows
+// evidence for it and for no other label (the task's `evidence:` rules, compiled once).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "ladder/reason.h"
+#include "policy/evidence.h"
+#include "validators/registry.h"
+
+namespace ladder {
+namespace {
+
+using ::testing::HasSubstr;
+
+class EvidenceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    task_.name = "triage";
+    task_.kind = TaskKind::kClassify;
+    task_.labels = {"build", "test", "unknown"};
+    task_.escalate_labels = {"unknown"};
+    task_.evidence["build"] = {{"diag-code", R"(\berror TS\d{4}\b)"}, {"lint", R"(\beslint\b)"}};
+    task_.evidence["test"] = {{"counts", R"(\b\d+ failed\b)"}};
+    task_.evidence["unknown"] = {{"disk", R"(no space left on device)"}};
+    config_.tasks["triage"] = task_;
+    auto scanner = EvidenceScanner::create(task_);
+    ASSERT_TRUE(scanner.ok()) << scanner.status().to_string();
+    scanner_ = std::move(scanner).value();
+  }
+
+  // Runs the whole chain on {"label": label} (probability 0.9) for `input`.
+  std::vector<ValidatorResult> run(const std::string& label, std::string_view input, std::string_view original = {}) {
+    g_ = GenerationResult{};
+    g_.has_logprobs = true;
+    for (auto [token, lp] :
+         {std::pair<std::string, double>{"{\"label\": \"", 0.0}, {label, std::log(0.9)}, {"\"}", 0.0}}) {
+      g_.text += token;
+      g_.tokens.push_back(TokenLogprob{token, lp, {}});
+    }
+    ValidationContext ctx;
+    ctx.config = &config_;
+    ctx.task = config_.find_task("triage");
+    ctx.input = input;
+    ctx.original_input = original.empty() ? input : original;
+    ctx.generation = &g_;
+    ctx.evidence = scanner_.get();
+    ctx.confidence = 0.9;
+    return run_validators(ctx);
+  }
+
+  static const ValidatorResult* evidence_of(const std::vector<ValidatorResult>& results) {
+    for (const auto& r : results)
+      if (r.validator == "evidence") return &r;
+    return nullptr;
+  }
+
+  TaskConfig task_;
+  Config config_;
+  std::unique_ptr<EvidenceScanner> scanner_;
+  GenerationResult g_;
+};
+
+TEST_F(EvidenceTest, ScanListsEachLabelsMatchingRules) {
+  auto hits = scanner_->scan("src/a.ts(3,1): error TS2322: x\nnpx eslint .\n2 failed, 7 passed");
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits["build"], (std::vector<std::string>{"diag-code", "lint"}));
+  EXPECT_EQ(hits["test"], (std::vector<std::string>{"counts"}));
+  EXPECT_TRUE(scanner_->scan("all green").empty());
+}
+
+TEST_F(EvidenceTest, LabelWithItsOwnEvidenceOnlyPasses) {
+  auto results = run("build", "src/a.ts(3,1): ERROR TS2322: Type 'string' is not assignable");
+  const auto* r = evidence_of(results);
+  ASSERT_NE(r, nullptr);
+  EXPECT_TRUE(r->passed);
+  EXPECT_THAT(r->detail, HasSubstr("build (diag-code)"));
+  EXPECT_FALSE(first_failure_reason(results).has_value());
+}
+
+TEST_F(EvidenceTest, LabelWithoutEvidenceEscalatesAsConfidenceLow) {
+  auto results = run("test", "src/a.ts(3,1): error TS2322: bad type");
+  const auto* r = evidence_of(results);
+  ASSERT_NE(r, nullptr);
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason, Reason::kConfidenceLow);
+  EXPECT_EQ(r->detail, "no evidence in the input for label test; it shows build (diag-code)");
+  EXPECT_EQ(first_failure_reason(results), Reason::kConfidenceLow);
+
+  auto none = run("build", "something happened");
+  ASSERT_NE(evidence_of(none), nullptr);
+  EXPECT_EQ(evidence_of(none)->detail, "no evidence in the input for label build (none for any label)");
+}
+
+TEST_F(EvidenceTest, EvidenceForASecondLabelEscalates) {
+  auto results = run("build", "error TS2345 in setup\n3 failed, 10 passed");
+  const auto* r = evidence_of(results);
+  ASSERT_NE(r, nullptr);
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason, Reason::kConfidenceLow);
+  EXPECT_THAT(r->detail, HasSubstr("other labels too: build (diag-code), test (counts)"));
+}
+
+TEST_F(EvidenceTest, EvidenceForAnEscalatingLabelEscalatesAsLabelEscalates) {
+  auto results = run("build", "error TS2345\nwrite /tmp/x: no space left on device");
+  const auto* r = evidence_of(results);
+  ASSERT_NE(r, nullptr);
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason, Reason::kLabelEscalates);
+  EXPECT_THAT(r->detail, HasSubstr("evidence for unknown, which escalates"));
+}
+
+TEST_F(EvidenceTest, ReadsTheOriginalInputNotTheReducedOne) {
+  // The reducer may drop a line; evidence is looked for in what the request sent.
+  auto results = run("build", "reduced: nothing decisive", "npm run lint\nerror TS1005: ';' expected");
+  ASSERT_NE(evidence_of(results), nullptr);
+  EXPECT_TRUE(evidence_of(results)->passed);
+}
+
+TEST_F(EvidenceTest, NotAppliedToEscalatingLabelsOrWithoutRules) {
+  auto results = run("unknown", "no space left on device");
+  EXPECT_EQ(evidence_of(results), nullptr);
+  EXPECT_EQ(first_failure_reason(results), Reason::kLabelEscalates);  // escalate_labels' own
+
+  scanner_.reset();
+  auto plain = run("build", "nothing here");
+  EXPECT_EQ(evidence_of(plain), nullptr);
+}
+
+TEST_F(EvidenceTest, PatternThatDoesNotCompileNamesTaskLabelAndRule) {
+  TaskConfig bad = task_;
+  bad.evidence["test"] = {{"open", "(unclosed"}};
+  auto scanner = EvidenceScanner::create(bad);
+  ASSERT_FALSE(scanner.ok());
+  EXPECT_EQ(scanner.status().code(), ErrorCode::kConfigInvalid);
+  EXPECT_THAT(scanner.status().message(), HasSubstr("tasks.triage.evidence.test: rule \"open\" does not compile"));
+}
+
+}  // namespace
+}  // namespace ladder
