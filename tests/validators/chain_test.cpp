@@ -121,7 +121,7 @@ TEST_F(ChainTest, RegistryOrderIsFixed) {
   std::vector<std::string> names;
   for (const auto& v : validator_chain()) names.emplace_back(v->name());
   EXPECT_EQ(names, (std::vector<std::string>{"parse", "json_schema", "labels", "escalate_labels", "confidence",
-                                             "grounding", "pairing", "quotes_grounded", "answer_length",
+                                             "evidence", "grounding", "pairing", "quotes_grounded", "answer_length",
                                              "verbatim_copy", "hard_stop_answer"}));
 }
 
