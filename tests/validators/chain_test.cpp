@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "answers.h"
 #include "ladder/reason.h"
 #include "policy/hard_stops.h"
 #include "validators/registry.h"
@@ -16,25 +17,13 @@ namespace {
 
 using nlohmann::json;
 
-GenerationResult generation(const std::vector<std::pair<std::string, double>>& pieces) {
-  GenerationResult g;
-  g.has_logprobs = true;
-  for (const auto& [token, logprob] : pieces) {
-    g.text += token;
-    g.tokens.push_back(TokenLogprob{token, logprob, {}});
-  }
-  return g;
-}
+using test_answers::generation;
+using test_answers::label_answer;
 
 GenerationResult text_only(std::string text) {
   GenerationResult g;
   g.text = std::move(text);
   return g;
-}
-
-// {"label": "<label>"} with the label's token at probability p.
-GenerationResult label_answer(const std::string& label, double p) {
-  return generation({{"{\"label\": \"", 0.0}, {label, std::log(p)}, {"\"}", 0.0}});
 }
 
 const Validator& validator_named(std::string_view name) {

@@ -3,9 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <string>
 
+#include "answers.h"
 #include "ladder/reason.h"
 #include "policy/evidence.h"
 #include "validators/registry.h"
@@ -33,13 +33,7 @@ class EvidenceTest : public ::testing::Test {
 
   // Runs the whole chain on {"label": label} (probability 0.9) for `input`.
   std::vector<ValidatorResult> run(const std::string& label, std::string_view input, std::string_view original = {}) {
-    g_ = GenerationResult{};
-    g_.has_logprobs = true;
-    for (auto [token, lp] :
-         {std::pair<std::string, double>{"{\"label\": \"", 0.0}, {label, std::log(0.9)}, {"\"}", 0.0}}) {
-      g_.text += token;
-      g_.tokens.push_back(TokenLogprob{token, lp, {}});
-    }
+    g_ = test_answers::label_answer(label, 0.9);
     ValidationContext ctx;
     ctx.config = &config_;
     ctx.task = config_.find_task("triage");
