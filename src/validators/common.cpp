@@ -80,6 +80,10 @@ ValidatorResult validator_fail(std::string_view name, Reason reason, std::string
   return r;
 }
 
+bool label_escalates(const TaskConfig& task, const std::string& label) {
+  return std::find(task.escalate_labels.begin(), task.escalate_labels.end(), label) != task.escalate_labels.end();
+}
+
 std::string short_json(const nlohmann::json& value, std::size_t max_chars) {
   std::string s = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (s.size() > max_chars) {

@@ -1,6 +1,4 @@
 // "escalate_labels": some labels (security, access, unknown) never stay local.
-#include <algorithm>
-
 #include "validators/validators.h"
 
 namespace ladder {
@@ -18,9 +16,7 @@ class EscalateLabelsValidator final : public Validator {
   }
 
   ValidatorResult validate(ValidationContext& ctx) const override {
-    const auto label = ctx.answer->at("label").get<std::string>();
-    const auto& escalate = ctx.task->escalate_labels;
-    if (std::find(escalate.begin(), escalate.end(), label) != escalate.end())
+    if (label_escalates(*ctx.task, ctx.answer->at("label").get<std::string>()))
       return validator_fail(kName, Reason::kLabelEscalates,
                             "label " + short_json(ctx.answer->at("label")) + " always escalates");
     return validator_pass(kName);

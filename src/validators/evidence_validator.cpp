@@ -2,8 +2,6 @@
 // task's `evidence:` rules) and for no other label: evidence for a label that escalates (a
 // lost runner beside a compiler error) or for a second label (an error inside a
 // dependency's source beside a compiler diagnostic) leaves the case to a larger model.
-#include <algorithm>
-
 #include "policy/evidence.h"
 #include "validators/validators.h"
 
@@ -11,10 +9,6 @@ namespace ladder {
 namespace {
 
 constexpr std::string_view kName = "evidence";
-
-bool escalates(const TaskConfig& task, const std::string& label) {
-  return std::find(task.escalate_labels.begin(), task.escalate_labels.end(), label) != task.escalate_labels.end();
-}
 
 // "build (diag-code, lint), test (assertion)"
 std::string describe(const std::map<std::string, std::vector<std::string>>& hits) {
@@ -35,14 +29,14 @@ class EvidenceValidator final : public Validator {
     if (!ctx.answer || !ctx.task || ctx.task->kind != TaskKind::kClassify || !ctx.evidence) return false;
     auto label = ctx.answer->find("label");
     // A label that escalates is the escalate_labels validator's to report.
-    return label != ctx.answer->end() && label->is_string() && !escalates(*ctx.task, label->get<std::string>());
+    return label != ctx.answer->end() && label->is_string() && !label_escalates(*ctx.task, label->get<std::string>());
   }
 
   ValidatorResult validate(ValidationContext& ctx) const override {
     const auto label = ctx.answer->at("label").get<std::string>();
     const auto hits = ctx.evidence->scan(ctx.original_input.empty() ? ctx.input : ctx.original_input);
     for (const auto& [other, ids] : hits) {
-      if (escalates(*ctx.task, other))
+      if (label_escalates(*ctx.task, other))
         return validator_fail(kName, Reason::kLabelEscalates,
                               "the input shows evidence for " + other + ", which escalates: " + describe(hits));
     }

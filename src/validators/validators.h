@@ -48,6 +48,9 @@ ArgumentView argument_view(const ValidationContext& ctx);
 // A route_macro / extract answer with an argument object and its schema to check.
 bool has_arguments(const ValidationContext& ctx);
 
+// Whether a classify task's label is one of its escalate_labels (never stays local).
+bool label_escalates(const TaskConfig& task, const std::string& label);
+
 ValidatorResult validator_pass(std::string_view name, std::string detail = {});
 ValidatorResult validator_fail(std::string_view name, Reason reason, std::string detail);
 
