@@ -12,8 +12,19 @@ Result<std::unique_ptr<EvidenceScanner>> EvidenceScanner::create(const TaskConfi
   return scanner;
 }
 
-std::map<std::string, std::vector<std::string>> EvidenceScanner::scan(std::string_view text) const {
-  std::map<std::string, std::vector<std::string>> out;
+std::string describe_evidence(const EvidenceHits& hits) {
+  std::string out;
+  for (const auto& [label, ids] : hits) {
+    if (!out.empty()) out += ", ";
+    out += label + " (";
+    for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? ", " : "") + ids[i];
+    out += ")";
+  }
+  return out;
+}
+
+EvidenceHits EvidenceScanner::scan(std::string_view text) const {
+  EvidenceHits out;
   for (const auto& [label, set] : labels_) {
     auto hits = set->matching(text);
     if (hits.empty()) continue;

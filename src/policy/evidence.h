@@ -1,7 +1,8 @@
 // Evidence for classify labels: per label, RE2 rules that mark what a log of that kind
 // shows (a compiler diagnostic, a failed-test summary, a resolver conflict, a lost
 // runner). The "evidence" validator accepts a local label only when the input shows
-// evidence for it and for no other label.
+// evidence for it and for no other label; the router settles a request before the local
+// model when the evidence rules out every label.
 #pragma once
 
 #include <map>
@@ -16,13 +17,18 @@
 
 namespace ladder {
 
+// Label → ids of its rules that matched, in rule order; labels with none are absent.
+using EvidenceHits = std::map<std::string, std::vector<std::string>>;
+
+// "build (diag-code, lint), test (assertion)"
+std::string describe_evidence(const EvidenceHits& hits);
+
 class EvidenceScanner {
  public:
   // kConfigInvalid when a pattern does not compile (message names the task, label and rule).
   static Result<std::unique_ptr<EvidenceScanner>> create(const TaskConfig& task);
 
-  // label → ids of its rules that match `text`, in rule order; labels with none are absent.
-  std::map<std::string, std::vector<std::string>> scan(std::string_view text) const;
+  EvidenceHits scan(std::string_view text) const;
 
  private:
   EvidenceScanner() = default;

@@ -47,6 +47,7 @@ Status Router::build_candidate() {
   RouterOptions options;
   options.backend_factory = options_.backend_factory;
   options.skip_escalation_calls = true;
+  options.evidence_before_model = false;  // the candidate answers every shadowed request
   // No audit sink: the live decision's record carries the candidate's result.
   auto built = Router::create(std::move(config), nullptr, std::move(options));
   if (!built.ok()) return built.status().with_message("rotation.candidate: " + built.status().message());

@@ -1,4 +1,4 @@
-// Router::route() and its steps: screen, (run_local_tiers, in router.cpp), settle,
+// Router::route() and its steps: screen (and its evidence ruling), (run_local_tiers, in router.cpp), settle,
 // (escalate, in escalation.cpp), finish.
 #include <chrono>
 #include <random>
@@ -9,6 +9,7 @@
 #include "router/input_reduction.h"
 #include "router/router.h"
 #include "router/router_internal.h"
+#include "validators/evidence.h"
 
 namespace ladder {
 namespace {
@@ -58,10 +59,27 @@ Result<RoutePlan> Router::screen(const RouteRequest& req) {
     d.reason_detail = "input matched hard-stop rule " + hit->rule_id;
     d.hard_stop = std::move(hit);
     p.escalate_now = true;
-  } else if (p.task) {
+  } else if (p.task && !settled_by_evidence(req, p)) {
     p.local_pending = true;
   }
   return p;
+}
+
+bool Router::settled_by_evidence(const RouteRequest& req, RoutePlan& p) {
+  // Privacy keeps even a failed local answer, and a shadowed candidate is compared with the
+  // live one: both need the model to run.
+  if (!options_.evidence_before_model || p.gate.local_only || shadows(p)) return false;
+  const auto scanner = evidence_.find(p.task->name);
+  if (scanner == evidence_.end()) return false;
+  const auto t0 = Clock::now();
+  auto ruled = evidence_rules_out_every_label(*p.task, scanner->second->scan(req.input));
+  p.d.stages.push_back({"evidence", ms_since(t0)});
+  if (!ruled) return false;
+  p.d.reason = ruled->reason;
+  p.d.reason_detail = "before the local model: " + ruled->detail;
+  p.d.validators.push_back(std::move(*ruled));
+  p.escalate_now = true;
+  return true;
 }
 
 std::optional<std::size_t> Router::settle(const RouteRequest& req, RoutePlan& p) {

@@ -83,6 +83,10 @@ struct RouterOptions {
   // Called when a model is marked down or up again (from the thread whose call or probe
   // flipped it); `last` is the outcome that did.
   std::function<void(const std::string& model_name, bool up, const Status& last)> on_health_change;
+  // screen() settles a classify request before the local model when its evidence rules
+  // out every label (the ruling the "evidence" validator would give after the model).
+  // Off for a rotation candidate, whose answer is judged on every shadowed request.
+  bool evidence_before_model = true;
 };
 
 class Router {
@@ -99,8 +103,8 @@ class Router {
   // could not be written and the policy fails closed (audit.on_failure: closed).
   Result<Decision> route(const RouteRequest& request);
 
-  // route() in steps. screen(): the input checks, gates and hard-stop scan (no model call;
-  // the same errors as route()). run_local_tiers(): the reduction and the local tiers, when
+  // route() in steps. screen(): the input checks, gates, hard-stop scan and evidence
+  // ruling (no model call; the same errors as route()). run_local_tiers(): the reduction and the local tiers, when
   // plan.local_pending (blocks on a model). settle(): the route when no call is left
   // ("local", "refused"), or the tier to escalate from (escalate() or escalate_async()
   // next; shadow mode too). finish(): total time and the audit record (route()'s errors).
@@ -251,6 +255,9 @@ class Router {
   // Whether this request is shadowed: a task the rotation names, and in its sample (drawn
   // from the request id, so one request is shadowed or not whenever it is routed).
   bool shadows(const RoutePlan& plan) const;
+  // screen()'s last step: true when the task's evidence rules out every label the local
+  // model could give; the plan then escalates with the evidence validator's reason.
+  bool settled_by_evidence(const RouteRequest& request, RoutePlan& plan);
   CandidateResult run_candidate(const RouteRequest& request, const std::string& request_id);
   std::unique_ptr<Router> candidate_;
   std::string candidate_sha256_;
@@ -260,7 +267,8 @@ class Router {
   ConfigPtr config_;
   std::size_t local_tiers_ = 0;  // tiers [0, local_tiers_) are local
   std::unique_ptr<HardStopScanner> scanner_;
-  // Per classify task with `evidence:` rules, compiled once (the "evidence" validator).
+  // Per classify task with `evidence:` rules, compiled once (the "evidence" validator and
+  // settled_by_evidence).
   std::map<std::string, std::unique_ptr<EvidenceScanner>> evidence_;
   std::map<std::string, std::unique_ptr<Backend>> backends_;
   std::map<std::string, Status> backend_errors_;

@@ -8,8 +8,8 @@
 
 namespace ladder {
 
-// Ordered: parse, json_schema, labels, escalate_labels, confidence, grounding, pairing,
-// hard_stop_answer.
+// Ordered: parse, json_schema, labels, escalate_labels, confidence, evidence, grounding,
+// pairing, quotes_grounded, answer_length, verbatim_copy, hard_stop_answer.
 const std::vector<std::unique_ptr<Validator>>& validator_chain();
 
 // Runs every validator that applies, in order, and returns every result. When "parse"

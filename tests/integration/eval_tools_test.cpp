@@ -150,7 +150,7 @@ TEST_F(EvalToolsTest, SweepAtThePolicysThresholdAgreesWithEval) {
   ASSERT_EQ(e.exit_code, 0) << e.err;
   json report = json::parse(e.out);
 
-  auto s = run_process({kLadder, "sweep", "--policy", *policy_, "--corpus", corpus, "--thresholds", "0,0.5,1",
+  auto s = run_process({kLadder, "sweep", "--policy", *policy_, "--corpus", corpus, "--thresholds", "0,0.3,1",
                         "--temperatures", "1,2", "--json"});
   ASSERT_EQ(s.exit_code, 0) << s.err;
   json sweep = json::parse(s.out);
@@ -161,7 +161,7 @@ TEST_F(EvalToolsTest, SweepAtThePolicysThresholdAgreesWithEval) {
     if (row["temperature"] != 1.0) continue;
     EXPECT_LE(row["local_acceptance"].get<double>(), last_acceptance) << "acceptance falls as the bar rises";
     last_acceptance = row["local_acceptance"].get<double>();
-    if (row["threshold"] != 0.5) continue;
+    if (row["threshold"] != 0.3) continue;  // the example policy's min_confidence for classify_issue
     found = true;
     EXPECT_EQ(row["false_accepts"], report["false_accepts"]) << row.dump();
     EXPECT_DOUBLE_EQ(row["local_acceptance"].get<double>(), report["local_acceptance"].get<double>()) << row.dump();

@@ -13,32 +13,28 @@
 #include <fstream>
 #include <sstream>
 
-#include "../backends/test_support.h"
 #include "audit/seal.h"
 #include "config/loader.h"
 #include "router/router.h"
-#include "store/jsonl_sink.h"
+#include "router_fixture.h"
 
 namespace ladder {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using testing::FakeFrontierTest;
+using testing::RouterFixture;
 
 constexpr const char* kKeyEnv = "LADDER_TEST_REPLAY_KEY";
 const std::string kKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
-class CandidateTest : public FakeFrontierTest {
+class CandidateTest : public RouterFixture {
  protected:
+  CandidateTest() : RouterFixture("ladder-candidate-") {}
   void SetUp() override {
-    FakeFrontierTest::SetUp();
-    dir_ = fs::temp_directory_path() /
-           ("ladder-candidate-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::create_directories(dir_);
+    RouterFixture::SetUp();
     answer(R"({"label": "build"})");
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::string policy(const std::string& candidate_url, const std::string& extra) const {
     return "version: 1\nmodels:\n"
@@ -58,13 +54,7 @@ class CandidateTest : public FakeFrontierTest {
            extra;
   }
   Result<std::unique_ptr<Router>> make(const std::string& extra, const std::string& candidate_url = "") {
-    auto config =
-        load_policy_yaml(policy(candidate_url.empty() ? base_url() : candidate_url, extra), "test.yaml", dir_.string());
-    EXPECT_TRUE(config.ok()) << config.status().to_string();
-    if (!config.ok()) return config.status();
-    auto sink = open_jsonl_sink((dir_ / "audit.jsonl").string());
-    EXPECT_TRUE(sink.ok()) << sink.status().to_string();
-    return Router::create(std::move(config).value(), std::move(sink).value());
+    return build_router(policy(candidate_url.empty() ? base_url() : candidate_url, extra));
   }
   Decision route(Router& router, const std::string& task = "triage") {
     RouteRequest req;
@@ -74,15 +64,6 @@ class CandidateTest : public FakeFrontierTest {
     EXPECT_TRUE(d.ok()) << d.status().to_string();
     return d.ok() ? std::move(d).value() : Decision{};
   }
-  json last_record() const {
-    std::ifstream in(dir_ / "audit.jsonl");
-    std::string line, last;
-    while (std::getline(in, line))
-      if (!line.empty()) last = line;
-    return json::parse(last, nullptr, false);
-  }
-
-  fs::path dir_;
 };
 
 TEST_F(CandidateTest, CandidateAnswersInShadowAndTheRecordCarriesIt) {

@@ -9,11 +9,11 @@
 #include <future>
 #include <sstream>
 
-#include "../backends/test_support.h"
 #include "backends/http/http_client.h"
 #include "config/loader.h"
 #include "router/decision_json.h"
 #include "router/router.h"
+#include "router_fixture.h"
 #include "store/jsonl_sink.h"
 
 namespace ladder {
@@ -22,19 +22,13 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using std::chrono::milliseconds;
-using testing::FakeFrontierTest;
+using testing::RouterFixture;
 
 const std::string kSecret = "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789";
 
-class RouterFaultsTest : public FakeFrontierTest {
+class RouterFaultsTest : public RouterFixture {
  protected:
-  void SetUp() override {
-    FakeFrontierTest::SetUp();
-    dir_ = fs::temp_directory_path() /
-           ("ladder-router-faults-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  RouterFaultsTest() : RouterFixture("ladder-router-faults-") {}
 
   // Tier 0 on the fake as an OpenAI-compatible server, tier 1 the frontier on `frontier_url`
   // (the fake unless given); task `review` never runs locally. No retries.
@@ -48,13 +42,7 @@ class RouterFaultsTest : public FakeFrontierTest {
         "tiers:\n  - name: local\n    models: [small]\n  - name: frontier\n    models: [frontier]\n"
         "tasks:\n  review:\n    kind: generate\n    local: false\n" +
         extra;
-    auto config = load_policy_yaml(yaml, "test.yaml", dir_.string());
-    EXPECT_TRUE(config.ok()) << config.status().to_string();
-    auto sink = open_jsonl_sink((dir_ / "audit.jsonl").string());
-    EXPECT_TRUE(sink.ok()) << sink.status().to_string();
-    auto router = Router::create(std::move(config).value(), std::move(sink).value());
-    EXPECT_TRUE(router.ok()) << router.status().to_string();
-    return std::move(router).value();
+    return router_for(yaml);
   }
   Decision route(Router& router, const std::string& task = "review", const json& audit_fields = {}) {
     RouteRequest req;
@@ -77,8 +65,6 @@ class RouterFaultsTest : public FakeFrontierTest {
       if (r["method"] == "POST") ++n;
     return n;
   }
-
-  fs::path dir_;
 };
 
 // An ollama frontier answers on an event loop: the escalation runs there

@@ -8,6 +8,7 @@
 #include "answers.h"
 #include "ladder/reason.h"
 #include "policy/evidence.h"
+#include "validators/evidence.h"
 #include "validators/registry.h"
 
 namespace ladder {
@@ -85,7 +86,7 @@ TEST_F(EvidenceTest, LabelWithoutEvidenceEscalatesAsConfidenceLow) {
 
   auto none = run("build", "something happened");
   ASSERT_NE(evidence_of(none), nullptr);
-  EXPECT_EQ(evidence_of(none)->detail, "no evidence in the input for label build (none for any label)");
+  EXPECT_EQ(evidence_of(none)->detail, "no evidence in the input for any label");
 }
 
 TEST_F(EvidenceTest, EvidenceForASecondLabelEscalates) {
@@ -94,7 +95,7 @@ TEST_F(EvidenceTest, EvidenceForASecondLabelEscalates) {
   ASSERT_NE(r, nullptr);
   EXPECT_FALSE(r->passed);
   EXPECT_EQ(r->reason, Reason::kConfidenceLow);
-  EXPECT_THAT(r->detail, HasSubstr("other labels too: build (diag-code), test (counts)"));
+  EXPECT_THAT(r->detail, HasSubstr("more than one label: build (diag-code), test (counts)"));
 }
 
 TEST_F(EvidenceTest, EvidenceForAnEscalatingLabelEscalatesAsLabelEscalates) {
@@ -121,6 +122,24 @@ TEST_F(EvidenceTest, NotAppliedToEscalatingLabelsOrWithoutRules) {
   scanner_.reset();
   auto plain = run("build", "nothing here");
   EXPECT_EQ(evidence_of(plain), nullptr);
+}
+
+TEST_F(EvidenceTest, RulingBeforeTheModelHoldsOnlyWhenNoLabelCanPass) {
+  // What the router settles before the local model: the validator's verdict for every label.
+  for (const char* input : {"error TS2345\n3 failed", "error TS2345\nno space left on device", "all quiet"}) {
+    auto ruled = evidence_rules_out_every_label(task_, scanner_->scan(input));
+    ASSERT_TRUE(ruled.has_value()) << input;
+    EXPECT_FALSE(ruled->passed);
+    EXPECT_EQ(ruled->validator, "evidence");
+    for (const char* label : {"build", "test"})
+      EXPECT_EQ(evidence_of(run(label, input))->reason, ruled->reason) << input << " / " << label;
+  }
+  EXPECT_EQ(evidence_rules_out_every_label(task_, scanner_->scan("no space left on device"))->reason,
+            Reason::kLabelEscalates);
+  // Evidence for one label that stays local: the model's label decides.
+  EXPECT_FALSE(evidence_rules_out_every_label(task_, scanner_->scan("error TS2345 twice")).has_value());
+  EXPECT_TRUE(evidence_of(run("build", "error TS2345 twice"))->passed);
+  EXPECT_FALSE(evidence_of(run("test", "error TS2345 twice"))->passed);
 }
 
 TEST_F(EvidenceTest, PatternThatDoesNotCompileNamesTaskLabelAndRule) {

@@ -1,0 +1,18 @@
+// The "evidence" validator's rule, shared with the router's step before the local model.
+#pragma once
+
+#include <optional>
+
+#include "ladder/config.h"
+#include "ladder/validator.h"
+#include "policy/evidence.h"
+
+namespace ladder {
+
+// The ruling that holds whatever label the model gives: the input shows evidence for a
+// label that escalates (kLabelEscalates), for no label, or for more than one
+// (kConfidenceLow). A failed "evidence" result; nullopt when exactly one label that stays
+// local has evidence, and the model's label decides.
+std::optional<ValidatorResult> evidence_rules_out_every_label(const TaskConfig& task, const EvidenceHits& hits);
+
+}  // namespace ladder
