@@ -28,6 +28,12 @@ struct FittedCalibration {
   std::function<double(double)> map;
   std::map<std::string, double> thresholds;
   std::string method;  // "platt" | "isotonic"
+  // Fitted on the answers whose label the task's evidence corroborated, used for those
+  // (ValidationContext::corroborated); the fields above then serve the other answers.
+  std::shared_ptr<const FittedCalibration> corroborated;
+  const FittedCalibration& for_answer(bool label_corroborated) const {
+    return label_corroborated && corroborated ? *corroborated : *this;
+  }
 };
 
 // What validators read and (for parse) fill in. Built by the router per local answer.
@@ -40,6 +46,10 @@ struct ValidationContext {
   const nlohmann::json* schema = nullptr;        // schema the answer must match
   const HardStopScanner* scanner = nullptr;
   const EvidenceScanner* evidence = nullptr;  // classify tasks with `evidence:` rules
+  // Set by the evidence validator (which runs before confidence) when the input shows
+  // evidence for the answer's label and for no other: the calibration's corroborated
+  // mapping then applies.
+  bool corroborated = false;
 
   // Filled by the "parse" validator; later validators skip when it is empty.
   std::optional<nlohmann::json> answer;

@@ -1,10 +1,12 @@
 // The calibration file written by `ladder calibrate` and read back for one model: per
 // local model, keyed by the model file's sha256, per task the fitted mapping from
 // measured token probability to calibrated confidence, the out-of-fold figures and the
-// per-label thresholds. JSON at this edge only; typed structs inside.
+// per-label thresholds, and for tasks with evidence rules a second mapping for the answers
+// the evidence corroborated. JSON at this edge only; typed structs inside.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +29,10 @@ struct TaskCalibration {
   // Per label: the lowest calibrated-confidence threshold with 0 false accepts out of fold
   // (labels without one are absent: nothing of that label is safe to accept).
   std::map<std::string, double> label_thresholds;
+  // A classify task with `evidence:` rules: the mapping fitted on the answers whose label
+  // the evidence corroborated (the evidence validator passed); the fields above are then
+  // fitted on the other answers. Null when the task was fitted as one population.
+  std::shared_ptr<const TaskCalibration> corroborated;
   double apply(double measured) const {
     return method == Method::kPlatt ? platt.apply(measured) : isotonic.apply(measured);
   }

@@ -1,25 +1,30 @@
-// ladder calibrate --policy FILE --corpus FILE [--out FILE] [--folds K] [--audit FILE]
+// ladder calibrate --policy FILE --corpus FILE [--out FILE] [--folds K] [--no-label-thresholds]
+//                  [--audit FILE]
 //
 // Routes the corpus once (escalations recorded, not called), takes each answer of the
 // local tier's first model with its measured confidence and whether it was right, and
 // per task fits Platt scaling and isotonic regression, k-fold cross-validated; the method
 // with the lower out-of-fold log-loss is kept. Per label, the lowest calibrated
-// threshold with 0 false accepts out of fold. The file is keyed by the model file's
-// sha256 (docs/calibration.md).
+// threshold with 0 false accepts out of fold. A task with `evidence:` rules gets two
+// mappings: one for the answers the evidence corroborated, one for the rest. The file is
+// keyed by the model file's sha256 (docs/calibration.md).
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "calibration/calibration_file.h"
 #include "calibration/fit.h"
+#include "calibration/task_fit.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/eval_run.h"
 #include "cli/eval_score.h"
 #include "config/loader.h"
+#include "validators/evidence.h"
 
 namespace ladder::cli {
 namespace {
@@ -30,13 +35,23 @@ struct CalibrateArgs {
   std::string out;
   std::string audit;
   int folds = 5;
+  bool no_label_thresholds = false;
   int jobs = 0;
 };
 
-struct Answer {
-  calibration::Sample sample;
-  std::string label;  // the local answer's label ("" for tasks without labels)
-};
+// One row of the report: the fit's figures and its per-label thresholds ("none": no
+// threshold accepts that label without a wrong answer).
+void print_fit(const std::string& name, const calibration::TaskCalibration& t, const std::set<std::string>& labels) {
+  std::string thresholds;
+  for (const auto& label : labels) {
+    auto it = t.label_thresholds.find(label);
+    thresholds += (thresholds.empty() ? "" : " ") + (label.empty() ? std::string("(any)") : label) + "=" +
+                  (it == t.label_thresholds.end() ? std::string("none") : std::to_string(it->second));
+  }
+  std::printf("%-28s %5zu %-9s %8.4f %8.4f %8.4f %9.4f  %s\n", name.c_str(), t.samples,
+              calibration::method_name(t.method), t.raw_ece, t.oof_ece, t.oof_brier, t.oof_log_loss,
+              thresholds.c_str());
+}
 
 int run_calibrate(const CalibrateArgs& args) {
   auto text = read_input(args.corpus);
@@ -67,7 +82,7 @@ int run_calibrate(const CalibrateArgs& args) {
   ro.progress = true;
   ro.label = args.corpus;
   const auto decisions = route_cases(**router, *cases, ro);
-  std::map<std::string, std::vector<Answer>> by_task;
+  std::map<std::string, std::vector<calibration::TaskAnswer>> by_task;
   std::size_t without_answer = 0;
   for (std::size_t i = 0; i < cases->size(); ++i) {
     const auto& d = decisions[i];
@@ -81,7 +96,8 @@ int run_calibrate(const CalibrateArgs& args) {
     }
     const CaseOutcome o = score_case((*cases)[i], *d);
     // Fit on the measured value even when the policy already calibrates this model.
-    by_task[o.task].push_back({{d->measured_confidence.value_or(*d->confidence), answer_right(o)}, d->label});
+    by_task[o.task].push_back(
+        {{d->measured_confidence.value_or(*d->confidence), answer_right(o)}, d->label, evidence_corroborates(*d)});
   }
 
   if (without_answer > 0)
@@ -90,46 +106,22 @@ int run_calibrate(const CalibrateArgs& args) {
   calibration::ModelCalibration model;
   model.model_sha256 = *sha;
   model.model_file = std::filesystem::path(model_it->second.model_path).filename().string();
-  std::printf("%-16s %5s %-9s %8s %8s %8s %9s  %s\n", "task", "n", "method", "raw ECE", "OOF ECE", "OOF Brier",
+  std::printf("%-28s %5s %-9s %8s %8s %8s %9s  %s\n", "task", "n", "method", "raw ECE", "OOF ECE", "OOF Brier",
               "OOF logl", "0-FA thresholds (out of fold)");
   for (const auto& [task, answers] : by_task) {
-    std::vector<calibration::Sample> samples;
-    for (const auto& a : answers) samples.push_back(a.sample);
-    auto cv = calibration::cross_validate(samples, args.folds);
-    if (!cv.ok()) {
-      std::fprintf(stderr, "task %s: not calibrated: %s\n", task.c_str(), cv.status().message().c_str());
+    const TaskConfig* config_task = (*router)->config().find_task(task);
+    const bool by_evidence = config_task && !config_task->evidence.empty();
+    auto t = calibration::fit_task(answers, args.folds, by_evidence);
+    if (!t.ok()) {
+      std::fprintf(stderr, "task %s: not calibrated: %s\n", task.c_str(), t.status().message().c_str());
       continue;
     }
-    calibration::TaskCalibration t;
-    t.method = cv->chosen;
-    auto platt = calibration::fit_platt(samples);
-    auto iso = calibration::fit_isotonic(samples);
-    if (!platt.ok()) return report_error(platt.status());
-    if (!iso.ok()) return report_error(iso.status());
-    t.platt = *platt;
-    t.isotonic = *iso;
-    t.folds = cv->folds;
-    t.samples = samples.size();
-    const auto& chosen = cv->chosen == calibration::Method::kPlatt ? cv->platt : cv->isotonic;
-    t.oof_ece = chosen.reliability.ece;
-    t.oof_brier = chosen.reliability.brier;
-    t.oof_log_loss = chosen.log_loss;
-    t.raw_ece = cv->raw.reliability.ece;
-    std::map<std::string, std::vector<calibration::Sample>> by_label;
-    for (std::size_t i = 0; i < answers.size(); ++i) by_label[answers[i].label].push_back(cv->out_of_fold[i]);
-    std::string thresholds;
-    for (const auto& [label, s] : by_label) {
-      const auto th = calibration::zero_false_accept_threshold(s);
-      char buf[96];
-      std::snprintf(buf, sizeof buf, "%s%s=%s", thresholds.empty() ? "" : " ", label.empty() ? "(any)" : label.c_str(),
-                    th ? std::to_string(*th).c_str() : "none");
-      thresholds += buf;
-      if (th) t.label_thresholds[label] = *th;
-    }
-    std::printf("%-16s %5zu %-9s %8.4f %8.4f %8.4f %9.4f  %s\n", task.c_str(), t.samples,
-                calibration::method_name(t.method), t.raw_ece, t.oof_ece, t.oof_brier, t.oof_log_loss,
-                thresholds.c_str());
-    model.tasks[task] = std::move(t);
+    std::set<std::string> labels;
+    for (const auto& a : answers) labels.insert(a.label);
+    print_fit(task, *t, labels);
+    if (t->corroborated) print_fit(task + " (corroborated)", *t->corroborated, labels);
+    if (args.no_label_thresholds) calibration::drop_label_thresholds(*t);  // printed, not written
+    model.tasks[task] = std::move(t).value();
   }
   if (model.tasks.empty())
     return report_error(make_error(
@@ -156,6 +148,8 @@ Command add_calibrate_command(CLI::App& app) {
   sub->add_option("--corpus", args->corpus, "corpus JSONL file")->required()->check(CLI::ExistingFile);
   sub->add_option("--out", args->out, "calibration JSON file to write (default: standard output)");
   sub->add_option("--folds", args->folds, "cross-validation folds")->check(CLI::Range(2, 100));
+  sub->add_flag("--no-label-thresholds", args->no_label_thresholds,
+                "write the mappings only: the task's min_confidence is the bar for every label");
   sub->add_option("--jobs", args->jobs, "cases routed at once (default: what the local tier serves in parallel)")
       ->check(CLI::Range(0, 64));
   sub->add_option("--audit", args->audit, "audit JSONL file (default: the policy's, else ./ladder-audit.jsonl)");

@@ -21,6 +21,7 @@
 #include "cli/eval_score.h"
 #include "config/loader.h"
 #include "router/fitted_calibration.h"
+#include "validators/evidence.h"
 
 namespace ladder::cli {
 namespace {
@@ -89,10 +90,11 @@ Decision with_bars(const Decision& measured, const FittedCalibration* fit, doubl
   double bar = threshold;
   bool no_safe_threshold = false;
   if (fit) {
-    p = fit->map(p);
-    if (!fit->thresholds.empty()) {
-      auto it = fit->thresholds.find(d.label);
-      if (it == fit->thresholds.end())
+    const FittedCalibration& f = fit->for_answer(evidence_corroborates(measured));
+    p = f.map(p);
+    if (!f.thresholds.empty()) {
+      auto it = f.thresholds.find(d.label);
+      if (it == f.thresholds.end())
         no_safe_threshold = true;
       else
         bar = std::max(bar, it->second);

@@ -4,6 +4,17 @@
 #include "config/yaml_reader.h"
 
 namespace ladder {
+namespace {
+
+FittedCalibration fitted(const calibration::TaskCalibration& fit) {
+  FittedCalibration f;
+  f.map = [fit](double measured) { return fit.apply(measured); };
+  f.thresholds = fit.label_thresholds;
+  f.method = calibration::method_name(fit.method);
+  return f;
+}
+
+}  // namespace
 
 Result<FittedCalibrations> load_fitted_calibrations(const Config& config) {
   FittedCalibrations out;
@@ -19,10 +30,8 @@ Result<FittedCalibrations> load_fitted_calibrations(const Config& config) {
     if (!parsed.ok()) return fail(parsed.status());
     auto& tasks = out[name];
     for (const auto& [task, fit] : parsed->tasks) {
-      FittedCalibration f;
-      f.map = [fitted = fit](double measured) { return fitted.apply(measured); };
-      f.thresholds = fit.label_thresholds;
-      f.method = calibration::method_name(fit.method);
+      FittedCalibration f = fitted(fit);
+      if (fit.corroborated) f.corroborated = std::make_shared<const FittedCalibration>(fitted(*fit.corroborated));
       tasks[task] = std::move(f);
     }
   }

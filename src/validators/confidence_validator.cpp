@@ -64,14 +64,16 @@ class ConfidenceValidator final : public Validator {
     double threshold_used = threshold;
     std::string calibrated_note;
     if (ctx.calibration && ctx.calibration->map) {
+      const FittedCalibration& fit = ctx.calibration->for_answer(ctx.corroborated);
       ctx.measured_confidence = *ctx.confidence;
-      ctx.confidence = ctx.calibration->map(*ctx.confidence);
-      calibrated_note = " (measured " + format_probability(*ctx.measured_confidence) + ", " + ctx.calibration->method +
-                        "-calibrated)";
-      if (!ctx.calibration->thresholds.empty()) {
+      ctx.confidence = fit.map(*ctx.confidence);
+      calibrated_note =
+          " (measured " + format_probability(*ctx.measured_confidence) + ", " + fit.method + "-calibrated" +
+          (ctx.calibration->corroborated ? (ctx.corroborated ? " as corroborated" : " as uncorroborated") : "") + ")";
+      if (!fit.thresholds.empty()) {
         const std::string value = decisive_value(ctx);
-        auto it = ctx.calibration->thresholds.find(value);
-        if (it == ctx.calibration->thresholds.end())
+        auto it = fit.thresholds.find(value);
+        if (it == fit.thresholds.end())
           return validator_fail(kName, Reason::kConfidenceLow,
                                 "the calibration has no safe threshold for " +
                                     (value.empty() ? std::string("this task") : "label '" + value + "'") +

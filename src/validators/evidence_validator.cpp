@@ -28,6 +28,7 @@ class EvidenceValidator final : public Validator {
     if (hits.find(label) == hits.end())
       return validator_fail(kName, Reason::kConfidenceLow,
                             "no evidence in the input for label " + label + "; it shows " + describe_evidence(hits));
+    ctx.corroborated = true;
     return validator_pass(kName, "evidence: " + describe_evidence(hits));
   }
 };
@@ -45,6 +46,12 @@ std::optional<ValidatorResult> evidence_rules_out_every_label(const TaskConfig& 
     return validator_fail(kName, Reason::kConfidenceLow,
                           "the input shows evidence for more than one label: " + describe_evidence(hits));
   return std::nullopt;
+}
+
+bool evidence_corroborates(const Decision& d) {
+  for (const auto& v : d.validators)
+    if (v.validator == kName && v.passed) return true;
+  return false;
 }
 
 std::unique_ptr<Validator> make_evidence_validator() { return std::make_unique<EvidenceValidator>(); }

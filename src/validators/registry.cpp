@@ -15,8 +15,8 @@ constexpr ValidatorFactory kValidatorTable[] = {
     make_json_schema_validator,       // json_schema
     make_labels_validator,            // labels
     make_escalate_labels_validator,   // escalate_labels
+    make_evidence_validator,          // evidence (before confidence, which reads ctx.corroborated)
     make_confidence_validator,        // confidence
-    make_evidence_validator,          // evidence
     make_grounding_validator,         // grounding
     make_pairing_validator,           // pairing
     make_quote_grounding_validator,   // quotes_grounded

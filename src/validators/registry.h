@@ -8,7 +8,7 @@
 
 namespace ladder {
 
-// Ordered: parse, json_schema, labels, escalate_labels, confidence, evidence, grounding,
+// Ordered: parse, json_schema, labels, escalate_labels, evidence, confidence, grounding,
 // pairing, quotes_grounded, answer_length, verbatim_copy, hard_stop_answer.
 const std::vector<std::unique_ptr<Validator>>& validator_chain();
 

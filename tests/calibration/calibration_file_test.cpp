@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 namespace ladder::calibration {
 namespace {
 
@@ -42,6 +44,40 @@ TEST(CalibrationFileTest, RoundTripsForItsModel) {
   EXPECT_EQ(parsed->model_file, "m.gguf");
 }
 
+TEST(CalibrationFileTest, CorroboratedMappingRoundTripsBesideTheMainOne) {
+  ModelCalibration m = example();
+  TaskCalibration own;
+  own.method = Method::kPlatt;
+  own.platt = {0.5, 3.0};
+  own.label_thresholds = {{"bug", 0.9}};
+  m.tasks["classify_issue"].corroborated = std::make_shared<const TaskCalibration>(own);
+  auto parsed = parse_calibration(to_json_text(m), "cal.json", kSha);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
+  const auto& t = parsed->tasks.at("classify_issue");
+  ASSERT_NE(t.corroborated, nullptr);
+  EXPECT_EQ(t.corroborated->method, Method::kPlatt);
+  EXPECT_EQ(t.corroborated->platt.b, 3.0);
+  EXPECT_EQ(t.corroborated->label_thresholds.at("bug"), 0.9);
+  EXPECT_EQ(t.corroborated->corroborated, nullptr);
+  EXPECT_EQ(t.apply(0.6), 0.4) << "the main mapping is unchanged";
+  EXPECT_EQ(parse_calibration(to_json_text(example()), "cal.json", kSha)->tasks.at("classify_issue").corroborated,
+            nullptr);
+}
+
+TEST(CalibrationFileTest, ACorroboratedEntryInsideAnotherIsRefused) {
+  auto doc = nlohmann::json::parse(to_json_text(example()));
+  auto& task = doc["models"][kSha]["tasks"]["classify_issue"];
+  nlohmann::json own = task;
+  own["corroborated"] = task;
+  task["corroborated"] = own;
+  auto parsed = parse_calibration(doc.dump(), "cal.json", kSha);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().code(), ErrorCode::kParseError);
+  EXPECT_NE(parsed.status().message().find("tasks.classify_issue.corroborated.corroborated: not allowed"),
+            std::string::npos)
+      << parsed.status().message();
+}
+
 TEST(CalibrationFileTest, AnotherModelsFileIsRefusedNamingTheHashes) {
   auto parsed = parse_calibration(to_json_text(example()), "cal.json", kOtherSha);
   ASSERT_FALSE(parsed.ok());
@@ -74,6 +110,9 @@ TEST(CalibrationFileTest, MalformedFilesAreParseErrorsSayingWhere) {
       {with("0.95", "0.3"), "non-decreasing"},
       {with("\"bug\": 0.8", "\"bug\": 1.8"), "label_thresholds.bug"},
       {R"({"format":"ladder-calibration-1","models":[]})", "models"},
+      {with("\"folds\"", "\"corroborated\": 7, \"folds\""), "tasks.classify_issue.corroborated: expected an object"},
+      {with("\"folds\"", "\"corroborated\": {\"method\": \"cubic\"}, \"folds\""),
+       "tasks.classify_issue.corroborated.method"},
   };
   for (const auto& b : bad) {
     auto parsed = parse_calibration(b.text, "cal.json", kSha);

@@ -109,8 +109,8 @@ class ChainTest : public ::testing::Test {
 TEST_F(ChainTest, RegistryOrderIsFixed) {
   std::vector<std::string> names;
   for (const auto& v : validator_chain()) names.emplace_back(v->name());
-  EXPECT_EQ(names, (std::vector<std::string>{"parse", "json_schema", "labels", "escalate_labels", "confidence",
-                                             "evidence", "grounding", "pairing", "quotes_grounded", "answer_length",
+  EXPECT_EQ(names, (std::vector<std::string>{"parse", "json_schema", "labels", "escalate_labels", "evidence",
+                                             "confidence", "grounding", "pairing", "quotes_grounded", "answer_length",
                                              "verbatim_copy", "hard_stop_answer"}));
 }
 

@@ -33,7 +33,8 @@ class EvidenceTest : public ::testing::Test {
   }
 
   // Runs the whole chain on {"label": label} (probability 0.9) for `input`.
-  std::vector<ValidatorResult> run(const std::string& label, std::string_view input, std::string_view original = {}) {
+  std::vector<ValidatorResult> run(const std::string& label, std::string_view input, std::string_view original = {},
+                                   const FittedCalibration* calibration = nullptr) {
     g_ = test_answers::label_answer(label, 0.9);
     ValidationContext ctx;
     ctx.config = &config_;
@@ -43,7 +44,10 @@ class EvidenceTest : public ::testing::Test {
     ctx.generation = &g_;
     ctx.evidence = scanner_.get();
     ctx.confidence = 0.9;
-    return run_validators(ctx);
+    ctx.calibration = calibration;
+    auto results = run_validators(ctx);
+    confidence_ = ctx.confidence;
+    return results;
   }
 
   static const ValidatorResult* evidence_of(const std::vector<ValidatorResult>& results) {
@@ -56,6 +60,7 @@ class EvidenceTest : public ::testing::Test {
   Config config_;
   std::unique_ptr<EvidenceScanner> scanner_;
   GenerationResult g_;
+  std::optional<double> confidence_;  // the last run's confidence after the validators
 };
 
 TEST_F(EvidenceTest, ScanListsEachLabelsMatchingRules) {
@@ -140,6 +145,36 @@ TEST_F(EvidenceTest, RulingBeforeTheModelHoldsOnlyWhenNoLabelCanPass) {
   EXPECT_FALSE(evidence_rules_out_every_label(task_, scanner_->scan("error TS2345 twice")).has_value());
   EXPECT_TRUE(evidence_of(run("build", "error TS2345 twice"))->passed);
   EXPECT_FALSE(evidence_of(run("test", "error TS2345 twice"))->passed);
+}
+
+TEST_F(EvidenceTest, CorroboratedAnswersUseTheCalibrationsCorroboratedMapping) {
+  config_.tasks["triage"].min_confidence = 0.5;
+  FittedCalibration fit;
+  fit.map = [](double) { return 0.1; };
+  fit.method = "platt";
+  auto own = std::make_shared<FittedCalibration>();
+  own->map = [](double p) { return p > 0.5 ? 0.97 : 0.6; };
+  own->method = "platt";
+  fit.corroborated = own;
+
+  auto corroborated = run("build", "error TS2322 in a.ts", {}, &fit);
+  EXPECT_FALSE(first_failure_reason(corroborated).has_value());
+  EXPECT_EQ(confidence_, 0.97);
+  const ValidatorResult* confidence = nullptr;
+  for (const auto& r : corroborated)
+    if (r.validator == "confidence") confidence = &r;
+  ASSERT_NE(confidence, nullptr);
+  EXPECT_THAT(confidence->detail, HasSubstr("platt-calibrated as corroborated"));
+
+  // The model's label without evidence: the main mapping (and the evidence check) apply.
+  auto other = run("test", "error TS2322 in a.ts", {}, &fit);
+  EXPECT_EQ(confidence_, 0.1);
+  EXPECT_EQ(first_failure_reason(other), Reason::kConfidenceLow);
+
+  // Without a corroborated mapping every answer uses the main one.
+  fit.corroborated.reset();
+  run("build", "error TS2322 in a.ts", {}, &fit);
+  EXPECT_EQ(confidence_, 0.1);
 }
 
 TEST_F(EvidenceTest, PatternThatDoesNotCompileNamesTaskLabelAndRule) {
