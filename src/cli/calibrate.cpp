@@ -1,5 +1,5 @@
-// ladder calibrate --policy FILE --corpus FILE [--out FILE] [--folds K] [--no-label-thresholds]
-//                  [--audit FILE]
+// ladder calibrate --policy FILE --corpus FILE [--out FILE] [--folds K] [--split S]
+//                  [--no-label-thresholds] [--audit FILE]
 //
 // Routes the corpus once (escalations recorded, not called), takes each answer of the
 // local tier's first model with its measured confidence and whether it was right, and
@@ -36,6 +36,7 @@ struct CalibrateArgs {
   std::string audit;
   int folds = 5;
   bool no_label_thresholds = false;
+  std::string split;
   int jobs = 0;
 };
 
@@ -58,6 +59,7 @@ int run_calibrate(const CalibrateArgs& args) {
   if (!text.ok()) return report_error(text.status());
   auto cases = parse_corpus(*text, args.corpus);
   if (!cases.ok()) return report_error(cases.status());
+  if (Status kept = keep_split(*cases, args.split, args.corpus); !kept.ok()) return report_error(kept);
   auto config = load_policy_file(args.policy);
   if (!config.ok()) return report_error(config.status());
   if ((*config)->tiers.empty() || (*config)->tiers.front().models.empty())
@@ -148,6 +150,7 @@ Command add_calibrate_command(CLI::App& app) {
   sub->add_option("--corpus", args->corpus, "corpus JSONL file")->required()->check(CLI::ExistingFile);
   sub->add_option("--out", args->out, "calibration JSON file to write (default: standard output)");
   sub->add_option("--folds", args->folds, "cross-validation folds")->check(CLI::Range(2, 100));
+  sub->add_option("--split", args->split, "fit on the corpus lines whose split field is this only (dev)");
   sub->add_flag("--no-label-thresholds", args->no_label_thresholds,
                 "write the mappings only: the task's min_confidence is the bar for every label");
   sub->add_option("--jobs", args->jobs, "cases routed at once (default: what the local tier serves in parallel)")

@@ -167,12 +167,7 @@ int run_eval(const EvalArgs& args) {
   if (!text.ok()) return report_error(text.status());
   auto cases = parse_corpus(*text, args.corpus);
   if (!cases.ok()) return report_error(cases.status());
-  if (!args.split.empty()) {
-    std::erase_if(*cases, [&](const EvalCase& c) { return c.split != args.split; });
-    if (cases->empty())
-      return report_error(
-          make_error(ErrorCode::kInvalidArgument, args.corpus + ": no case has split '" + args.split + "'"));
-  }
+  if (Status kept = keep_split(*cases, args.split, args.corpus); !kept.ok()) return report_error(kept);
   auto a = run_policy(args.policy, *cases, args);
   if (!a.ok()) return report_error(a.status());
   const nlohmann::json& report = a->report;

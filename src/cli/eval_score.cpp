@@ -289,4 +289,12 @@ nlohmann::json make_report(const std::vector<CaseOutcome>& outcomes) {
   };
 }
 
+Status keep_split(std::vector<EvalCase>& cases, const std::string& split, const std::string& source_name) {
+  if (split.empty()) return Status::ok_status();
+  std::erase_if(cases, [&](const EvalCase& c) { return c.split != split; });
+  if (cases.empty())
+    return make_error(ErrorCode::kInvalidArgument, source_name + ": no case has split '" + split + "'");
+  return Status::ok_status();
+}
+
 }  // namespace ladder::cli

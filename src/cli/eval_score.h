@@ -31,6 +31,10 @@ struct EvalCase {
 // "corpus.jsonl:9: duplicate id 'a' (first on line 2)"; a corpus without cases is an error.
 Result<std::vector<EvalCase>> parse_corpus(std::string_view text, const std::string& source_name);
 
+// Keeps the cases whose split is `split` (all when it is empty); none left is
+// kInvalidArgument naming the corpus and the split.
+Status keep_split(std::vector<EvalCase>& cases, const std::string& split, const std::string& source_name);
+
 struct CaseOutcome {
   std::string id;
   std::string task;

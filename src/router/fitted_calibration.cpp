@@ -1,5 +1,7 @@
 #include "router/fitted_calibration.h"
 
+#include <filesystem>
+
 #include "calibration/calibration_file.h"
 #include "config/yaml_reader.h"
 
@@ -19,7 +21,9 @@ FittedCalibration fitted(const calibration::TaskCalibration& fit) {
 Result<FittedCalibrations> load_fitted_calibrations(const Config& config) {
   FittedCalibrations out;
   for (const auto& [name, model] : config.models) {
-    if (model.calibration_file.empty()) continue;
+    // A model file that is not there leaves its backend unavailable (create() goes on
+    // without it): it gives no answer to calibrate.
+    if (model.calibration_file.empty() || !std::filesystem::exists(model.model_path)) continue;
     const std::string& model_name = name;  // a structured binding cannot be captured before C++20 in clang 14
     auto fail = [&model_name](const Status& s) { return s.with_message("model '" + model_name + "': " + s.message()); };
     auto text = config_detail::read_config_file(model.calibration_file);

@@ -320,6 +320,43 @@ TEST_F(CliTest, CalibrateRejectsEmptyCorpusAndBadFolds) {
                    kSource + "/tests/integration/data/mini.jsonl", "--folds", "1"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("folds"), std::string::npos) << r.err;
+  r = run_process({kLadder, "calibrate", "--policy", *policy_, "--corpus",
+                   kSource + "/tests/integration/data/mini.jsonl", "--split", "nope"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no case has split 'nope'"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, CalibrateFitsCorroboratedAnswersApartAndCanLeaveThresholdsOut) {
+  // Logs with evidence for one label each (the example policy's evidence rules), on the
+  // real model; the split keeps the held-out line out of the fit.
+  const std::string corpus = input_file(
+      "calib.jsonl",
+      R"({"id":"d1","split":"dev","task":"classify_issue","input":"ERROR: No matching distribution found for requests==99.0","expect":{"route":"local","label":"dependency"}})"
+      "\n"
+      R"({"id":"d2","split":"dev","task":"classify_issue","input":"ERROR: No matching distribution found for flask==0.0.1","expect":{"route":"local","label":"dependency"}})"
+      "\n"
+      R"({"id":"b1","split":"dev","task":"classify_issue","input":"src/widget.c:57:9: error: 'count' undeclared\nmake: *** [Makefile:12: widget.o] Error 1","expect":{"route":"local","label":"build"}})"
+      "\n"
+      R"({"id":"b2","split":"dev","task":"classify_issue","input":"src/lib/parse.c:88:5: error: expected ';' before 'return'\nmake: *** [Makefile:21: parse.o] Error 1","expect":{"route":"local","label":"build"}})"
+      "\n"
+      R"({"id":"t1","split":"dev","task":"classify_issue","input":"FAILED tests/test_api.py::test_login - AssertionError: assert 500 == 200","expect":{"route":"local","label":"test"}})"
+      "\n"
+      R"({"id":"x1","split":"check","task":"classify_issue","input":"not a log at all","expect":{"route":"frontier"}})"
+      "\n");
+  const std::string out = *dir_ + "/calib-out.json";
+  auto r = run_process({kLadder, "calibrate", "--policy", *policy_, "--corpus", corpus, "--split", "dev", "--folds",
+                        "2", "--no-label-thresholds", "--out", out, "--audit", audit_path()});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("classify_issue (corroborated)"), std::string::npos) << r.out;
+  const json file = json::parse(read_file(out));
+  ASSERT_EQ(file["models"].size(), 1u);
+  const json& task = file["models"].begin().value()["tasks"]["classify_issue"];
+  ASSERT_TRUE(task.contains("corroborated")) << task.dump(2);
+  EXPECT_GE(task["corroborated"]["samples"].get<int>(), 2);
+  EXPECT_LE(task["corroborated"]["samples"].get<int>(), 5) << "only the dev split's five answers";
+  EXPECT_LE(task["samples"].get<int>(), 5) << "only the dev split's five answers";
+  EXPECT_TRUE(task["label_thresholds"].empty()) << task.dump(2);
+  EXPECT_TRUE(task["corroborated"]["label_thresholds"].empty()) << task.dump(2);
 }
 
 // The local tier through llama-server (OpenAI-compatible) instead of in-process.

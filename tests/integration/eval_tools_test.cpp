@@ -25,6 +25,10 @@ class EvalToolsTest : public CliTest {
     }
     return input_file(name, text + "\n" + extra);
   }
+  // The test policy with its model's calibration_file set to `file`.
+  static std::string policy_calibrated(const std::string& name, const std::string& file) {
+    return input_file(name, with_calibration_file(read_file(*policy_), file));
+  }
   RunResult eval(const std::vector<std::string>& extra) {
     std::vector<std::string> argv = {kLadder, "eval", "--skip-frontier", "--audit", audit_path()};
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -154,11 +158,12 @@ TEST_F(EvalToolsTest, SweepAtThePolicysThresholdAgreesWithEval) {
                         "--temperatures", "1,2", "--json"});
   ASSERT_EQ(s.exit_code, 0) << s.err;
   json sweep = json::parse(s.out);
-  ASSERT_EQ(sweep["rows"].size(), 6u) << s.out;  // 1 model x 1 calibration x 2 temperatures x 3 thresholds
+  // 1 model x 2 calibrations (none, the policy's file) x 2 temperatures x 3 thresholds
+  ASSERT_EQ(sweep["rows"].size(), 12u) << s.out;
   bool found = false;
   double last_acceptance = 2.0;
   for (const auto& row : sweep["rows"]) {
-    if (row["temperature"] != 1.0) continue;
+    if (row["temperature"] != 1.0 || row["calibration"] != "file") continue;  // as the policy routes
     EXPECT_LE(row["local_acceptance"].get<double>(), last_acceptance) << "acceptance falls as the bar rises";
     last_acceptance = row["local_acceptance"].get<double>();
     if (row["threshold"] != 0.3) continue;  // the example policy's min_confidence for classify_issue
@@ -192,9 +197,7 @@ TEST_F(EvalToolsTest, PolicyCalibrationFileIsAppliedAndForeignOrMalformedFilesAr
   const std::string sha = model_sha256();
   const std::string input = "src/app.c:12:3: error: unknown type name 'sizet'\nmake: *** [app.o] Error 1\n";
   // Platt with a = 0, b = -10: every answer's calibrated confidence is σ(-10), far below the bar.
-  const std::string low =
-      policy_with("cal-low.yaml", "", "    path: " + kModel,
-                  "    path: " + kModel + "\n    calibration_file: " + file_for("low.json", sha, 0.0, -10.0, "{}"));
+  const std::string low = policy_calibrated("cal-low.yaml", file_for("low.json", sha, 0.0, -10.0, "{}"));
   auto r = route("classify_issue", input, {}, low);
   ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 3) << r.err;
   json d = json::parse(r.out);
@@ -205,9 +208,8 @@ TEST_F(EvalToolsTest, PolicyCalibrationFileIsAppliedAndForeignOrMalformedFilesAr
   EXPECT_EQ(d["reason"], "confidence_low");
 
   // Per-label thresholds: a label without one never stays local.
-  const std::string none = policy_with(
-      "cal-nolabel.yaml", "", "    path: " + kModel,
-      "    path: " + kModel + "\n    calibration_file: " + file_for("nolabel.json", sha, 1.0, 0.0, R"({"zzz":0.1})"));
+  const std::string none =
+      policy_calibrated("cal-nolabel.yaml", file_for("nolabel.json", sha, 1.0, 0.0, R"({"zzz":0.1})"));
   r = route("classify_issue", input, {}, none);
   ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 3) << r.err;
   d = json::parse(r.out);
@@ -216,23 +218,18 @@ TEST_F(EvalToolsTest, PolicyCalibrationFileIsAppliedAndForeignOrMalformedFilesAr
 
   // Another model's calibration: refused, naming the model and the hashes the file holds.
   const std::string other(64, 'a');
-  const std::string foreign =
-      policy_with("cal-foreign.yaml", "", "    path: " + kModel,
-                  "    path: " + kModel + "\n    calibration_file: " + file_for("foreign.json", other, 1.0, 0.0, "{}"));
+  const std::string foreign = policy_calibrated("cal-foreign.yaml", file_for("foreign.json", other, 1.0, 0.0, "{}"));
   r = route("classify_issue", input, {}, foreign);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("model 'gemma-local'"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(other), std::string::npos) << r.err;
 
-  const std::string malformed =
-      policy_with("cal-bad.yaml", "", "    path: " + kModel,
-                  "    path: " + kModel + "\n    calibration_file: " + input_file("bad.json", "{not json"));
+  const std::string malformed = policy_calibrated("cal-bad.yaml", input_file("bad.json", "{not json"));
   r = route("classify_issue", input, {}, malformed);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("malformed JSON"), std::string::npos) << r.err;
 
-  const std::string missing = policy_with("cal-missing.yaml", "", "    path: " + kModel,
-                                          "    path: " + kModel + "\n    calibration_file: " + *dir_ + "/nope.json");
+  const std::string missing = policy_calibrated("cal-missing.yaml", *dir_ + "/nope.json");
   r = route("classify_issue", input, {}, missing);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("nope.json"), std::string::npos) << r.err;

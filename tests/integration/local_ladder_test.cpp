@@ -20,7 +20,7 @@ class LocalLadderTest : public CliTest {
         "unsure.json",
         R"({"format":"ladder-calibration-1","models":{")" + sha.out.substr(0, 64) +
             R"(":{"model_file":"m.gguf","tasks":{"classify_issue":{"method":"platt","platt":{"a":0,"b":-10},"isotonic":{"x":[],"y":[]},"folds":5,"samples":10,"out_of_fold":{"ece":0,"brier":0,"log_loss":0},"raw_ece":0,"label_thresholds":{}}}}}})");
-    std::string text = read_file(*policy_);
+    std::string text = with_calibration_file(read_file(*policy_), "");
     replace_all(
         text, "    path: " + kModel,
         "    path: " + kModel + "\n    calibration_file: " + calib +

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -229,6 +230,26 @@ std::string example_policy_text(const std::string& model) {
   std::string text = read_file(source + "/examples/maintainer/policy.yaml");
   replace_all(text, "../../models/gemma-3-270m-q4_k_m.gguf", model);
   replace_all(text, "macros/", source + "/examples/maintainer/macros/");
+  // The shipped calibration is keyed by the packaged model's sha256: another model file
+  // (a test's stand-in) goes without it.
+  const std::string calibration = "    calibration_file: calibration/gemma-3-270m-q4_k_m.json\n";
+  const bool packaged = std::filesystem::path(model).filename() == "gemma-3-270m-q4_k_m.gguf";
+  replace_all(text, calibration,
+              packaged
+                  ? "    calibration_file: " + source + "/examples/maintainer/calibration/gemma-3-270m-q4_k_m.json\n"
+                  : std::string());
+  return text;
+}
+
+std::string with_calibration_file(std::string text, const std::string& file) {
+  const std::string key = "    calibration_file: ";
+  const auto at = text.find(key);
+  if (at == std::string::npos) return text;
+  const auto end = text.find('\n', at);
+  if (file.empty())
+    text.erase(at, end == std::string::npos ? std::string::npos : end - at + 1);
+  else
+    text.replace(at, end - at, key + file);
   return text;
 }
 

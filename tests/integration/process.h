@@ -51,8 +51,12 @@ std::string read_file(const std::string& path);
 void replace_all(std::string& s, const std::string& from, const std::string& to);
 
 // The shipped example policy (examples/maintainer/policy.yaml) with its model path set to
-// `model` and its macro files made absolute, so a copy works from any folder.
+// `model` and its macro and calibration files made absolute, so a copy works from any
+// folder (the calibration only for the packaged Gemma file, whose sha256 it is keyed by).
 std::string example_policy_text(const std::string& model);
+// The policy text with its (first) model's calibration_file set to `file`, or removed when
+// `file` is empty (unchanged when it names none).
+std::string with_calibration_file(std::string text, const std::string& file);
 void write_file(const std::string& path, const std::string& text);
 
 }  // namespace ladder::testing

@@ -63,6 +63,13 @@ def example_policy(source, fake_url):
     with open(os.path.join(source, "examples/maintainer/policy.yaml")) as f:
         text = f.read()
     text = text.replace("http://127.0.0.1:8089", fake_url)
+    return absolute_files(source, text)
+
+
+def absolute_files(source, text):
+    """The example's macro and calibration files by absolute path, so a copy works anywhere."""
+    text = text.replace("calibration_file: calibration/",
+                        "calibration_file: " + os.path.join(source, "examples/maintainer/calibration/"))
     return text.replace("macros/", os.path.join(source, "examples/maintainer/macros/"))
 
 
@@ -72,7 +79,7 @@ def write_policy(source, folder, fake_port):
     text = text.replace("http://127.0.0.1:8089", "http://127.0.0.1:%d" % fake_port)
     text = text.replace("../../models/gemma-3-270m-q4_k_m.gguf",
                         os.path.join(source, "models/gemma-3-270m-q4_k_m.gguf"))
-    text = text.replace("macros/", os.path.join(source, "examples/maintainer/macros/"))
+    text = absolute_files(source, text)
     path = os.path.join(folder, "policy.yaml")
     with open(path, "w") as f:
         f.write(text)

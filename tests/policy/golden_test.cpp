@@ -1,6 +1,6 @@
 // Data-driven golden cases: every tests/golden/*.yaml file lists requests with their
-// options and the route and reason the pre-model decision (gates, then the hard-stop scan
-// of the input) must give under a policy file. Each case runs through the real Router
+// options and the route and reason the pre-model decision (gates, the hard-stop scan of
+// the input, then the evidence ruling) must give under a policy file. Each case runs through the real Router
 // with the policy's real local model; upper tiers are not called (the decision to
 // escalate is what is checked).
 #include <algorithm>
