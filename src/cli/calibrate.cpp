@@ -64,6 +64,13 @@ int run_calibrate(const CalibrateArgs& args) {
   if (!config.ok()) return report_error(config.status());
   if ((*config)->tiers.empty() || (*config)->tiers.front().models.empty())
     return report_error(make_error(ErrorCode::kConfigInvalid, args.policy + ": the policy has no local tier"));
+  // The decision's confidence is the last local tier's: with a ladder, the answers of a
+  // later tier would be taken for the first model's.
+  if ((*config)->tiers.size() > 1 && (*config)->tiers[1].local)
+    return report_error(make_error(ErrorCode::kConfigInvalid,
+                                   args.policy + ": calibrate fits the first local tier's model, and tier '" +
+                                       (*config)->tiers[1].name +
+                                       "' is local too; calibrate each model with a policy of one local tier"));
   const std::string model_name = (*config)->tiers.front().models.front();
   const auto model_it = (*config)->models.find(model_name);
   if (model_it == (*config)->models.end() || model_it->second.backend != "embedded")

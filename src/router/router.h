@@ -104,10 +104,11 @@ class Router {
   Result<Decision> route(const RouteRequest& request);
 
   // route() in steps. screen(): the input checks, gates, hard-stop scan and evidence
-  // ruling (no model call; the same errors as route()). run_local_tiers(): the reduction and the local tiers, when
-  // plan.local_pending (blocks on a model). settle(): the route when no call is left
-  // ("local", "refused"), or the tier to escalate from (escalate() or escalate_async()
-  // next; shadow mode too). finish(): total time and the audit record (route()'s errors).
+  // ruling (no model call; the same errors as route()). run_local_tiers(): the reduction
+  // and the local tiers, when plan.local_pending (blocks on a model). settle(): the route
+  // when no call is left ("local", "refused"), or the tier to escalate from (escalate()
+  // or escalate_async() next; shadow mode too). finish(): total time and the audit record
+  // (route()'s errors).
   Result<RoutePlan> screen(const RouteRequest& request);
   // With the policy's rotation set, the candidate model then answers the same input in
   // shadow, after the live local tiers; its result goes to plan.d.candidate

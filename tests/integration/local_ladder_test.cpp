@@ -91,6 +91,13 @@ TEST_F(LocalLadderTest, EvalReportsWhichLocalTierSettledEachCase) {
   EXPECT_EQ(rep["by_local_tier"]["local-large"]["asked_last"], 1);
 }
 
+TEST_F(LocalLadderTest, CalibrateRefusesALadderWhoseLaterTiersWouldPassForTheFirst) {
+  auto r = run_process(
+      {kLadder, "calibrate", "--policy", ladder_policy(), "--corpus", kSource + "/tests/integration/data/mini.jsonl"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.err.find("tier 'local-large' is local too"), std::string::npos) << r.err;
+}
+
 TEST_F(LocalLadderTest, ALocalTierAfterANonLocalOneIsAPolicyError) {
   std::string text = read_file(*policy_);
   replace_all(text, "  - name: frontier\n    models: [frontier]",
