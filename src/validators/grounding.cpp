@@ -295,6 +295,13 @@ bool string_grounded(std::string_view value, std::string_view input) {
   return false;
 }
 
+std::optional<long long> number_word_value(std::string_view word) {
+  if (auto u = unit_value(word)) return u;
+  if (auto t = tens_value(word)) return t;
+  if (word == "dozen") return 12;
+  return std::nullopt;
+}
+
 std::vector<long long> numbers_in_text(std::string_view text) {
   const std::string normalized = normalize_for_grounding(text);
   std::vector<long long> out;

@@ -1,6 +1,7 @@
 // Argument grounding: extracted values must come from the input.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,10 @@ std::vector<std::string> input_runs(std::string_view input);
 
 // The parts of a slash-joined run: "release/2.x" → "release", "2.x".
 std::vector<std::string> split_slashes(std::string_view run);
+
+// The value of one English number word, "zero" to "ninety" ("seven", "twenty") or
+// "dozen"; nullopt for anything else.
+std::optional<long long> number_word_value(std::string_view word);
 
 // Integers stated in the text: digit runs (also inside "#482", "acme/infra#63") and
 // English number words ("two", "twelve", "a dozen").

@@ -19,6 +19,7 @@ constexpr ValidatorFactory kValidatorTable[] = {
     make_confidence_validator,        // confidence
     make_grounding_validator,         // grounding
     make_pairing_validator,           // pairing
+    make_number_binding_validator,    // number_binding
     make_quote_grounding_validator,   // quotes_grounded
     make_answer_length_validator,     // answer_length
     make_verbatim_copy_validator,     // verbatim_copy

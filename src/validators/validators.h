@@ -21,6 +21,7 @@ std::unique_ptr<Validator> make_evidence_validator();
 std::unique_ptr<Validator> make_confidence_validator();
 std::unique_ptr<Validator> make_grounding_validator();
 std::unique_ptr<Validator> make_pairing_validator();
+std::unique_ptr<Validator> make_number_binding_validator();
 std::unique_ptr<Validator> make_hard_stop_answer_validator();
 std::unique_ptr<Validator> make_quote_grounding_validator();
 std::unique_ptr<Validator> make_answer_length_validator();

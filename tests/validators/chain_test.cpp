@@ -110,8 +110,8 @@ TEST_F(ChainTest, RegistryOrderIsFixed) {
   std::vector<std::string> names;
   for (const auto& v : validator_chain()) names.emplace_back(v->name());
   EXPECT_EQ(names, (std::vector<std::string>{"parse", "json_schema", "labels", "escalate_labels", "evidence",
-                                             "confidence", "grounding", "pairing", "quotes_grounded", "answer_length",
-                                             "verbatim_copy", "hard_stop_answer"}));
+                                             "confidence", "grounding", "pairing", "number_binding", "quotes_grounded",
+                                             "answer_length", "verbatim_copy", "hard_stop_answer"}));
 }
 
 TEST_F(ChainTest, GoodClassifyAnswerPassesEverything) {
@@ -306,6 +306,68 @@ TEST_F(ChainTest, PairingLeavesUnpairedNeighboursAndRepeatedOwnersAlone) {
   const auto* pairing2 = result_named(results2, "pairing");
   ASSERT_NE(pairing2, nullptr);
   EXPECT_TRUE(pairing2->passed) << pairing2->detail;
+}
+
+TEST_F(ChainTest, RouteMacroNumberOfAnotherArgumentBreaksTheBinding) {
+  const std::string_view in = "find 3 reviewers for pull request 1290 on rust-lang/rustfmt";
+  auto g = text_only(
+      R"({"macro": "assign_reviewers_v1", "args": {"owner": "rust-lang", "repo": "rustfmt", "prNumber": 3, "reviewerCount": 3}})");
+  auto ctx = context("route_macro", g, in);
+  auto results = run_validators(ctx);
+  const auto* grounding = result_named(results, "grounding");
+  ASSERT_NE(grounding, nullptr);
+  EXPECT_TRUE(grounding->passed) << "3 does occur in the input";
+  const auto* binding = result_named(results, "number_binding");
+  ASSERT_NE(binding, nullptr);
+  EXPECT_FALSE(binding->passed);
+  EXPECT_EQ(binding->reason, Reason::kArgsUngrounded);
+  EXPECT_NE(binding->detail.find("pull request 1290"), std::string::npos) << binding->detail;
+  EXPECT_EQ(first_failure_reason(results), Reason::kArgsUngrounded);
+
+  auto right = text_only(
+      R"({"macro": "assign_reviewers_v1", "args": {"owner": "rust-lang", "repo": "rustfmt", "prNumber": 1290, "reviewerCount": 3}})");
+  auto ok_ctx = context("route_macro", right, in);
+  auto ok_results = run_validators(ok_ctx);
+  for (const auto& r : ok_results) EXPECT_TRUE(r.passed) << r.validator << ": " << r.detail;
+  ASSERT_NE(result_named(ok_results, "number_binding"), nullptr);
+}
+
+TEST_F(ChainTest, RouteMacroStatedCountDroppedForTheDefaultBreaksTheBinding) {
+  const std::string_view in = "CI on the develop branch of acme/mobile keeps going red, summarize the last 2 runs";
+  // runCount omitted: its default (1) is applied, and the input asks for 2.
+  auto omitted = text_only(
+      R"({"macro": "ci_failure_summary_v1", "args": {"owner": "acme", "repo": "mobile", "branch": "develop"}})");
+  auto ctx = context("route_macro", omitted, in);
+  auto results = run_validators(ctx);
+  const auto* binding = result_named(results, "number_binding");
+  ASSERT_NE(binding, nullptr);
+  EXPECT_FALSE(binding->passed);
+  EXPECT_NE(binding->detail.find("runCount=1"), std::string::npos) << binding->detail;
+  EXPECT_NE(binding->detail.find("2 runs"), std::string::npos) << binding->detail;
+
+  auto stated = text_only(
+      R"({"macro": "ci_failure_summary_v1", "args": {"owner": "acme", "repo": "mobile", "branch": "develop", "runCount": 2}})");
+  auto ok_ctx = context("route_macro", stated, in);
+  const auto* ok = result_named(run_validators(ok_ctx), "number_binding");
+  ASSERT_NE(ok, nullptr);
+  EXPECT_TRUE(ok->passed) << ok->detail;
+}
+
+TEST_F(ChainTest, NumberBindingLeavesUnboundDefaultsAndNumberWordsAlone) {
+  // No count of reviewers is written beside its noun: the default stands.
+  auto g = text_only(
+      R"({"macro": "assign_reviewers_v1", "args": {"owner": "acme", "repo": "mobile", "prNumber": 221, "reviewerCount": 2}})");
+  auto ctx = context("route_macro", g, "get two people to review PR 221 in acme/mobile");
+  const auto* binding = result_named(run_validators(ctx), "number_binding");
+  ASSERT_NE(binding, nullptr);
+  EXPECT_TRUE(binding->passed) << binding->detail;
+
+  auto words = text_only(
+      R"({"macro": "assign_reviewers_v1", "args": {"owner": "acme", "repo": "api", "prNumber": 482, "reviewerCount": 2}})");
+  auto ctx2 = context("route_macro", words, "Assign two reviewers to PR #482 in acme/api");
+  const auto* binding2 = result_named(run_validators(ctx2), "number_binding");
+  ASSERT_NE(binding2, nullptr);
+  EXPECT_TRUE(binding2->passed) << binding2->detail;
 }
 
 TEST_F(ChainTest, RouteMacroHallucinatedOwnerIsUngrounded) {
