@@ -178,6 +178,18 @@ bool is_closed_choice(const nlohmann::json* schema) {
 void check_value(const std::string& name, const nlohmann::json& value, const nlohmann::json* schema,
                  std::string_view input, const std::vector<long long>& numbers, std::vector<std::string>& ungrounded);
 
+// Pronouns, articles, prepositions and conjunctions: a model that copies one of these into
+// a name or identifier argument ("label issue 318 for me" → owner "me") has found no value.
+bool is_function_word(std::string_view value) {
+  static constexpr std::array<std::string_view, 44> kWords = {
+      "a",   "an",   "the", "this", "that", "these", "those", "i",      "me",   "my",    "mine",
+      "you", "your", "we",  "us",   "our",  "it",    "its",   "they",   "them", "their", "he",
+      "him", "his",  "she", "her",  "for",  "of",    "on",    "in",     "at",   "to",    "from",
+      "by",  "with", "and", "or",   "into", "onto",  "about", "please", "some", "any",   "all"};
+  const std::string v = normalize_for_grounding(value);
+  return std::find(kWords.begin(), kWords.end(), v) != kWords.end();
+}
+
 void check_object(const std::string& prefix, const nlohmann::json& object, const nlohmann::json& schema,
                   std::string_view input, const std::vector<long long>& numbers, std::vector<std::string>& ungrounded) {
   for (auto it = object.begin(); it != object.end(); ++it) {
@@ -210,7 +222,8 @@ void check_value(const std::string& name, const nlohmann::json& value, const nlo
   if (is_closed_choice(schema) || equals_default(schema, value)) return;
   if (value.is_boolean() || value.is_null()) return;
   if (value.is_string()) {
-    if (!string_grounded(value.get<std::string>(), input)) ungrounded.push_back(name);
+    const std::string& text = value.get<std::string>();
+    if (is_function_word(text) || !string_grounded(text, input)) ungrounded.push_back(name);
     return;
   }
   if (value.is_number()) {
@@ -279,21 +292,24 @@ std::string normalize_for_grounding(std::string_view text) {
   return out;
 }
 
-bool string_grounded(std::string_view value, std::string_view input) {
+std::size_t occurrences_in(std::string_view value, std::string_view input, std::size_t at_most) {
   const std::string v = normalize_for_grounding(value);
-  if (v.empty()) return false;
+  if (v.empty()) return 0;
   const std::string in = normalize_for_grounding(input);
   // A match must not cut through a word: "acm" is not grounded by "acme".
   const bool check_front = is_word_char(v.front());
   const bool check_back = is_word_char(v.back());
-  for (std::size_t at = in.find(v); at != std::string::npos; at = in.find(v, at + 1)) {
+  std::size_t n = 0;
+  for (std::size_t at = in.find(v); at != std::string::npos && n < at_most; at = in.find(v, at + 1)) {
     if (check_front && at > 0 && is_word_char(in[at - 1])) continue;
     const std::size_t end = at + v.size();
     if (check_back && end < in.size() && is_word_char(in[end])) continue;
-    return true;
+    ++n;
   }
-  return false;
+  return n;
 }
+
+bool string_grounded(std::string_view value, std::string_view input) { return occurrences_in(value, input, 1) > 0; }
 
 std::optional<long long> number_word_value(std::string_view word) {
   if (auto u = unit_value(word)) return u;

@@ -16,6 +16,10 @@ std::string normalize_for_grounding(std::string_view text);
 // True when the normalised value occurs in the normalised input.
 bool string_grounded(std::string_view value, std::string_view input);
 
+// How many times the normalised value occurs in the normalised input (whole words at its
+// word-character ends, as string_grounded), counting up to at_most.
+std::size_t occurrences_in(std::string_view value, std::string_view input, std::size_t at_most);
+
 // Identifier-like runs of the input (letters, digits, '.', '_', '-', '/', non-ASCII),
 // with leading and trailing punctuation trimmed: "acme/checkout.", "v2.4.0!" give
 // "acme/checkout", "v2.4.0". In order of appearance, not deduplicated.

@@ -196,4 +196,12 @@ std::vector<NumberBinding> numbers_bound_to(std::string_view name, std::string_v
   return out;
 }
 
+bool is_argument_noun(std::string_view name, std::string_view word) {
+  const std::vector<Chunk> chunks = chunks_of(word);
+  if (chunks.empty()) return false;
+  for (const auto& cue : noun_of(name).cues)
+    if (cue.size() == chunks.size() && cue_at(chunks, 0, cue) == cue.size()) return true;
+  return false;
+}
+
 }  // namespace ladder

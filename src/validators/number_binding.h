@@ -25,4 +25,9 @@ struct NumberBinding {
 // name has no noun (a bare "count") or the input writes none.
 std::vector<NumberBinding> numbers_bound_to(std::string_view name, std::string_view input);
 
+// Whether `word` is the noun of the integer argument called `name` ("issue" for
+// issueNumber, "pull request" or "prs" for prCount): the word that introduces that
+// argument's number, not a value of another argument.
+bool is_argument_noun(std::string_view name, std::string_view word);
+
 }  // namespace ladder

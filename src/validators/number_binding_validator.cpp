@@ -5,7 +5,8 @@
 // must not take a number the input binds to another argument ("find 3 reviewers for pull
 // request 1290" with prNumber=3). Catches a number put in the wrong argument, or a stated
 // count dropped for the default, which grounding alone accepts since the number does
-// occur in the input.
+// occur in the input. A name argument that holds the noun of an integer argument ("repo"
+// "issue" in "label issue 318") fails too.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -68,6 +69,18 @@ class NumberBindingValidator final : public Validator {
                                 arg.name + "=" + std::to_string(arg.value) + " but the input writes \"" + b.text +
                                     "\", which is " + other.name);
         }
+      }
+    }
+    // A name argument holding the noun that introduces an integer argument ("label issue
+    // 318" with repo "issue") took the request's wording for a value.
+    for (const auto& [name, prop] : props.items()) {
+      if (!prop.is_object() || prop.value("type", "") != "string" || prop.contains("enum")) continue;
+      const auto it = args.find(name);
+      if (it == args.end() || !it->is_string()) continue;
+      for (const auto& arg : integers) {
+        if (!is_argument_noun(arg.name, it->get<std::string>())) continue;
+        return validator_fail(kName, Reason::kArgsUngrounded,
+                              name + "=" + short_json(*it, 40) + " is the word that introduces " + arg.name);
       }
     }
     return validator_pass(kName);

@@ -3,8 +3,9 @@
 // string arguments a, b (in the schema's argument order: required first), a part of the
 // input that reads "P/Q" with Q == b requires a == P, one with P == a requires b == Q, and
 // "b/a" is a swap; unless the input also writes exactly "a/b" somewhere.
-// Catches swapped owner/repo and values cut out of a path, which substring grounding
-// alone accepts.
+// Arguments that share one value need the input to write it as often ("numpy/numpy").
+// Catches swapped owner/repo, values cut out of a path and one word taken for two
+// arguments, which substring grounding alone accepts.
 #include <cctype>
 #include <string>
 #include <vector>
@@ -85,6 +86,28 @@ class PairingValidator final : public Validator {
                               "the input writes \"" + involved + "\" but " + order[k] + "=" + short_json(*a, 40) +
                                   ", " + order[k + 1] + "=" + short_json(*b, 40));
       }
+    }
+    // Arguments with one value need it written as many times ("numpy/numpy"): one mention
+    // ("why is CI failing?") is not both the owner and the repository.
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      const auto a = view.object->find(order[i]);
+      if (a == view.object->end() || !a->is_string()) continue;
+      const std::string value = normalize_for_grounding(a->get<std::string>());
+      std::size_t same = 1;
+      std::string names = order[i];
+      for (std::size_t j = i + 1; j < order.size(); ++j) {
+        const auto b = view.object->find(order[j]);
+        if (b == view.object->end() || !b->is_string() || normalize_for_grounding(b->get<std::string>()) != value)
+          continue;
+        ++same;
+        names += " and " + order[j];
+      }
+      if (same < 2) continue;
+      const std::size_t written = occurrences_in(a->get<std::string>(), ctx.input, same);
+      if (written >= same) continue;
+      return validator_fail(kName, Reason::kArgsUngrounded,
+                            names + " all read " + short_json(*a, 40) + ", which the input writes " +
+                                (written == 0 ? std::string("nowhere") : std::to_string(written) + " time(s)"));
     }
     return validator_pass(kName);
   }

@@ -308,6 +308,38 @@ TEST_F(ChainTest, PairingLeavesUnpairedNeighboursAndRepeatedOwnersAlone) {
   EXPECT_TRUE(pairing2->passed) << pairing2->detail;
 }
 
+TEST_F(ChainTest, OneWordOfTheInputIsNotTwoArguments) {
+  auto g = text_only(R"({"macro": "ci_failure_summary_v1", "args": {"owner": "CI", "repo": "CI", "branch": "main"}})");
+  auto ctx = context("route_macro", g, "why is CI failing?");
+  auto results = run_validators(ctx);
+  const auto* grounding = result_named(results, "grounding");
+  ASSERT_NE(grounding, nullptr);
+  EXPECT_TRUE(grounding->passed) << "\"CI\" does occur in the input";
+  const auto* pairing = result_named(results, "pairing");
+  ASSERT_NE(pairing, nullptr);
+  EXPECT_FALSE(pairing->passed);
+  EXPECT_EQ(pairing->reason, Reason::kArgsUngrounded);
+  EXPECT_NE(pairing->detail.find("owner and repo all read \"CI\""), std::string::npos) << pairing->detail;
+
+  // Written twice, as a repository named after its owner: fine.
+  auto same = text_only(R"({"macro": "dependency_audit_v1", "args": {"owner": "numpy", "repo": "numpy"}})");
+  auto ok_ctx = context("route_macro", same, "audit the dependencies of numpy/numpy");
+  const auto* ok = result_named(run_validators(ok_ctx), "pairing");
+  ASSERT_NE(ok, nullptr);
+  EXPECT_TRUE(ok->passed) << ok->detail;
+}
+
+TEST_F(ChainTest, TheNounOfAnIntegerArgumentIsNotANameArgument) {
+  auto g = text_only(R"({"macro": "issue_label_v1", "args": {"owner": "acme", "repo": "issue", "issueNumber": 318}})");
+  auto ctx = context("route_macro", g, "label issue 318 in acme");
+  auto results = run_validators(ctx);
+  const auto* binding = result_named(results, "number_binding");
+  ASSERT_NE(binding, nullptr);
+  EXPECT_FALSE(binding->passed);
+  EXPECT_NE(binding->detail.find("repo=\"issue\" is the word that introduces issueNumber"), std::string::npos)
+      << binding->detail;
+}
+
 TEST_F(ChainTest, RouteMacroNumberOfAnotherArgumentBreaksTheBinding) {
   const std::string_view in = "find 3 reviewers for pull request 1290 on rust-lang/rustfmt";
   auto g = text_only(

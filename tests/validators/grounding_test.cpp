@@ -50,6 +50,13 @@ TEST(GroundingTest, StringGroundedIgnoresCaseAndQuoteStyle) {
   EXPECT_FALSE(string_grounded("", "anything"));
 }
 
+TEST(GroundingTest, OccurrencesCountWholeWordsUpToTheBound) {
+  EXPECT_EQ(occurrences_in("numpy", "numpy/numpy and NumPy", 5), 3u);
+  EXPECT_EQ(occurrences_in("numpy", "numpy/numpy and NumPy", 2), 2u);
+  EXPECT_EQ(occurrences_in("ci", "why is CI failing in circleci?", 5), 1u);
+  EXPECT_EQ(occurrences_in("", "anything", 5), 0u);
+}
+
 TEST(GroundingTest, NumbersFromDigits) {
   auto n = numbers_in_text("label issue #482 in acme/infra#63, the last 3 PRs, v1.20");
   EXPECT_TRUE(has(n, 482));
@@ -136,6 +143,18 @@ TEST(GroundingTest, IssueNumberFromHashReference) {
   auto bad = ungrounded_arguments({{"owner", "acme"}, {"repo", "infra"}, {"issueNumber", 64}}, schema,
                                   "label acme/infra#63 please");
   EXPECT_EQ(bad, std::vector<std::string>{"issueNumber"});
+}
+
+TEST(GroundingTest, FunctionWordsAreNotValues) {
+  // "label issue 318 for me": "me" occurs, but it names nobody's repository.
+  const json schema = json::parse(R"({"type": "object", "properties": {"owner": {"type": "string"},
+      "repo": {"type": "string"}, "issueNumber": {"type": "integer"}}})");
+  auto u = ungrounded_arguments(json{{"owner", "me"}, {"repo", "sentry"}, {"issueNumber", 318}}, schema,
+                                "label issue 318 in sentry for me");
+  EXPECT_EQ(u, std::vector<std::string>{"owner"});
+  EXPECT_TRUE(ungrounded_arguments(json{{"owner", "getsentry"}, {"repo", "sentry"}, {"issueNumber", 318}}, schema,
+                                   "label issue 318 in getsentry/sentry for me")
+                  .empty());
 }
 
 TEST(GroundingTest, NotAnObject) { EXPECT_FALSE(ungrounded_arguments(json::array(), kCiSchema, "x").empty()); }

@@ -68,5 +68,16 @@ TEST(NumberBindingTest, NothingBoundWhenTheNounIsAbsent) {
   EXPECT_EQ(values("prNumber", ""), V{});
 }
 
+TEST(NumberBindingTest, ArgumentNouns) {
+  EXPECT_TRUE(is_argument_noun("issueNumber", "issue"));
+  EXPECT_TRUE(is_argument_noun("issueNumber", "Issues"));
+  EXPECT_TRUE(is_argument_noun("prCount", "pull requests"));
+  EXPECT_TRUE(is_argument_noun("prNumber", "PR"));
+  EXPECT_FALSE(is_argument_noun("prNumber", "acme"));
+  EXPECT_FALSE(is_argument_noun("prNumber", "pull request 12"));
+  EXPECT_FALSE(is_argument_noun("count", "count"));
+  EXPECT_FALSE(is_argument_noun("issueNumber", ""));
+}
+
 }  // namespace
 }  // namespace ladder
