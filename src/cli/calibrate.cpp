@@ -1,13 +1,12 @@
-// ladder calibrate --policy FILE --corpus FILE [--out FILE] [--folds K] [--split S]
+// ladder calibrate --policy FILE --corpus FILE [--corpus FILE ...] [--out FILE] [--folds K] [--split S]
 //                  [--no-label-thresholds] [--audit FILE]
 //
-// Routes the corpus once (escalations recorded, not called), takes each answer of the
-// local tier's first model with its measured confidence and whether it was right, and
-// per task fits Platt scaling and isotonic regression, k-fold cross-validated; the method
-// with the lower out-of-fold log-loss is kept. Per label, the lowest calibrated
-// threshold with 0 false accepts out of fold. A task with `evidence:` rules gets two
-// mappings: one for the answers the evidence corroborated, one for the rest. The file is
-// keyed by the model file's sha256 (docs/calibration.md).
+// Routes the corpora once (several files fit together: one per task, say) (escalations recorded, not called), takes
+// each answer of the local tier's first model with its measured confidence and whether it was right, and per task fits
+// Platt scaling and isotonic regression, k-fold cross-validated; the method with the lower out-of-fold log-loss is
+// kept. Per label, the lowest calibrated threshold with 0 false accepts out of fold. A task with `evidence:` rules gets
+// two mappings: one for the answers the evidence corroborated, one for the rest. The file is keyed by the model file's
+// sha256 (docs/calibration.md).
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +14,8 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "calibration/calibration_file.h"
 #include "calibration/fit.h"
@@ -31,7 +32,7 @@ namespace {
 
 struct CalibrateArgs {
   std::string policy;
-  std::string corpus;
+  std::vector<std::string> corpora;
   std::string out;
   std::string audit;
   int folds = 5;
@@ -54,12 +55,25 @@ void print_fit(const std::string& name, const calibration::TaskCalibration& t, c
               thresholds.c_str());
 }
 
+// The lines of every corpus file, each file filtered to the split on its own.
+Result<std::vector<EvalCase>> read_corpora(const std::vector<std::string>& files, const std::string& split) {
+  std::vector<EvalCase> all;
+  for (const auto& file : files) {
+    auto text = read_input(file);
+    if (!text.ok()) return text.status();
+    auto cases = parse_corpus(*text, file);
+    if (!cases.ok()) return cases.status();
+    if (Status kept = keep_split(*cases, split, file); !kept.ok()) return kept;
+    for (auto& c : *cases) all.push_back(std::move(c));
+  }
+  return all;
+}
+
 int run_calibrate(const CalibrateArgs& args) {
-  auto text = read_input(args.corpus);
-  if (!text.ok()) return report_error(text.status());
-  auto cases = parse_corpus(*text, args.corpus);
+  std::string corpus_label;
+  for (const auto& file : args.corpora) corpus_label += (corpus_label.empty() ? "" : ", ") + file;
+  auto cases = read_corpora(args.corpora, args.split);
   if (!cases.ok()) return report_error(cases.status());
-  if (Status kept = keep_split(*cases, args.split, args.corpus); !kept.ok()) return report_error(kept);
   auto config = load_policy_file(args.policy);
   if (!config.ok()) return report_error(config.status());
   if ((*config)->tiers.empty() || (*config)->tiers.front().models.empty())
@@ -85,11 +99,11 @@ int run_calibrate(const CalibrateArgs& args) {
   auto router = open_router(args.policy, args.audit, options);
   if (!router.ok()) return report_error(router.status());
 
-  if (auto s = check_corpus_against_policy(*cases, (*router)->config(), args.corpus); !s.ok()) return report_error(s);
+  if (auto s = check_corpus_against_policy(*cases, (*router)->config(), corpus_label); !s.ok()) return report_error(s);
   RouteCasesOptions ro;
   ro.jobs = args.jobs;
   ro.progress = true;
-  ro.label = args.corpus;
+  ro.label = corpus_label;
   const auto decisions = route_cases(**router, *cases, ro);
   std::map<std::string, std::vector<calibration::TaskAnswer>> by_task;
   std::size_t without_answer = 0;
@@ -133,9 +147,9 @@ int run_calibrate(const CalibrateArgs& args) {
     model.tasks[task] = std::move(t).value();
   }
   if (model.tasks.empty())
-    return report_error(make_error(
-        ErrorCode::kInvalidArgument,
-        args.corpus + ": no task had enough local answers to calibrate with " + std::to_string(args.folds) + " folds"));
+    return report_error(
+        make_error(ErrorCode::kInvalidArgument, corpus_label + ": no task had enough local answers to calibrate with " +
+                                                    std::to_string(args.folds) + " folds"));
   const std::string doc = calibration::to_json_text(model);
   if (args.out.empty()) {
     std::cout << doc;
@@ -154,7 +168,9 @@ Command add_calibrate_command(CLI::App& app) {
   CLI::App* sub =
       app.add_subcommand("calibrate", "Fit calibrated confidence per task from a labelled corpus (cross-validated)");
   sub->add_option("--policy", args->policy, "policy YAML file")->required()->check(CLI::ExistingFile);
-  sub->add_option("--corpus", args->corpus, "corpus JSONL file")->required()->check(CLI::ExistingFile);
+  sub->add_option("--corpus", args->corpora, "corpus JSONL file; repeat it to fit on several")
+      ->required()
+      ->check(CLI::ExistingFile);
   sub->add_option("--out", args->out, "calibration JSON file to write (default: standard output)");
   sub->add_option("--folds", args->folds, "cross-validation folds")->check(CLI::Range(2, 100));
   sub->add_option("--split", args->split, "fit on the corpus lines whose split field is this only (dev)");

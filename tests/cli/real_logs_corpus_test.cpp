@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/eval_score.h"
+#include "corpus_lines.h"
 #include "ladder/utf8.h"
 
 namespace ladder::cli {
@@ -19,12 +20,7 @@ namespace {
 
 constexpr const char* kCorpus = LADDER_SOURCE_DIR "/eval/real-logs-dev.jsonl";
 
-std::string read_corpus() {
-  std::ifstream in(kCorpus, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string read_corpus() { return testing::read_text(kCorpus); }
 
 TEST(RealLogsCorpusTest, LoadsThroughTheEvalParser) {
   const std::string text = read_corpus();
@@ -44,17 +40,13 @@ TEST(RealLogsCorpusTest, EveryLineIsLabeledRoutedSourcedAndSplit) {
   const std::set<std::string> local_labels = {"build", "test", "dependency"};
   std::set<std::string> ids;
   std::map<std::string, int> per_split;
-  std::istringstream lines(read_corpus());
-  std::string line;
   int n = 0;
-  while (std::getline(lines, line)) {
+  for (const auto& j : testing::corpus_lines(kCorpus)) {
     ++n;
     SCOPED_TRACE("line " + std::to_string(n));
-    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     ASSERT_TRUE(j.is_object());
+    testing::expect_id_and_split(j, "rl-", ids, per_split);
     const std::string id = j.value("id", "");
-    EXPECT_EQ(id.rfind("rl-", 0), 0u) << id;
-    EXPECT_TRUE(ids.insert(id).second) << "duplicate id " << id;
     EXPECT_EQ(j.value("task", ""), "classify_issue");
     EXPECT_FALSE(j.value("input", "").empty());
     ASSERT_TRUE(j.contains("expect") && j["expect"].is_object());
@@ -71,9 +63,6 @@ TEST(RealLogsCorpusTest, EveryLineIsLabeledRoutedSourcedAndSplit) {
     }
     const std::string source = j.value("source", "");
     EXPECT_EQ(source.rfind("https://github.com/", 0), 0u) << id << ": " << source;
-    const std::string split = j.value("split", "");
-    EXPECT_TRUE(split == "dev" || split == "check") << id << ": split '" << split << "'";
-    ++per_split[split];
   }
   EXPECT_GE(n, 150);
   // The check split is about a third of the corpus (every third line per ecosystem).

@@ -324,6 +324,12 @@ TEST_F(CliTest, CalibrateRejectsEmptyCorpusAndBadFolds) {
                    kSource + "/tests/integration/data/mini.jsonl", "--split", "nope"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no case has split 'nope'"), std::string::npos) << r.err;
+  // One bad file among several is named.
+  r = run_process({kLadder, "calibrate", "--policy", *policy_, "--corpus",
+                   kSource + "/tests/integration/data/mini.jsonl", "--corpus",
+                   input_file("broken.jsonl", "{\"id\": \"a\", \"task\": \n")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("broken.jsonl:1"), std::string::npos) << r.err;
 }
 
 TEST_F(CliTest, CalibrateFitsCorroboratedAnswersApartAndCanLeaveThresholdsOut) {
@@ -337,6 +343,10 @@ TEST_F(CliTest, CalibrateFitsCorroboratedAnswersApartAndCanLeaveThresholdsOut) {
       "\n"
       R"({"id":"b1","split":"dev","task":"classify_issue","input":"src/widget.c:57:9: error: 'count' undeclared\nmake: *** [Makefile:12: widget.o] Error 1","expect":{"route":"local","label":"build"}})"
       "\n"
+      "\n");
+  // A second file: calibrate fits on every --corpus together.
+  const std::string corpus2 = input_file(
+      "calib2.jsonl",
       R"({"id":"b2","split":"dev","task":"classify_issue","input":"src/lib/parse.c:88:5: error: expected ';' before 'return'\nmake: *** [Makefile:21: parse.o] Error 1","expect":{"route":"local","label":"build"}})"
       "\n"
       R"({"id":"t1","split":"dev","task":"classify_issue","input":"FAILED tests/test_api.py::test_login - AssertionError: assert 500 == 200","expect":{"route":"local","label":"test"}})"
@@ -344,8 +354,8 @@ TEST_F(CliTest, CalibrateFitsCorroboratedAnswersApartAndCanLeaveThresholdsOut) {
       R"({"id":"x1","split":"check","task":"classify_issue","input":"not a log at all","expect":{"route":"frontier"}})"
       "\n");
   const std::string out = *dir_ + "/calib-out.json";
-  auto r = run_process({kLadder, "calibrate", "--policy", *policy_, "--corpus", corpus, "--split", "dev", "--folds",
-                        "2", "--no-label-thresholds", "--out", out, "--audit", audit_path()});
+  auto r = run_process({kLadder, "calibrate", "--policy", *policy_, "--corpus", corpus, "--corpus", corpus2, "--split",
+                        "dev", "--folds", "2", "--no-label-thresholds", "--out", out, "--audit", audit_path()});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   EXPECT_NE(r.out.find("classify_issue (corroborated)"), std::string::npos) << r.out;
   const json file = json::parse(read_file(out));
@@ -354,7 +364,10 @@ TEST_F(CliTest, CalibrateFitsCorroboratedAnswersApartAndCanLeaveThresholdsOut) {
   ASSERT_TRUE(task.contains("corroborated")) << task.dump(2);
   EXPECT_GE(task["corroborated"]["samples"].get<int>(), 2);
   EXPECT_LE(task["corroborated"]["samples"].get<int>(), 5) << "only the dev split's five answers";
-  EXPECT_LE(task["samples"].get<int>(), 5) << "only the dev split's five answers";
+  // The dev split's five answers, from both files: the main mapping is fitted on the
+  // uncorroborated ones, or on all five when they are fewer than the folds.
+  const int main_n = task["samples"].get<int>(), own_n = task["corroborated"]["samples"].get<int>();
+  EXPECT_TRUE(main_n + own_n == 5 || main_n == 5) << task.dump(2);
   EXPECT_TRUE(task["label_thresholds"].empty()) << task.dump(2);
   EXPECT_TRUE(task["corroborated"]["label_thresholds"].empty()) << task.dump(2);
 }
