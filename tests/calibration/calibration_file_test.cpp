@@ -6,8 +6,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 
 #include <nlohmann/json.hpp>
+
+#include "models/catalog.h"
 
 namespace ladder::calibration {
 namespace {
@@ -131,6 +135,28 @@ TEST(CalibrationFileTest, FileSha256OfKnownBytes) {
   ASSERT_TRUE(sha.ok()) << sha.status().to_string();
   EXPECT_EQ(*sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(file_sha256("/nonexistent/model.gguf").status().code(), ErrorCode::kNotFound);
+}
+
+// Each shipped calibration (examples/maintainer/calibration/) is named after a packaged
+// model's file and holds the entry for that model's sha256, with classify_issue fitted.
+TEST(CalibrationFileTest, ShippedFilesAreKeyedByTheirPackagedModel) {
+  const std::filesystem::path dir = LADDER_SOURCE_DIR "/examples/maintainer/calibration";
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    ++files;
+    SCOPED_TRACE(entry.path().string());
+    const std::string gguf = entry.path().stem().string() + ".gguf";
+    const models::CatalogEntry* model = models::find_by_file(gguf);
+    ASSERT_NE(model, nullptr) << "no packaged model " << gguf;
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto parsed = parse_calibration(text, entry.path().string(), model->sha256);
+    ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
+    EXPECT_EQ(parsed->model_file, gguf);
+    EXPECT_EQ(parsed->tasks.count("classify_issue"), 1u);
+  }
+  EXPECT_GE(files, 2);
 }
 
 }  // namespace
