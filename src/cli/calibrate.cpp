@@ -1,12 +1,14 @@
 // ladder calibrate --policy FILE --corpus FILE [--corpus FILE ...] [--out FILE] [--folds K] [--split S]
 //                  [--no-label-thresholds] [--audit FILE]
 //
-// Routes the corpora once (several files fit together: one per task, say) (escalations recorded, not called), takes
-// each answer of the local tier's first model with its measured confidence and whether it was right, and per task fits
-// Platt scaling and isotonic regression, k-fold cross-validated; the method with the lower out-of-fold log-loss is
-// kept. Per label, the lowest calibrated threshold with 0 false accepts out of fold. A task with `evidence:` rules gets
-// two mappings: one for the answers the evidence corroborated, one for the rest. The file is keyed by the model file's
-// sha256 (docs/calibration.md).
+// Routes the corpora once (several --corpus files are read as one; escalations recorded,
+// not called), takes each answer of the local tier's first model with its measured
+// confidence and whether it was right, and per task fits Platt scaling and isotonic
+// regression, k-fold cross-validated; the method with the lower out-of-fold log-loss is
+// kept. Per label, the lowest calibrated threshold with 0 false accepts out of fold. A
+// task with `evidence:` rules gets two mappings: one for the answers the evidence
+// corroborated, one for the rest. The file is keyed by the model file's sha256
+// (docs/calibration.md).
 #include <cstdio>
 #include <filesystem>
 #include <fstream>

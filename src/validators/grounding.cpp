@@ -373,6 +373,26 @@ std::vector<std::string> input_runs(std::string_view input) {
   return runs;
 }
 
+std::vector<std::string> free_string_order(const nlohmann::json& schema) {
+  std::vector<std::string> order;
+  if (!schema.contains("properties") || !schema["properties"].is_object()) return order;
+  const auto& props = schema["properties"];
+  auto is_free = [&](const std::string& name) {
+    const auto& p = props[name];
+    return p.is_object() && p.value("type", "") == "string" && !p.contains("enum");
+  };
+  if (schema.contains("required") && schema["required"].is_array())
+    for (const auto& r : schema["required"])
+      if (r.is_string() && props.contains(r.get<std::string>()) && is_free(r.get<std::string>()))
+        order.push_back(r.get<std::string>());
+  for (const auto& [name, _] : props.items()) {
+    bool seen = false;
+    for (const auto& o : order) seen = seen || o == name;
+    if (!seen && is_free(name)) order.push_back(name);
+  }
+  return order;
+}
+
 std::vector<std::string> split_slashes(std::string_view run) {
   std::vector<std::string> parts;
   std::size_t start = 0;

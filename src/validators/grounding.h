@@ -28,6 +28,10 @@ std::vector<std::string> input_runs(std::string_view input);
 // The parts of a slash-joined run: "release/2.x" → "release", "2.x".
 std::vector<std::string> split_slashes(std::string_view run);
 
+// Free string arguments (type string, no enum) of an object schema in argument order:
+// required first, in the order `required` lists them, then the rest by name.
+std::vector<std::string> free_string_order(const nlohmann::json& schema);
+
 // The value of one English number word, "zero" to "ninety" ("seven", "twenty") or
 // "dozen"; nullopt for anything else.
 std::optional<long long> number_word_value(std::string_view word);

@@ -73,8 +73,7 @@ class NumberBindingValidator final : public Validator {
     }
     // A name argument holding the noun that introduces an integer argument ("label issue
     // 318" with repo "issue") took the request's wording for a value.
-    for (const auto& [name, prop] : props.items()) {
-      if (!prop.is_object() || prop.value("type", "") != "string" || prop.contains("enum")) continue;
+    for (const auto& name : free_string_order(*view.schema)) {
       const auto it = args.find(name);
       if (it == args.end() || !it->is_string()) continue;
       for (const auto& arg : integers) {

@@ -29,28 +29,6 @@ std::vector<std::vector<std::string>> slash_runs(std::string_view input) {
   return runs;
 }
 
-// Free string arguments (type string, no enum) in argument order: required first, in the
-// order `required` lists them, then the rest by name.
-std::vector<std::string> free_string_order(const nlohmann::json& schema) {
-  std::vector<std::string> order;
-  if (!schema.contains("properties") || !schema["properties"].is_object()) return order;
-  const auto& props = schema["properties"];
-  auto is_free = [&](const std::string& name) {
-    const auto& p = props[name];
-    return p.is_object() && p.value("type", "") == "string" && !p.contains("enum");
-  };
-  if (schema.contains("required") && schema["required"].is_array())
-    for (const auto& r : schema["required"])
-      if (r.is_string() && props.contains(r.get<std::string>()) && is_free(r.get<std::string>()))
-        order.push_back(r.get<std::string>());
-  for (const auto& [name, _] : props.items()) {
-    bool seen = false;
-    for (const auto& o : order) seen = seen || o == name;
-    if (!seen && is_free(name)) order.push_back(name);
-  }
-  return order;
-}
-
 class PairingValidator final : public Validator {
  public:
   std::string_view name() const override { return kName; }
