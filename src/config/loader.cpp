@@ -734,31 +734,8 @@ void PolicyParser::parse_release_gate(const At& at, ReleaseGateConfig& gate) {
 }
 
 void PolicyParser::check_macro(const MacroConfig& macro, int line, const std::string& path) {
-  const auto& schema = macro.input_schema;
-  if (!schema.is_object()) return;  // reported by the caller
-  std::vector<config_detail::SchemaProblem> problems = config_detail::check_schema(schema);
-  for (const auto& problem : problems) {
-    r_.error(line, problem.path.empty() ? path + ".input_schema" : path + ".input_schema." + problem.path,
-             problem.what);
-  }
-  auto type = schema.find("type");
-  if (type == schema.end() || *type != "object") {
-    r_.error(line, path + ".input_schema.type", "a macro's input schema must have type: object");
-  }
-  auto props = schema.find("properties");
-  if (props == schema.end() || !props->is_object()) {
-    r_.error(line, path + ".input_schema.properties", "a macro's input schema needs a properties mapping");
-    return;
-  }
-  for (const auto& [arg, value] : macro.irreversible_when.items()) {
-    if (!props->contains(arg)) {
-      r_.error(line, path + ".irreversible_when." + arg,
-               "argument " + quote(arg) + " is not among the input_schema properties");
-    }
-    if (value.is_object() || value.is_array()) {
-      r_.error(line, path + ".irreversible_when." + arg, "expected a scalar value");
-    }
-  }
+  for (const auto& problem : config_detail::check_macro_arguments(macro.input_schema, macro.irreversible_when))
+    r_.error(line, path + "." + problem.path, problem.what);
 }
 
 void PolicyParser::parse_macros(const At& at, std::vector<MacroConfig>& out) {

@@ -128,18 +128,14 @@ void MacroParser::parse(const At& root, MacroDefinition& macro) {
       value_at(at, macro.migrate);
     }
   }
+  int schema_line = root.line, when_line = root.line;
   if (r_.require(*f, root, "input_schema")) {
     const At& at = f->at("input_schema");
+    schema_line = at.line;
     if (!at.node.IsMap()) {
       r_.error(at.line, at.path, "expected a mapping (a JSON Schema), got " + Reader::describe(at.node));
     } else if (auto schema = json_at(at)) {
       macro.input_schema = std::move(*schema);
-      for (const auto& problem : config_detail::check_schema(macro.input_schema))
-        r_.error(at.line, problem.path.empty() ? at.path : at.path + "." + problem.path, problem.what);
-      if (macro.input_schema.value("type", json()) != "object")
-        r_.error(at.line, at.path + ".type", "a macro's input schema must have type: object");
-      if (!macro.input_schema.contains("properties") || !macro.input_schema["properties"].is_object())
-        r_.error(at.line, at.path + ".properties", "a macro's input schema needs a properties mapping");
     }
   }
   if (f->count("output_schema")) {
@@ -154,18 +150,16 @@ void MacroParser::parse(const At& root, MacroDefinition& macro) {
   }
   if (f->count("irreversible_when")) {
     const At& at = f->at("irreversible_when");
+    when_line = at.line;
     if (!at.node.IsMap()) {
       r_.error(at.line, at.path, "expected a mapping of argument to value, got " + Reader::describe(at.node));
     } else if (auto when = json_at(at)) {
       macro.irreversible_when = std::move(*when);
-      const json props = macro.input_schema.value("properties", json::object());
-      for (const auto& [arg, value] : macro.irreversible_when.items()) {
-        if (!props.contains(arg))
-          r_.error(at.line, at.path + "." + arg,
-                   "argument " + quote(arg) + " is not among the input_schema properties");
-        if (value.is_object() || value.is_array()) r_.error(at.line, at.path + "." + arg, "expected a scalar value");
-      }
     }
+  }
+  for (const auto& problem : config_detail::check_macro_arguments(macro.input_schema, macro.irreversible_when)) {
+    const bool on_when = problem.path.starts_with("irreversible_when");
+    r_.error(on_when ? when_line : schema_line, problem.path, problem.what);
   }
   if (f->count("secrets")) parse_secrets(f->at("secrets"), macro);
   if (f->count("hosts")) parse_hosts(f->at("hosts"), macro);

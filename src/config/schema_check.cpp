@@ -154,4 +154,25 @@ std::vector<SchemaProblem> check_schema(const nlohmann::json& schema) {
   return out;
 }
 
+std::vector<SchemaProblem> check_macro_arguments(const nlohmann::json& input_schema,
+                                                 const nlohmann::json& irreversible_when) {
+  std::vector<SchemaProblem> out;
+  if (!input_schema.is_object()) return out;  // the caller reports a schema that is not a mapping
+  for (auto& problem : check_schema(input_schema)) out.push_back({sub("input_schema", problem.path), problem.what});
+  if (auto type = input_schema.find("type"); type == input_schema.end() || *type != "object")
+    out.push_back({"input_schema.type", "a macro's input schema must have type: object"});
+  auto props = input_schema.find("properties");
+  if (props == input_schema.end() || !props->is_object()) {
+    out.push_back({"input_schema.properties", "a macro's input schema needs a properties mapping"});
+    return out;
+  }
+  if (!irreversible_when.is_object()) return out;
+  for (const auto& [arg, value] : irreversible_when.items()) {
+    const std::string at = "irreversible_when." + arg;
+    if (!props->contains(arg)) out.push_back({at, "argument \"" + arg + "\" is not among the input_schema properties"});
+    if (value.is_object() || value.is_array()) out.push_back({at, "expected a scalar value"});
+  }
+  return out;
+}
+
 }  // namespace ladder::config_detail

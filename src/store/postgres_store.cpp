@@ -92,7 +92,8 @@ class PostgresStore final : public RecordStore {
     // One ladder at a time migrates: an advisory lock for the session.
     if (Status s = exec("SELECT pg_advisory_lock(7466311);", "lock"); !s.ok()) return s;
     Status s = migrate_locked();
-    exec("SELECT pg_advisory_unlock(7466311);", "unlock");
+    // A failed unlock leaves the lock to the session's end; the migration's status is the answer.
+    (void)exec("SELECT pg_advisory_unlock(7466311);", "unlock");
     return s;
   }
 
@@ -118,7 +119,7 @@ class PostgresStore final : public RecordStore {
       PQclear(r);
       if (!ok) {
         Status s = error("insert into");
-        exec("ROLLBACK;", "roll back");
+        (void)exec("ROLLBACK;", "roll back");  // the first error is the one reported
         return s;
       }
     }
@@ -272,7 +273,7 @@ class PostgresStore final : public RecordStore {
       const std::string sql = std::string("BEGIN;") + kMigrations[v] +
                               "UPDATE schema_version SET version = " + std::to_string(v + 1) + "; COMMIT;";
       if (Status s = exec(sql, "migrate (to schema version " + std::to_string(v + 1) + ")"); !s.ok()) {
-        exec("ROLLBACK;", "roll back");
+        (void)exec("ROLLBACK;", "roll back");  // the first error is the one reported
         return s;
       }
     }

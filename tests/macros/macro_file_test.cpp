@@ -105,6 +105,22 @@ TEST(MacroFile, ErrorsNameLineAndPath) {
   EXPECT_NE(st.message().find("m.yaml:35: steps[1].foreach.parallelism"), std::string::npos) << st.message();
 }
 
+// irreversible_when is checked against the input schema's properties (the check is shared
+// with a policy's inline macros). After an input schema that is not a mapping, only that is
+// reported, and the load does not throw (fuzz/regressions/macro_yaml).
+TEST(MacroFile, IrreversibleWhenIsCheckedAgainstTheInputSchema) {
+  const std::string head = "id: sweep_v1\nintent: close quiet issues\n";
+  const std::string tail = "irreversible_when: {owner: x}\nsteps:\n  - id: done\n    emit: {ok: true}\n";
+  expect_error(head + "input_schema: 3\n" + tail, "m.yaml:3: input_schema: expected a mapping (a JSON Schema), got 3");
+  expect_error(head + "input_schema: {type: object, properties: {}}\n" + tail,
+               "m.yaml:4: irreversible_when.owner: argument \"owner\" is not among the input_schema properties");
+  expect_error(head + "input_schema: {type: object, properties: {owner: {type: string}}}\n" +
+                   "irreversible_when: {owner: [x]}\nsteps:\n  - id: done\n    emit: {ok: true}\n",
+               "m.yaml:4: irreversible_when.owner: expected a scalar value");
+  expect_error(head + "input_schema: {type: array}\n" + tail,
+               "m.yaml:3: input_schema.type: a macro's input schema must have type: object");
+}
+
 TEST(MacroFile, RejectsBadShapes) {
   expect_error(with(kGood, "id: triage_v2", "id: Triage"), "<name>_v<version>");
   expect_error(with(kGood, "intent: label", "intnet: label"), "intnet");
