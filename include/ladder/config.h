@@ -82,6 +82,18 @@ struct HardStopRule {
   std::string pattern;  // RE2 syntax, matched case-insensitively
 };
 
+// How one classify evidence rule weighs beside the evidence of other labels.
+struct EvidenceWeight {
+  // The rule names a tool or a marker that logs of other labels print too (a linter's
+  // name, a test runner's): it corroborates its label alone, and yields to another
+  // label's evidence that is not weak.
+  bool weak = false;
+  // Labels whose evidence this rule explains when it matches (a compiler error inside a
+  // dependency's source, a CMake error for a missing package, are dependency failures):
+  // their evidence does not compete with this rule's label. Never a label that escalates.
+  std::vector<std::string> outranks;
+};
+
 struct TaskConfig {
   std::string name;
   TaskKind kind = TaskKind::kGenerate;
@@ -104,8 +116,11 @@ struct TaskConfig {
   AnswerChecks checks;
   // classify: `evidence:` label → rules (same shape as hard stops) marking what a log of
   // that label shows. When set, a local label is accepted only when the input shows
-  // evidence for it and for no other label.
+  // evidence for it and for no other label (after the weights below).
   std::map<std::string, std::vector<HardStopRule>> evidence;
+  // Evidence rule id → how it weighs beside other labels' evidence; rules absent weigh
+  // plainly (not weak, outranking nothing).
+  std::map<std::string, EvidenceWeight> evidence_weights;
 };
 
 enum class HardStopCategory { kSecurity, kAccess, kProduction };

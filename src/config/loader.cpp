@@ -99,8 +99,13 @@ class PolicyParser {
   void parse_checks(const At& at, const TaskConfig& task, AnswerChecks& checks);
   void parse_hard_stops(const At& at, HardStopConfig& config);
   void parse_evidence(const At& at, TaskConfig& task);
+  // Hard stops, or with `evidence_of` a classify task's evidence rules (which also take
+  // weak and outranks, into evidence_of->evidence_weights).
   void parse_rules(const At& at, const std::string& category, std::vector<HardStopRule>& out,
-                   std::map<std::string, std::string>& ids, const std::string& what = "hard-stop");
+                   std::map<std::string, std::string>& ids, const std::string& what = "hard-stop",
+                   TaskConfig* evidence_of = nullptr);
+  void parse_evidence_weight(const std::map<std::string, At>& f, const std::string& label, const std::string& id,
+                             TaskConfig& task);
   void parse_capabilities(const At& at, CapabilityConfig& caps);
   void parse_audit(const At& at, AuditConfig& audit);
   void parse_health(const At& at, HealthConfig& health);
@@ -562,16 +567,41 @@ void PolicyParser::parse_evidence(const At& at, TaskConfig& task) {
       r_.error(rules.line, rules.path, "evidence label " + quote(label) + " is not in labels");
       continue;
     }
-    parse_rules(rules, label, task.evidence[label], ids, "evidence");
+    parse_rules(rules, label, task.evidence[label], ids, "evidence", &task);
   }
 }
 
+void PolicyParser::parse_evidence_weight(const std::map<std::string, At>& f, const std::string& label,
+                                         const std::string& id, TaskConfig& task) {
+  EvidenceWeight weight;
+  set_bool(f, "weak", weight.weak);
+  if (f.count("outranks")) {
+    const At& o = f.at("outranks");
+    if (auto list = r_.get_string_list(o, false)) {
+      for (const auto& other : *list) {
+        if (!contains(task.labels, other)) {
+          r_.error(o.line, o.path, "outranks label " + quote(other) + " is not in labels");
+        } else if (other == label) {
+          r_.error(o.line, o.path, "a rule cannot outrank its own label " + quote(label));
+        } else if (contains(task.escalate_labels, other)) {
+          // Evidence for a label that escalates always escalates; nothing explains it away.
+          r_.error(o.line, o.path, "label " + quote(other) + " escalates: its evidence cannot be outranked");
+        } else if (!contains(weight.outranks, other)) {
+          weight.outranks.push_back(other);
+        }
+      }
+    }
+  }
+  if (weight.weak || !weight.outranks.empty()) task.evidence_weights[id] = std::move(weight);
+}
+
 void PolicyParser::parse_rules(const At& at, const std::string& category, std::vector<HardStopRule>& out,
-                               std::map<std::string, std::string>& ids, const std::string& what) {
+                               std::map<std::string, std::string>& ids, const std::string& what,
+                               TaskConfig* evidence_of) {
   auto list = r_.items(at);
   if (!list) return;
   for (const auto& item : *list) {
-    auto f = r_.fields(item, {"id", "pattern"});
+    auto f = evidence_of ? r_.fields(item, {"id", "pattern", "weak", "outranks"}) : r_.fields(item, {"id", "pattern"});
     if (!f) continue;
     HardStopRule rule;
     bool ok = true;
@@ -608,6 +638,7 @@ void PolicyParser::parse_rules(const At& at, const std::string& category, std::v
     } else {
       ok = false;
     }
+    if (ok && evidence_of) parse_evidence_weight(*f, category, rule.id, *evidence_of);
     if (ok) out.push_back(std::move(rule));
   }
 }

@@ -23,6 +23,12 @@ using EvidenceHits = std::map<std::string, std::vector<std::string>>;
 // "build (diag-code, lint), test (assertion)"
 std::string describe_evidence(const EvidenceHits& hits);
 
+// The hits that decide a label, by the task's evidence weights: a label whose matched
+// rules are all weak yields to a label with other evidence, then a label that a matched
+// rule of another remaining label outranks yields to it. When yielding would leave no
+// label (rules outranking each other), the hits stay as they were.
+EvidenceHits deciding_evidence(const TaskConfig& task, const EvidenceHits& hits);
+
 class EvidenceScanner {
  public:
   // kConfigInvalid when a pattern does not compile (message names the task, label and rule).

@@ -1,7 +1,9 @@
 // "evidence": a classify label stays local only when the input shows evidence for it (the
 // task's `evidence:` rules) and for no other label: evidence for a label that escalates (a
-// lost runner beside a compiler error) or for a second label (an error inside a
-// dependency's source beside a compiler diagnostic) leaves the case to a larger model.
+// lost runner beside a compiler error) or for a second label (a failed-test summary beside
+// a compiler diagnostic) leaves the case to a larger model. Weak rules (a tool's name) and
+// rules that outrank a label (a compiler error inside a dependency's source) weigh as the
+// task's evidence weights say (deciding_evidence).
 #include "validators/evidence.h"
 
 #include "validators/validators.h"
@@ -10,6 +12,16 @@ namespace ladder {
 namespace {
 
 constexpr std::string_view kName = "evidence";
+
+// The hits, and those the weights set aside: "dependency (dep-native-package); outweighed:
+// build (build-diag-code)".
+std::string describe(const EvidenceHits& hits, const EvidenceHits& deciding) {
+  if (deciding.size() == hits.size()) return describe_evidence(hits);
+  EvidenceHits yielded;
+  for (const auto& [label, ids] : hits)
+    if (!deciding.count(label)) yielded.emplace(label, ids);
+  return describe_evidence(deciding) + "; outweighed: " + describe_evidence(yielded);
+}
 
 class EvidenceValidator final : public Validator {
  public:
@@ -25,11 +37,12 @@ class EvidenceValidator final : public Validator {
     const auto label = ctx.answer->at("label").get<std::string>();
     const auto hits = ctx.evidence->scan(ctx.original_input.empty() ? ctx.input : ctx.original_input);
     if (auto ruled = evidence_rules_out_every_label(*ctx.task, hits)) return *ruled;
-    if (hits.find(label) == hits.end())
+    const auto deciding = deciding_evidence(*ctx.task, hits);
+    if (deciding.find(label) == deciding.end())
       return validator_fail(kName, Reason::kConfidenceLow,
-                            "no evidence in the input for label " + label + "; it shows " + describe_evidence(hits));
+                            "no evidence in the input for label " + label + "; it shows " + describe(hits, deciding));
     ctx.corroborated = true;
-    return validator_pass(kName, "evidence: " + describe_evidence(hits));
+    return validator_pass(kName, "evidence: " + describe(hits, deciding));
   }
 };
 
@@ -42,9 +55,10 @@ std::optional<ValidatorResult> evidence_rules_out_every_label(const TaskConfig& 
                             "the input shows evidence for " + label + ", which escalates: " + describe_evidence(hits));
   }
   if (hits.empty()) return validator_fail(kName, Reason::kConfidenceLow, "no evidence in the input for any label");
-  if (hits.size() > 1)
+  const auto deciding = deciding_evidence(task, hits);
+  if (deciding.size() > 1)
     return validator_fail(kName, Reason::kConfidenceLow,
-                          "the input shows evidence for more than one label: " + describe_evidence(hits));
+                          "the input shows evidence for more than one label: " + describe(hits, deciding));
   return std::nullopt;
 }
 

@@ -503,6 +503,35 @@ TEST(LoaderTest, EvidenceRulesPerLabel) {
               HasSubstr("only classify tasks take evidence"));
 }
 
+TEST(LoaderTest, EvidenceWeights) {
+  const std::string rules = kTask +
+                            "    evidence:\n      build:\n        - {id: lint, weak: true, pattern: eslint}\n"
+                            "        - {id: diag, pattern: 'error TS\\d+'}\n      test:\n"
+                            "        - {id: in-test, outranks: [build, build], pattern: 'FAIL '}\n";
+  auto result = load(kHead + rules);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  const auto& weights = (*result)->find_task("triage")->evidence_weights;
+  ASSERT_EQ(weights.size(), 2u);  // diag weighs plainly and is not listed
+  EXPECT_TRUE(weights.at("lint").weak);
+  EXPECT_TRUE(weights.at("lint").outranks.empty());
+  EXPECT_FALSE(weights.at("in-test").weak);
+  EXPECT_EQ(weights.at("in-test").outranks, (std::vector<std::string>{"build"}));
+
+  auto rule = [](const std::string& fields) {
+    return kHead + kTask + "    evidence:\n      build:\n        - {id: a, pattern: x, " + fields + "}\n";
+  };
+  EXPECT_THAT(fail(rule("weak: maybe")),
+              HasSubstr("tasks.triage.evidence.build[0].weak: expected true or false, got \"maybe\""));
+  EXPECT_THAT(fail(rule("outranks: test")), HasSubstr("tasks.triage.evidence.build[0].outranks: expected a sequence"));
+  EXPECT_THAT(fail(rule("outranks: [lint]")), HasSubstr("outranks label \"lint\" is not in labels"));
+  EXPECT_THAT(fail(rule("outranks: [build]")), HasSubstr("a rule cannot outrank its own label \"build\""));
+  EXPECT_THAT(fail(rule("outranks: [other]")),
+              HasSubstr("label \"other\" escalates: its evidence cannot be outranked"));
+  // Hard stops take neither.
+  EXPECT_THAT(fail(kHead + kTask + "hard_stops:\n  security:\n    - {id: s, pattern: x, weak: true}\n"),
+              HasSubstr("hard_stops.security[0].weak: unknown key"));
+}
+
 TEST(LoaderTest, HardStopRules) {
   std::string ok_yaml = kHead + kTask +
                         "hard_stops:\n  security:\n    - {id: cve, pattern: '\\bcve-\\d+'}\n"

@@ -147,6 +147,75 @@ TEST_F(EvidenceTest, RulingBeforeTheModelHoldsOnlyWhenNoLabelCanPass) {
   EXPECT_FALSE(evidence_of(run("test", "error TS2345 twice"))->passed);
 }
 
+// Weights: a weak rule (a tool's name) yields to another label's evidence; a rule that
+// outranks a label takes the case from that label's evidence; an escalating label's
+// evidence still escalates.
+class WeightedEvidenceTest : public EvidenceTest {
+ protected:
+  void SetUp() override {
+    EvidenceTest::SetUp();
+    task_.labels.push_back("dependency");
+    task_.evidence["dependency"] = {{"in-dep-source", R"(\.cargo/registry/)"}, {"resolve", R"(\beresolve\b)"}};
+    task_.evidence_weights["lint"].weak = true;
+    task_.evidence_weights["in-dep-source"].outranks = {"build"};
+    config_.tasks["triage"] = task_;
+    auto scanner = EvidenceScanner::create(task_);
+    ASSERT_TRUE(scanner.ok()) << scanner.status().to_string();
+    scanner_ = std::move(scanner).value();
+  }
+  EvidenceHits deciding(std::string_view input) { return deciding_evidence(task_, scanner_->scan(input)); }
+};
+
+TEST_F(WeightedEvidenceTest, AWeakRuleYieldsToAnotherLabelsEvidence) {
+  const std::string log = "npm ERR! ERESOLVE could not resolve\nnpm ERR! peer eslint@8 from x";
+  EXPECT_EQ(scanner_->scan(log).size(), 2u);
+  EXPECT_EQ(deciding(log), (EvidenceHits{{"dependency", {"resolve"}}}));
+  EXPECT_FALSE(evidence_rules_out_every_label(task_, scanner_->scan(log)).has_value());
+  const auto passed = run("dependency", log);
+  const auto* pass = evidence_of(passed);
+  ASSERT_NE(pass, nullptr);
+  EXPECT_TRUE(pass->passed);
+  EXPECT_EQ(pass->detail, "evidence: dependency (resolve); outweighed: build (lint)");
+  const auto failed = run("build", log);
+  const auto* fail = evidence_of(failed);
+  ASSERT_NE(fail, nullptr);
+  EXPECT_FALSE(fail->passed);
+  EXPECT_EQ(fail->reason, Reason::kConfidenceLow);
+  // Alone, a weak rule corroborates its label; beside a strong rule of its own label it is
+  // that label's evidence.
+  EXPECT_EQ(deciding("npx eslint ."), (EvidenceHits{{"build", {"lint"}}}));
+  EXPECT_TRUE(evidence_of(run("build", "npx eslint ."))->passed);
+  EXPECT_EQ(deciding("eslint: error TS2322\n3 failed").size(), 2u);  // diag-code is not weak
+}
+
+TEST_F(WeightedEvidenceTest, ARuleThatOutranksALabelTakesTheCase) {
+  const std::string log = "error TS2304 at /home/u/.cargo/registry/src/foo-1.2/lib.rs";
+  EXPECT_EQ(deciding(log), (EvidenceHits{{"dependency", {"in-dep-source"}}}));
+  EXPECT_TRUE(evidence_of(run("dependency", log))->passed);
+  EXPECT_FALSE(evidence_of(run("build", log))->passed);
+  // It outranks build only: a failed-test summary beside it still leaves two labels.
+  const std::string with_test = log + "\n2 failed, 5 passed";
+  EXPECT_EQ(deciding(with_test).size(), 2u);
+  auto ruled = evidence_rules_out_every_label(task_, scanner_->scan(with_test));
+  ASSERT_TRUE(ruled.has_value());
+  EXPECT_EQ(ruled->reason, Reason::kConfidenceLow);
+  EXPECT_THAT(ruled->detail, HasSubstr("more than one label: dependency (in-dep-source), test (counts); "
+                                       "outweighed: build (diag-code)"));
+  // Evidence for a label that escalates escalates whatever outranks what.
+  EXPECT_EQ(evidence_rules_out_every_label(task_, scanner_->scan(log + "\nno space left on device"))->reason,
+            Reason::kLabelEscalates);
+}
+
+TEST_F(WeightedEvidenceTest, RulesThatOutrankEachOtherLeaveTheHitsAsTheyWere) {
+  task_.evidence_weights["diag-code"].outranks = {"dependency"};
+  const std::string log = "error TS2304 at /home/u/.cargo/registry/src/foo-1.2/lib.rs";
+  EXPECT_EQ(deciding(log).size(), 2u);
+  EXPECT_EQ(evidence_rules_out_every_label(task_, scanner_->scan(log))->reason, Reason::kConfidenceLow);
+  // Only weak rules on both sides: neither yields.
+  task_.evidence_weights["resolve"].weak = true;
+  EXPECT_EQ(deciding("eslint ERESOLVE").size(), 2u);
+}
+
 TEST_F(EvidenceTest, CorroboratedAnswersUseTheCalibrationsCorroboratedMapping) {
   config_.tasks["triage"].min_confidence = 0.5;
   FittedCalibration fit;
