@@ -16,10 +16,11 @@ TEST(ExplainTest, ExamplePolicySummary) {
   ASSERT_TRUE(result.ok()) << result.status().message();
   const Config& c = **result;
   std::string text = explain_policy(c);
-  EXPECT_THAT(text, HasSubstr("tiers (2):"));
+  EXPECT_THAT(text, HasSubstr("tiers (3):"));
   EXPECT_THAT(text, HasSubstr("0 local [local]: gemma-local (embedded "));
+  EXPECT_THAT(text, HasSubstr("1 local-qwen [local]: qwen-local (embedded "));  // local: true
   EXPECT_THAT(text,
-              HasSubstr("1 frontier [frontier]: frontier (anthropic claude-sonnet-4-5 at http://127.0.0.1:8089)"));
+              HasSubstr("2 frontier [frontier]: frontier (anthropic claude-sonnet-4-5 at http://127.0.0.1:8089)"));
   EXPECT_THAT(text, HasSubstr("tasks (5):"));
   EXPECT_THAT(text, HasSubstr("classify_issue [classify, local first]"));
   EXPECT_THAT(text, HasSubstr("propose_code_change [generate, frontier only]"));

@@ -130,9 +130,12 @@ TEST(LoaderTest, ExamplePolicyLoads) {
   EXPECT_EQ(frontier.connect_timeout_ms, 500);
   EXPECT_EQ(frontier.request_timeout_ms, 30000);
   EXPECT_EQ(frontier.retry.max_retries, 1);
-  ASSERT_EQ(c.tiers.size(), 2u);
+  ASSERT_EQ(c.tiers.size(), 3u);
   EXPECT_EQ(c.tiers[0].models, std::vector<std::string>{"gemma-local"});
-  EXPECT_EQ(c.tiers[1].models, std::vector<std::string>{"frontier"});
+  EXPECT_EQ(c.tiers[1].models, std::vector<std::string>{"qwen-local"});
+  EXPECT_TRUE(c.tiers[1].local);
+  EXPECT_EQ(c.tiers[2].models, std::vector<std::string>{"frontier"});
+  EXPECT_FALSE(c.tiers[2].local);
 
   const TaskConfig* classify = c.find_task("classify_issue");
   ASSERT_NE(classify, nullptr);

@@ -31,6 +31,33 @@ class LocalLadderTest : public CliTest {
   }
 };
 
+// The shipped ladder itself: Gemma 3 270M, then Qwen2.5-Coder 0.5B, each with its own
+// calibration file (keyed by its packaged model). A Go module error Gemma labels wrongly
+// (the evidence names dependency) climbs to Qwen, which settles it with the evidence's label.
+TEST_F(LocalLadderTest, TheShippedLadderAsksQwenWhenGemmasAnswerDoesNotPass) {
+  const std::string qwen = kSource + "/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
+  ASSERT_TRUE(fs::exists(qwen)) << "run scripts/setup first (it fetches the example policy's models): " << qwen;
+  std::string text = example_ladder_policy_text();
+  replace_all(text, "http://127.0.0.1:8089", "http://127.0.0.1:" + std::to_string(fake_port_));
+  const std::string policy = input_file("shipped-ladder.yaml", text);
+  auto r = route("classify_issue",
+                 "go: finding github.com/getwagz/go-sdk v1.38.1\n"
+                 "go: github.com/getwagz/go-sdk@v1.38.1: unknown revision v1.38.1\n"
+                 "go: error loading module requirements",
+                 {}, policy);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json d = json::parse(r.out);
+  ASSERT_EQ(d["local_tries"].size(), 2u) << d.dump(2);
+  EXPECT_EQ(d["local_tries"][0]["tier_name"], "local");
+  EXPECT_FALSE(d["local_tries"][0]["accepted"].get<bool>());
+  EXPECT_EQ(d["local_tries"][1]["tier_name"], "local-qwen");
+  EXPECT_TRUE(d["local_tries"][1]["accepted"].get<bool>());
+  EXPECT_EQ(d["route"], "local");
+  EXPECT_EQ(d["local_tier"], "local-qwen");
+  EXPECT_EQ(d["answer"]["label"], "dependency") << d.dump(2);
+  EXPECT_EQ(frontier_requests().size(), 0u);
+}
+
 TEST_F(LocalLadderTest, AnUnsureSmallTierClimbsToTheNextLocalTier) {
   const std::string policy = ladder_policy();
   auto r = route("classify_issue", "src/app.c:12:3: error: unknown type name 'sizet'\nmake: *** [app.o] Error 1\n", {},

@@ -225,9 +225,32 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
     s.replace(pos, from.size(), to);
 }
 
+namespace {
+
+// Removes `block` from `text`; a policy that no longer holds it is an error of the helper
+// (the example changed and the tests must follow), not a silent no-op.
+void remove_block(std::string& text, const std::string& block) {
+  const auto at = text.find(block);
+  if (at == std::string::npos) {
+    std::fprintf(stderr, "example_policy_text: the example policy no longer holds:\n%s", block.c_str());
+    std::abort();
+  }
+  text.erase(at, block.size());
+}
+
+}  // namespace
+
 std::string example_policy_text(const std::string& model) {
   const std::string source = LADDER_SOURCE_DIR;
   std::string text = read_file(source + "/examples/maintainer/policy.yaml");
+  // The first local tier alone (LocalLadderTest and the golden cases run the whole ladder).
+  const auto qwen_model = text.find("  qwen-local:\n");
+  const auto frontier_model = text.find("  frontier:\n", qwen_model);
+  if (qwen_model == std::string::npos || frontier_model == std::string::npos) remove_block(text, "  qwen-local:\n");
+  text.erase(qwen_model, frontier_model - qwen_model);
+  remove_block(text,
+               "  # An answer of Gemma's that does not pass is asked again here before any escalation.\n"
+               "  - name: local-qwen\n    local: true\n    models: [qwen-local]\n");
   replace_all(text, "../../models/gemma-3-270m-q4_k_m.gguf", model);
   replace_all(text, "macros/", source + "/examples/maintainer/macros/");
   // The shipped calibration is keyed by the packaged model's sha256: another model file
@@ -238,6 +261,16 @@ std::string example_policy_text(const std::string& model) {
               packaged
                   ? "    calibration_file: " + source + "/examples/maintainer/calibration/gemma-3-270m-q4_k_m.json\n"
                   : std::string());
+  return text;
+}
+
+std::string example_ladder_policy_text() {
+  const std::string source = LADDER_SOURCE_DIR;
+  std::string text = read_file(source + "/examples/maintainer/policy.yaml");
+  replace_all(text, "path: ../../models/", "path: " + source + "/models/");
+  replace_all(text, "calibration_file: calibration/",
+              "calibration_file: " + source + "/examples/maintainer/calibration/");
+  replace_all(text, "macros/", source + "/examples/maintainer/macros/");
   return text;
 }
 

@@ -50,10 +50,14 @@ std::string read_file(const std::string& path);
 
 void replace_all(std::string& s, const std::string& from, const std::string& to);
 
-// The shipped example policy (examples/maintainer/policy.yaml) with its model path set to
-// `model` and its macro and calibration files made absolute, so a copy works from any
-// folder (the calibration only for the packaged Gemma file, whose sha256 it is keyed by).
+// The shipped example policy (examples/maintainer/policy.yaml) with its first local tier
+// alone (the Qwen tier of its local ladder removed), its model path set to `model`, and
+// its macro and calibration files made absolute, so a copy works from any folder (the
+// calibration only for the packaged Gemma file, whose sha256 it is keyed by).
 std::string example_policy_text(const std::string& model);
+// The shipped example policy as it is, its whole local ladder included, with its model,
+// calibration and macro files made absolute (the packaged models under models/).
+std::string example_ladder_policy_text();
 // The policy text with its (first) model's calibration_file set to `file`, or removed when
 // `file` is empty (unchanged when it names none).
 std::string with_calibration_file(std::string text, const std::string& file);

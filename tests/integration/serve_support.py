@@ -58,10 +58,25 @@ class Fake:
         self.proc.wait(timeout=10)
 
 
+QWEN_TIER = ("  # An answer of Gemma's that does not pass is asked again here before any escalation.\n"
+             "  - name: local-qwen\n    local: true\n    models: [qwen-local]\n")
+
+
+def first_local_tier(text):
+    """The example policy with its first local tier alone (the Qwen tier of its ladder
+    removed), as the C++ tests' example_policy_text; fails when the example changed."""
+    start = text.index("  qwen-local:\n")
+    end = text.index("  frontier:\n", start)
+    text = text[:start] + text[end:]
+    if QWEN_TIER not in text:
+        raise ValueError("the example policy no longer holds the local-qwen tier")
+    return text.replace(QWEN_TIER, "")
+
+
 def example_policy(source, fake_url):
-    """The example policy with its frontier at fake_url and its macro files found."""
+    """The example policy (first local tier) with its frontier at fake_url and its macro files found."""
     with open(os.path.join(source, "examples/maintainer/policy.yaml")) as f:
-        text = f.read()
+        text = first_local_tier(f.read())
     text = text.replace("http://127.0.0.1:8089", fake_url)
     return absolute_files(source, text)
 
@@ -75,7 +90,7 @@ def absolute_files(source, text):
 
 def write_policy(source, folder, fake_port):
     with open(os.path.join(source, "examples/maintainer/policy.yaml")) as f:
-        text = f.read()
+        text = first_local_tier(f.read())
     text = text.replace("http://127.0.0.1:8089", "http://127.0.0.1:%d" % fake_port)
     text = text.replace("../../models/gemma-3-270m-q4_k_m.gguf",
                         os.path.join(source, "models/gemma-3-270m-q4_k_m.gguf"))

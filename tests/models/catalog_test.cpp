@@ -4,7 +4,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
+
+#include "config/loader.h"
 
 namespace ladder::models {
 namespace {
@@ -27,7 +30,17 @@ TEST(CatalogTest, CompiledInCatalogMatchesTheSetupFile) {
     EXPECT_TRUE(std::filesystem::exists(std::string(LADDER_SOURCE_DIR) + "/scripts/" + e.requirements))
         << e.requirements;
   }
-  EXPECT_EQ(defaults, 1);
+  // The defaults are what the example policy runs (its local ladder), fetched by a plain
+  // scripts/setup; the other rows come on request.
+  auto policy = load_policy_file(std::string(LADDER_SOURCE_DIR) + "/examples/maintainer/policy.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status().to_string();
+  std::set<std::string> wanted, fetched;
+  for (const auto& [name, model] : (*policy)->models)
+    if (!model.model_path.empty()) wanted.insert(std::filesystem::path(model.model_path).filename().string());
+  for (const auto& e : catalog())
+    if (e.is_default) fetched.insert(e.file);
+  EXPECT_EQ(fetched, wanted);
+  EXPECT_EQ(defaults, 2);
   const auto* gemma = find_by_file("gemma-3-270m-q4_k_m.gguf");
   ASSERT_NE(gemma, nullptr);
   EXPECT_EQ(gemma->sha256, "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818");
