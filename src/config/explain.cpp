@@ -40,7 +40,7 @@ std::string explain_policy(const Config& config) {
   out << "tiers (" << config.tiers.size() << "):\n";
   for (std::size_t i = 0; i < config.tiers.size(); ++i) {
     const auto& tier = config.tiers[i];
-    std::string role = i == 0 || config.tiers[i].local ? "local" : i + 1 == config.tiers.size() ? "frontier" : "middle";
+    std::string role = i == 0 || tier.local ? "local" : i + 1 == config.tiers.size() ? "frontier" : "middle";
     out << "  " << i << " " << tier.name << " [" << role << "]:";
     for (const auto& name : tier.models) {
       auto it = config.models.find(name);
